@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Carousel",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "carousel", targets: ["carousel"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLDNS",
+            pkgConfig: "ldns",
+            providers: [.apt(["libldns-dev"])]
+        ),
+        .target(name: "DNSWire"),
+        .target(name: "DNSZone", dependencies: ["DNSWire", "CLDNS"]),
+        .target(
+            name: "Responder",
+            dependencies: [
+                "DNSWire", "DNSZone",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "DNSWire", "DNSZone", "Responder",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "carousel",
+            dependencies: [
+                "Server", "DNSZone",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
+        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"]),
+        .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire"]),
+    ]
+)
