@@ -21,7 +21,10 @@ let package = Package(
             providers: [.apt(["libldns-dev"])]
         ),
         .target(name: "DNSWire"),
-        .target(name: "DNSZone", dependencies: ["DNSWire", "CLDNS"]),
+        .target(
+            name: "DNSZone",
+            dependencies: ["DNSWire", "CLDNS", .product(name: "Atomics", package: "swift-atomics")]
+        ),
         .target(
             name: "Responder",
             dependencies: [
@@ -50,6 +53,10 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["carousel", "DNSWire"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )

@@ -1,0 +1,163 @@
+/// A query as read off the wire, without copying: the question name stays in the packet and is
+/// referred to by offsets. Every byte is treated as hostile (STYLE habit 3): each read is bounds
+/// checked, counts and RDLENGTHs are checked against the message, labels ≤ 63, names ≤ 255.
+public struct Query: Sendable {
+    public var id: UInt16
+    public var flags: UInt16
+    /// Offset of the question name (always 12) and the offset just past QCLASS.
+    public var qnameStart: Int
+    public var qnameEnd: Int
+    public var questionEnd: Int
+    public var qtype: RRType
+    public var qclass: DNSClass
+    public var edns: EDNS?
+
+    public var opcode: UInt8 { Header.opcode(flags) }
+    public var recursionDesired: Bool { flags & Header.rdBit != 0 }
+    public var checkingDisabled: Bool { flags & Header.cdBit != 0 }
+}
+
+/// What the client said in its OPT record (RFC 6891 §6.1.2).
+public struct EDNS: Sendable, Equatable {
+    public var udpPayloadSize: UInt16
+    public var version: UInt8
+    public var dnssecOK: Bool
+}
+
+/// The outcome of reading a message that claims to be a query.
+public enum QueryDecodeResult: Sendable {
+    /// A well-formed query (the opcode may still be one we don't implement).
+    case query(Query)
+    /// A header could be read but the rest is malformed: answer FORMERR, echoing the id, opcode
+    /// and RD bit; `questionEnd` is set when the question itself was readable and can be echoed.
+    case formErr(id: UInt16, flags: UInt16, questionEnd: Int?, reason: String)
+    /// Too short for a header, or a response (QR=1): never answered (RFC 1035 §4.1.1; answering
+    /// responses invites loops and reflection).
+    case drop
+}
+
+extension Query {
+    /// Reads a query message. Compression pointers are not accepted in the question (there is
+    /// nothing before it to point to); pointers elsewhere must point backwards, with a hop limit.
+    public static func decode(_ p: UnsafeRawBufferPointer) -> QueryDecodeResult {
+        let n = p.count
+        guard n >= Header.size else { return .drop }
+        let id = p.u16(0)
+        let flags = p.u16(2)
+        if flags & Header.qrBit != 0 { return .drop }
+        let qd = Int(p.u16(4)), an = Int(p.u16(6)), ns = Int(p.u16(8)), ar = Int(p.u16(10))
+        guard qd == 1 else {
+            return .formErr(id: id, flags: flags, questionEnd: nil, reason: "QDCOUNT \(qd), expected 1")
+        }
+        // Question name: plain labels only.
+        var i = Header.size
+        var total = 0
+        while true {
+            guard i < n else { return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question name truncated") }
+            let len = Int(p[i])
+            if len == 0 { i += 1; total += 1; break }
+            guard len <= 63 else {
+                return .formErr(id: id, flags: flags, questionEnd: nil, reason: "bad label in question name")
+            }
+            total += len + 1
+            guard total < 255 else {
+                return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question name longer than 255 bytes")
+            }
+            i += 1 + len
+        }
+        let qnameEnd = i
+        guard i + 4 <= n else { return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question truncated") }
+        let qtype = RRType(p.u16(i))
+        let qclass = DNSClass(rawValue: p.u16(i + 2))
+        i += 4
+        let questionEnd = i
+        func bad(_ reason: String) -> QueryDecodeResult {
+            .formErr(id: id, flags: flags, questionEnd: questionEnd, reason: reason)
+        }
+        // Answer and authority sections: a query normally has none; skip them with full checks,
+        // and an OPT there is malformed (RFC 6891 §6.1.1).
+        for _ in 0..<(an + ns) {
+            guard let next = skipName(p, at: i), next + 10 <= n else { return bad("record truncated") }
+            if p.u16(next) == RRType.opt.rawValue { return bad("OPT outside the additional section") }
+            let rdlen = Int(p.u16(next + 8))
+            i = next + 10 + rdlen
+            guard i <= n else { return bad("RDLENGTH past the end of the message") }
+        }
+        var edns: EDNS?
+        for _ in 0..<ar {
+            guard let next = skipName(p, at: i), next + 10 <= n else { return bad("record truncated") }
+            let type = p.u16(next)
+            let rdlen = Int(p.u16(next + 8))
+            guard next + 10 + rdlen <= n else { return bad("RDLENGTH past the end of the message") }
+            if type == RRType.opt.rawValue {
+                guard edns == nil else { return bad("more than one OPT record") }
+                guard next == i + 1, p[i] == 0 else { return bad("OPT owner is not the root") }
+                let ttl = p.u32(next + 4)
+                edns = EDNS(
+                    udpPayloadSize: p.u16(next + 2),
+                    version: UInt8((ttl >> 16) & 0xFF),
+                    dnssecOK: ttl & 0x8000 != 0
+                )
+                // Options are length-prefixed; check they tile RDATA exactly. Unknown ones are ignored.
+                var o = next + 10
+                let end = o + rdlen
+                while o < end {
+                    guard o + 4 <= end else { return bad("OPT option truncated") }
+                    let olen = Int(p.u16(o + 2))
+                    o += 4 + olen
+                    guard o <= end else { return bad("OPT option longer than its record") }
+                }
+            }
+            i = next + 10 + rdlen
+        }
+        guard i == n else { return bad("\(n - i) bytes after the last record") }
+        return .query(
+            Query(
+                id: id, flags: flags, qnameStart: Header.size, qnameEnd: qnameEnd, questionEnd: questionEnd,
+                qtype: qtype, qclass: qclass, edns: edns
+            )
+        )
+    }
+
+    /// Skips a possibly compressed name; returns the offset just past it in the record, or nil.
+    /// Pointers must go strictly backwards and may chain at most `maxPointerHops` times.
+    static func skipName(_ p: UnsafeRawBufferPointer, at start: Int) -> Int? {
+        var i = start
+        var end: Int? = nil
+        var hops = 0
+        var total = 0
+        var lowest = start
+        while true {
+            guard i < p.count else { return nil }
+            let len = Int(p[i])
+            switch len & 0xC0 {
+            case 0x00:
+                if len == 0 { return end ?? i + 1 }
+                total += len + 1
+                guard total < 255 else { return nil }
+                i += 1 + len
+            case 0xC0:
+                guard i + 1 < p.count else { return nil }
+                let target = ((len & 0x3F) << 8) | Int(p[i + 1])
+                guard target < lowest, hops < maxPointerHops else { return nil }
+                hops += 1
+                if end == nil { end = i + 2 }
+                lowest = target
+                i = target
+            default:
+                return nil  // 0x40 and 0x80 label types are obsolete or unassigned (RFC 6891 §5).
+            }
+        }
+    }
+
+    public static let maxPointerHops = 16
+}
+
+extension UnsafeRawBufferPointer {
+    @inline(__always) public func u16(_ i: Int) -> UInt16 {
+        UInt16(self[i]) << 8 | UInt16(self[i + 1])
+    }
+    @inline(__always) public func u32(_ i: Int) -> UInt32 {
+        UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
+}

@@ -1,0 +1,113 @@
+import DNSWire
+
+/// An immutable open-addressing hash table from names to small integers, looked up straight from
+/// packet bytes without building a key: the query path hashes and compares the name in place,
+/// folding ASCII case (RFC 4343). Keys are kept lower-cased in one contiguous arena.
+public struct NameTable: Sendable {
+    /// Lower-cased wire names, back to back.
+    let arena: [UInt8]
+    /// Per entry: start of its key in `arena`; the key's length is implied by its labels.
+    let keyStart: [UInt32]
+    /// Slots hold entry index + 1 (0 = empty); capacity is a power of two, at most half full.
+    let slots: [UInt32]
+    let hashes: [UInt32]
+    let mask: Int
+
+    public var count: Int { keyStart.count }
+
+    /// Builds a table whose entry `i` is `names[i]`. Duplicate names keep the first entry.
+    public init(_ names: [DNSName]) {
+        var arena: [UInt8] = []
+        arena.reserveCapacity(names.reduce(0) { $0 + $1.wire.count })
+        var keyStart: [UInt32] = []
+        keyStart.reserveCapacity(names.count)
+        var capacity = 8
+        while capacity < names.count * 2 { capacity <<= 1 }
+        var slots = [UInt32](repeating: 0, count: capacity)
+        var hashes = [UInt32](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        for (index, name) in names.enumerated() {
+            keyStart.append(UInt32(arena.count))
+            arena += name.wire.map(asciiLower)
+            let h = name.wire.withUnsafeBytes { NameTable.hash($0, from: 0) }
+            var s = Int(h) & mask
+            var duplicate = false
+            while slots[s] != 0 {
+                let other = names[Int(slots[s]) - 1]
+                if hashes[s] == h && other == name { duplicate = true; break }
+                s = (s + 1) & mask
+            }
+            if !duplicate {
+                slots[s] = UInt32(index + 1)
+                hashes[s] = h
+            }
+        }
+        self.arena = arena
+        self.keyStart = keyStart
+        self.slots = slots
+        self.hashes = hashes
+        self.mask = mask
+    }
+
+    /// Looks up the uncompressed name that starts at `from` in `bytes` (ending at its root label).
+    @inline(__always)
+    public func find(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        let h = NameTable.hash(bytes, from: from)
+        var s = Int(h) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            hashes.withUnsafeBufferPointer { hashes in
+                arena.withUnsafeBufferPointer { arena in
+                    while true {
+                        let e = slots[s]
+                        if e == 0 { return nil }
+                        if hashes[s] == h && NameTable.equal(bytes, from, arena, Int(keyStart[Int(e) - 1])) {
+                            return Int(e) - 1
+                        }
+                        s = (s + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    public func find(_ name: DNSName) -> Int? {
+        name.wire.withUnsafeBytes { find($0, from: 0) }
+    }
+
+    /// The lower-cased key of entry `i` as a name.
+    public func name(_ i: Int) -> DNSName {
+        let start = Int(keyStart[i])
+        var end = start
+        while arena[end] != 0 { end += 1 + Int(arena[end]) }
+        return DNSName(trustedWire: Array(arena[start...end]))
+    }
+
+    /// FNV-1a over the lower-cased bytes of the name at `from`, up to and including the root.
+    @inline(__always)
+    static func hash(_ b: UnsafeRawBufferPointer, from: Int) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        var i = from
+        while true {
+            let len = b[i]
+            h = (h ^ UInt32(len)) &* 16_777_619
+            if len == 0 { return h }
+            for j in 1...Int(len) {
+                h = (h ^ UInt32(asciiLower(b[i + j]))) &* 16_777_619
+            }
+            i += 1 + Int(len)
+        }
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeRawBufferPointer, _ ai: Int, _ key: UnsafeBufferPointer<UInt8>, _ ki: Int) -> Bool {
+        var i = ai, k = ki
+        while true {
+            let len = a[i]
+            if len != key[k] { return false }
+            if len == 0 { return true }
+            for j in 1...Int(len) where asciiLower(a[i + j]) != key[k + j] { return false }
+            i += 1 + Int(len)
+            k += 1 + Int(len)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import DNSWire
+import DNSZone
+
+/// The authoritative answer algorithm (RFC 1034 §4.3.2) over a catalog: look up, follow CNAMEs
+/// within the zones served here, and put each outcome into the right section.
+extension Responder {
+    /// At most this many CNAMEs are followed; a loop stops at the first repeated name.
+    static let maxChain = 8
+
+    /// Returns (rcode, AA, truncated).
+    static func resolve(
+        _ q: Query, _ p: UnsafeRawBufferPointer, _ catalog: Catalog, _ w: inout ResponseWriter,
+        _ scratch: ResponderScratch
+    ) -> (UInt16, Bool, Bool) {
+        var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
+        // The current name: the question's (owner written as a pointer to it) or a CNAME target
+        // copied into scratch.
+        var name = UnsafeRawBufferPointer(rebasing: p[q.qnameStart..<q.qnameEnd])
+        var ownerIsQName = true
+        var aa = false
+        var hop = 0
+        while true {
+            let owner = ownerIsQName ? nil : name
+            switch result {
+            case .refused:
+                // Outside our zones: REFUSED for the question, or the end of a CNAME chain.
+                return (hop == 0 ? RCode.refused.rawValue : RCode.noError.rawValue, aa, false)
+            case .answer(let z, let n, let r, _):
+                if hop == 0 { aa = true }
+                let zone = catalog.zones[z]
+                let ok = writeRRset(&w, .answer, owner: owner, zone: zone, rrset: zone.nodes[n].rrsets[r], rotate: true)
+                return (RCode.noError.rawValue, aa, !ok)
+            case .nodata(let z):
+                if hop == 0 { aa = true }
+                return (RCode.noError.rawValue, aa, !writeSOA(&w, catalog.zones[z]))
+            case .nxDomain(let z):
+                if hop == 0 { aa = true }
+                // RFC 6604 §2.1: after a CNAME chain the rcode speaks of the last name.
+                return (RCode.nxDomain.rawValue, aa, !writeSOA(&w, catalog.zones[z]))
+            case .referral(let z, let cut):
+                return (RCode.noError.rawValue, aa, !writeReferral(&w, catalog.zones[z], cut: cut))
+            case .cname(let z, let n, let r, _):
+                if hop == 0 { aa = true }
+                let zone = catalog.zones[z]
+                let cname = zone.nodes[n].rrsets[r]
+                guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: cname, rotate: false) else {
+                    return (RCode.noError.rawValue, aa, true)
+                }
+                scratch.visited[hop] = z << 32 | n
+                hop += 1
+                guard hop < maxChain else { return (RCode.noError.rawValue, aa, false) }
+                // Follow the (single) target: copy it out of the zone data, look it up again.
+                let len = cname.data.withUnsafeBytes { d in
+                    let l = Int(d[0]) << 8 | Int(d[1])
+                    scratch.name.copyMemory(from: UnsafeRawBufferPointer(rebasing: d[2..<(2 + l)]))
+                    return l
+                }
+                name = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch.name)[0..<len])
+                ownerIsQName = false
+                result = catalog.lookup(name, from: 0, type: q.qtype)
+                if case .cname(let z2, let n2, _, _) = result {
+                    for i in 0..<hop where scratch.visited[i] == z2 << 32 | n2 {
+                        return (RCode.noError.rawValue, aa, false)  // a loop: stop here.
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes every record of an RRset. Address sets rotate: each answer starts one record later
+    /// than the last (DESIGN §5), wrapping around; stored order never changes.
+    static func writeRRset(
+        _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
+        zone: Zone, rrset: RRset, rotate: Bool, ttl: UInt32? = nil
+    ) -> Bool {
+        let start = rotate && rrset.rotationSlot >= 0 ? Int(zone.nextRotation(rrset.rotationSlot)) % rrset.count : 0
+        return rrset.data.withUnsafeBytes { d in
+            var offset = 0
+            for _ in 0..<start { offset += 2 + (Int(d[offset]) << 8 | Int(d[offset + 1])) }
+            for k in 0..<rrset.count {
+                if k == rrset.count - start { offset = 0 }
+                let len = Int(d[offset]) << 8 | Int(d[offset + 1])
+                let rdata = UnsafeRawBufferPointer(rebasing: d[(offset + 2)..<(offset + 2 + len)])
+                guard w.writeRecord(section, owner: owner, type: rrset.type, ttl: ttl ?? rrset.ttl, rdata: rdata) else {
+                    return false
+                }
+                offset += 2 + len
+            }
+            return true
+        }
+    }
+
+    /// The zone's SOA in the authority section of a negative answer, with the negative TTL
+    /// (RFC 2308 §3: the lesser of the SOA's TTL and its MINIMUM field).
+    static func writeSOA(_ w: inout ResponseWriter, _ zone: Zone) -> Bool {
+        zone.origin.wire.withUnsafeBytes { owner in
+            writeRRset(&w, .authority, owner: owner, zone: zone, rrset: zone.soa, rotate: false, ttl: zone.negativeTTL)
+        }
+    }
+
+    /// A referral (RFC 1034 §4.3.2 step 3b): AA clear, the cut's NS set in authority, and the
+    /// addresses of name servers inside this zone (glue) in additional. Glue that does not fit
+    /// truncates the answer (RFC 9471 §3).
+    static func writeReferral(_ w: inout ResponseWriter, _ zone: Zone, cut: Int) -> Bool {
+        let cutNode = zone.nodes[cut]
+        guard let nsIndex = cutNode.rrsetIndex(.ns) else { return true }
+        let ns = cutNode.rrsets[nsIndex]
+        let cutName = zone.names.name(cut)
+        let ok = cutName.wire.withUnsafeBytes { owner in
+            writeRRset(&w, .authority, owner: owner, zone: zone, rrset: ns, rotate: false)
+        }
+        guard ok else { return false }
+        return ns.data.withUnsafeBytes { d in
+            var offset = 0
+            for _ in 0..<ns.count {
+                let len = Int(d[offset]) << 8 | Int(d[offset + 1])
+                let target = UnsafeRawBufferPointer(rebasing: d[(offset + 2)..<(offset + 2 + len)])
+                offset += 2 + len
+                guard let t = zone.names.find(target, from: 0) else { continue }
+                let node = zone.nodes[t]
+                for type in [RRType.a, .aaaa] {
+                    guard let r = node.rrsetIndex(type) else { continue }
+                    guard writeRRset(&w, .additional, owner: target, zone: zone, rrset: node.rrsets[r], rotate: false) else {
+                        return false
+                    }
+                }
+            }
+            return true
+        }
+    }
+}
+
+/// Per-thread memory the responder reuses for every query: no allocation per query.
+public final class ResponderScratch: @unchecked Sendable {
+    public let compression = CompressionScratch()
+    /// A CNAME target being followed (a name is at most 255 bytes).
+    let name = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+    /// (zone, node) pairs of the CNAMEs followed so far, for loop detection.
+    let visited = UnsafeMutablePointer<Int>.allocate(capacity: Responder.maxChain)
+
+    public init() {}
+
+    deinit {
+        name.deallocate()
+        visited.deallocate()
+    }
+}

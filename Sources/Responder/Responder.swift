@@ -1,0 +1,112 @@
+import DNSWire
+import DNSZone
+
+/// Turns one query message into one response, bytes in and bytes out, with no I/O: decode →
+/// lookup → (balance) → encode. Transport-independent so the listeners, the tests and the fuzzer
+/// all drive the same code. Must not allocate on the common path, take locks, or mutate the
+/// snapshot (rotation counters are atomics owned by the zone).
+public enum Responder {
+    /// Writes the response to `query` into `out` (at least 65535 bytes for TCP, 4096 for UDP).
+    public static func respond(
+        to query: UnsafeRawBufferPointer, over transport: Transport, snapshot: Snapshot,
+        into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch
+    ) -> Outcome {
+        switch Query.decode(query) {
+        case .drop:
+            return .dropped
+        case .formErr(let id, let flags, let questionEnd, _):
+            var w = ResponseWriter(into: out, limit: transport == .tcp ? 65535 : 512, scratch: scratch.compression)
+            let question = questionEnd.map { UnsafeRawBufferPointer(rebasing: query[Header.size..<$0]) }
+            w.start(id: id, flags: responseFlags(flags, rcode: RCode.formErr.rawValue), question: question)
+            return Outcome(length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false)
+        case .query(let q):
+            return answer(q, query, transport, snapshot, out, scratch)
+        }
+    }
+
+    static func answer(
+        _ q: Query, _ p: UnsafeRawBufferPointer, _ transport: Transport, _ snap: Snapshot,
+        _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch
+    ) -> Outcome {
+        let options = snap.options
+        var limit = 65535
+        if transport == .udp {
+            // RFC 6891 §6.2.3/§6.2.5: values below 512 mean 512; cap at our own maximum.
+            limit = q.edns.map { Int(max(512, min($0.udpPayloadSize, options.maxUDPPayload))) } ?? 512
+        }
+        let optSize = q.edns == nil ? 0 : 11
+        var w = ResponseWriter(into: out, limit: limit - optSize, scratch: scratch.compression)
+        let question = UnsafeRawBufferPointer(rebasing: p[Header.size..<q.questionEnd])
+        w.start(id: q.id, flags: responseFlags(q.flags, rcode: 0), question: question)
+        let afterQuestion = w.mark
+
+        var rcode = RCode.noError.rawValue
+        var extended: UInt8 = 0
+        var aa = false
+        var truncated = false
+        if let e = q.edns, e.version > 0 {
+            // RFC 6891 §6.1.3: an unknown version gets BADVERS (16: upper bits in the OPT).
+            extended = UInt8(RCode.badVers.rawValue >> 4)
+        } else if q.opcode != Opcode.query {
+            rcode = RCode.notImp.rawValue
+        } else if q.qclass == .ch {
+            (rcode, aa, truncated) = chaos(q, p, options, &w)
+        } else if q.qclass != .in && q.qclass != .any {
+            rcode = RCode.refused.rawValue
+        } else if q.qtype == .axfr || q.qtype == .ixfr {
+            rcode = RCode.refused.rawValue  // no zone transfers (yet): never to just anyone.
+        } else if q.qtype == .opt || q.qtype == .tsig {
+            rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
+        } else {
+            (rcode, aa, truncated) = resolve(q, p, snap.catalog, &w, scratch)
+        }
+        if truncated {
+            w.rewind(to: afterQuestion)
+        }
+        var flags = w.flags | rcode
+        if aa { flags |= Header.aaBit }
+        if truncated { flags |= Header.tcBit }
+        w.flags = flags
+        if let e = q.edns {
+            w.limit += optSize
+            w.writeOPT(payloadSize: options.maxUDPPayload, extendedRCode: extended, dnssecOK: e.dnssecOK)
+        }
+        let length = w.finish()
+        let fullRCode = UInt16(extended) << 4 | rcode
+        return Outcome(length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: truncated)
+    }
+
+    /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.
+    @inline(__always)
+    static func responseFlags(_ queryFlags: UInt16, rcode: UInt16) -> UInt16 {
+        Header.qrBit | (queryFlags & (0x7800 | Header.rdBit | Header.cdBit)) | rcode
+    }
+
+    /// CH TXT identity queries (the `version.bind` convention of BIND, RFC 4892 for `id.server`).
+    static func chaos(
+        _ q: Query, _ p: UnsafeRawBufferPointer, _ options: ResponderOptions, _ w: inout ResponseWriter
+    ) -> (UInt16, Bool, Bool) {
+        let refused = (RCode.refused.rawValue, false, false)
+        guard q.qtype == .txt || q.qtype == .any else { return refused }
+        let name = DNSName(trustedWire: Array(p[q.qnameStart..<q.qnameEnd])).lowercased.description
+        let text: String?
+        switch name {
+        case "version.bind.", "version.server.": text = options.version
+        case "id.server.", "hostname.bind.": text = options.identity
+        default: text = nil
+        }
+        guard let text else { return refused }
+        var rdata: [UInt8] = []
+        var bytes = Array(text.utf8)[...]
+        repeat {
+            let chunk = bytes.prefix(255)
+            rdata.append(UInt8(chunk.count))
+            rdata += chunk
+            bytes = bytes.dropFirst(chunk.count)
+        } while !bytes.isEmpty
+        let ok = rdata.withUnsafeBytes {
+            w.writeRecord(.answer, owner: nil, type: .txt, rrClass: DNSClass.ch.rawValue, ttl: 0, rdata: $0)
+        }
+        return (RCode.noError.rawValue, true, !ok)
+    }
+}

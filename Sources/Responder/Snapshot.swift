@@ -1,0 +1,45 @@
+import DNSZone
+
+/// Settings that shape answers, fixed for the life of one snapshot.
+public struct ResponderOptions: Sendable, Equatable {
+    /// The largest UDP payload we send, whatever the client offers (RFC 6891 §6.2.5; 1232 is the
+    /// DNS Flag Day 2020 value that avoids IP fragmentation).
+    public var maxUDPPayload: UInt16 = 1232
+    /// Answer to CH TXT `version.bind`/`version.server`; nil refuses it.
+    public var version: String? = nil
+    /// Answer to CH TXT `id.server`/`hostname.bind`; nil refuses it.
+    public var identity: String? = nil
+
+    public init(maxUDPPayload: UInt16 = 1232, version: String? = nil, identity: String? = nil) {
+        self.maxUDPPayload = maxUDPPayload
+        self.version = version
+        self.identity = identity
+    }
+}
+
+/// Everything the query path reads, immutable: built off the query path and swapped whole
+/// (DESIGN §4). A query runs start to finish on one snapshot.
+public final class Snapshot: Sendable {
+    public let catalog: Catalog
+    public let options: ResponderOptions
+
+    public init(catalog: Catalog, options: ResponderOptions) {
+        self.catalog = catalog
+        self.options = options
+    }
+}
+
+public enum Transport: Sendable {
+    case udp, tcp
+}
+
+/// What happened to one query, for metrics and logs.
+public struct Outcome: Sendable, Equatable {
+    /// Bytes of the response in the output buffer; 0 means drop silently.
+    public var length: Int
+    public var rcode: UInt16
+    public var qtype: UInt16
+    public var truncated: Bool
+
+    public static let dropped = Outcome(length: 0, rcode: 0, qtype: 0, truncated: false)
+}
