@@ -33,25 +33,30 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CarouselConfig",
+            dependencies: ["DNSWire", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "Server",
             dependencies: [
-                "DNSWire", "DNSZone", "Responder",
+                "DNSWire", "DNSZone", "Responder", "CarouselConfig",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
             name: "carousel",
             dependencies: [
-                "Server", "DNSZone",
+                "Server", "DNSZone", "CarouselConfig", "Responder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"]),
+        .testTarget(name: "CarouselConfigTests", dependencies: ["CarouselConfig"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),
         .testTarget(
             name: "IntegrationTests",

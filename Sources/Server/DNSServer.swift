@@ -1,0 +1,75 @@
+import CarouselConfig
+import Logging
+import NIOCore
+import NIOPosix
+import Responder
+
+/// The listeners: UDP (one socket per event loop, SO_REUSEPORT) and TCP on every configured
+/// address, all answering from the snapshot last published. Owns the event loops.
+public final class DNSServer: Sendable {
+    public let group: MultiThreadedEventLoopGroup
+    let contexts: [ObjectIdentifier: LoopContext]
+    let loops: [LoopContext]
+    public let stats = ServerStats()
+    let logger: Logger
+
+    public init(threads: Int? = nil, snapshot: Snapshot, logger: Logger) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
+        self.group = group
+        let loops = group.makeIterator().map { LoopContext(eventLoop: $0, snapshot: snapshot) }
+        self.loops = loops
+        self.contexts = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0.eventLoop), $0) })
+        self.logger = logger
+    }
+
+    /// Binds every address; returns the listeners, so the caller can close them.
+    public func bind(_ addresses: [ListenAddress], tcpIdleTimeout: Duration, tcpMaxConnections: Int) async throws -> Listeners {
+        var channels: [Channel] = []
+        let idle = TimeAmount.nanoseconds(Int64(tcpIdleTimeout.components.seconds) * 1_000_000_000
+            + tcpIdleTimeout.components.attoseconds / 1_000_000_000)
+        do {
+            for listen in addresses {
+                let address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)
+                for loop in loops {
+                    channels.append(try await UDPListener.bind(address, context: loop, stats: stats))
+                }
+                channels.append(
+                    try await TCPListener.bind(
+                        address, group: group, contexts: contexts, stats: stats, idleTimeout: idle,
+                        maxConnections: tcpMaxConnections))
+                logger.info("listening", metadata: ["address": "\(listen)", "transports": "udp,tcp", "loops": "\(loops.count)"])
+            }
+        } catch {
+            for c in channels { try? await c.close() }
+            throw ServerError(message: "cannot listen: \(error)")
+        }
+        return Listeners(channels: channels)
+    }
+
+    /// Makes `snapshot` current on every loop. Each loop switches between two queries, so every
+    /// query runs on exactly one snapshot.
+    public func publish(_ snapshot: Snapshot) {
+        for loop in loops {
+            loop.eventLoop.execute { loop.snapshot = snapshot }
+        }
+    }
+
+    public func shutdown() async throws {
+        try await group.shutdownGracefully()
+    }
+}
+
+/// The bound sockets of a server.
+public struct Listeners: Sendable {
+    let channels: [Channel]
+
+    /// Stops accepting: closes every listening socket.
+    public func close() async {
+        for c in channels { try? await c.close() }
+    }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import CarouselConfig
+import Foundation
+
+/// The options every command shares: which config file, and the overrides of its keys.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The config file (default: ./carousel.yaml when present).")
+    var config: String?
+
+    @Option(name: .long, help: "A zone file or a directory of *.zone files (repeatable; overrides `zones`).")
+    var zones: [String] = []
+
+    /// Reads the config file (or the defaults) and applies the command-line overrides.
+    func resolve() throws -> Config {
+        var path = config
+        if path == nil, FileManager.default.fileExists(atPath: "carousel.yaml") { path = "carousel.yaml" }
+        var c = Config()
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw CommandError("\(path):1: cannot read the config file")
+            }
+            let base = (path as NSString).deletingLastPathComponent
+            switch Config.parse(text, file: path, baseDirectory: base.isEmpty ? nil : base) {
+            case .success(let parsed): c = parsed
+            case .failure(let e): throw CommandError(e.description)
+            }
+        }
+        if !zones.isEmpty { c.zones = zones }
+        return c
+    }
+}
+
+/// An error whose text is already what the user should read; exits 1.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+func printError(_ s: String) {
+    FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+}
