@@ -64,11 +64,11 @@ extension Zone {
                     data += r.rdata
                 }
                 var slot: Int32 = -1
-                if (type == .a || type == .aaaa) && rs.count > 1 {
+                if type == .a || type == .aaaa {
                     slot = Int32(counterCount)
                     counterCount += 1
                 }
-                return RRset(type: type, ttl: rs.map(\.ttl).min()!, count: rs.count, data: data, rotationSlot: slot)
+                return RRset(type: type, ttl: rs.map(\.ttl).min()!, count: rs.count, data: data, slot: slot)
             }
             if i != apex {
                 let parentCut = index[name.parent].map { cuts[$0] } ?? -1

@@ -10,8 +10,9 @@ public struct RRset: Sendable {
     public let ttl: UInt32
     public let count: Int
     public let data: [UInt8]
-    /// Index of this set's rotation counter in its zone, or -1 when it does not rotate.
-    public let rotationSlot: Int32
+    /// Index of this set's rotation counter in its zone (every A and AAAA set has one, so pools
+    /// can bind to it), or -1 for other types, which never rotate.
+    public let slot: Int32
 
     /// The records' rdata as ResourceRecord values (for tests and transfers, not the query path).
     public func records(owner: DNSName) -> [ResourceRecord] {
@@ -53,7 +54,9 @@ public final class Zone: @unchecked Sendable {
     /// SOA TTL capped by the SOA MINIMUM field: the TTL of negative answers (RFC 2308 §3).
     public let negativeTTL: UInt32
     public let recordCount: Int
-    /// One relaxed atomic counter per rotating RRset. Shared mutable state, but lock-free and
+    /// Number of A/AAAA sets, i.e. of slots.
+    public var slotCount: Int { counterCount }
+    /// One relaxed atomic counter per address RRset. Shared mutable state, but lock-free and
     /// owned by the zone, so rotation survives reloads of other zones.
     let counters: UnsafeMutablePointer<UnsafeAtomic<UInt32>.Storage>
     let counterCount: Int

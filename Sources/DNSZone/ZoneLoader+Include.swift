@@ -1,0 +1,81 @@
+import DNSWire
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads a zone file and the files it `$INCLUDE`s (RFC 1035 §5.1), which libldns does not do,
+/// collecting the records in file order and dropping repeats of identical records.
+struct ZoneReader {
+    /// Deepest `$INCLUDE` nesting allowed below the zone file itself.
+    static let maxIncludeDepth = 8
+
+    private(set) var records: [LoadedRecord] = []
+    /// Records already kept, with TTL 0: a repeat of owner, type, class and rdata is dropped.
+    private var seen: Set<ResourceRecord> = []
+    /// Canonical paths of the files being read, outermost first, to catch include loops.
+    private var reading: [String] = []
+
+    /// Reads `file` with `origin` and `defaultTTL` in force at its start; `site` is the
+    /// `$INCLUDE` line that names it, nil for the zone file.
+    mutating func read(file: String, origin: DNSName, defaultTTL: UInt32?, site: (file: String, line: Int)? = nil)
+        throws(ZoneProblem)
+    {
+        let canonical = ZoneReader.canonicalPath(file)
+        if let site {
+            if reading.contains(canonical) {
+                throw ZoneProblem(
+                    file: site.file, line: site.line, message: "$INCLUDE loop: \(file) is already being read")
+            }
+            if reading.count > ZoneReader.maxIncludeDepth {
+                throw ZoneProblem(
+                    file: site.file, line: site.line,
+                    message: "$INCLUDE nested deeper than \(ZoneReader.maxIncludeDepth) levels at \(file)")
+            }
+        }
+        let cursor = try LDNSCursor(file: file, origin: origin, defaultTTL: defaultTTL, site: site)
+        reading.append(canonical)
+        defer { reading.removeLast() }
+        while let entry = try cursor.next() {
+            switch entry {
+            case .record(let record, let line, _):
+                var key = record
+                key.ttl = 0
+                if seen.insert(key).inserted {
+                    records.append(LoadedRecord(record: record, file: file, line: line))
+                }
+            case .origin:
+                continue
+            case .include(let path, let originText, let line):
+                // The included file starts with the given origin, else the current one; the
+                // including file's origin, $TTL and previous owner are unchanged afterwards.
+                var includeOrigin = cursor.origin
+                if let originText {
+                    do {
+                        includeOrigin = try DNSName(originText, origin: cursor.origin)
+                    } catch {
+                        throw cursor.problem(line, "bad $INCLUDE origin \(originText): \(error)")
+                    }
+                }
+                try read(
+                    file: ZoneReader.resolve(path, from: file), origin: includeOrigin,
+                    defaultTTL: cursor.defaultTTL, site: (file, line))
+            }
+        }
+    }
+
+    /// `path` as written in `$INCLUDE`: a relative path is relative to the including file's directory.
+    static func resolve(_ path: String, from includingFile: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let slash = includingFile.lastIndex(of: "/") else { return path }
+        return String(includingFile[...slash]) + path
+    }
+
+    static func canonicalPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
