@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -28,7 +29,7 @@ let package = Package(
         .target(
             name: "Responder",
             dependencies: [
-                "DNSWire", "DNSZone",
+                "DNSWire", "DNSZone", "Balancer", "Health",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
@@ -37,19 +38,33 @@ let package = Package(
             dependencies: ["DNSWire", .product(name: "Yams", package: "Yams")]
         ),
         .target(
-            name: "Server",
+            name: "Health",
             dependencies: [
-                "DNSWire", "DNSZone", "Responder", "CarouselConfig",
+                "CarouselConfig", "DNSWire",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Balancer", dependencies: ["DNSWire", "DNSZone", "Health", "CarouselConfig"]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "DNSWire", "DNSZone", "Responder", "CarouselConfig", "Balancer", "Health",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "carousel",
             dependencies: [
-                "Server", "DNSZone", "CarouselConfig", "Responder",
+                "Server", "DNSZone", "CarouselConfig", "Balancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,6 +72,18 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"]),
         .testTarget(name: "CarouselConfigTests", dependencies: ["CarouselConfig"]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer", "DNSZone", "DNSWire", "Health", "CarouselConfig"]),
+        .testTarget(
+            name: "HealthTests",
+            dependencies: [
+                "Health", "CarouselConfig", "DNSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),
         .testTarget(
             name: "IntegrationTests",

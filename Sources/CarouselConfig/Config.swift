@@ -17,6 +17,12 @@ public struct Config: Sendable, Equatable {
     public var tcpMaxConnections: Int = 1000
     /// Event loops (threads); nil means one per core.
     public var threads: Int? = nil
+    /// Health and drain state, saved so that a restart is not blind.
+    public var stateFile: String? = nil
+    /// TTL cap and check applied to every pool unless it says otherwise.
+    public var defaultTTL: Int = 30
+    public var defaultCheck = CheckConfig()
+    public var pools: [PoolConfig] = []
 
     public init() {}
 
@@ -36,8 +42,21 @@ public struct Config: Sendable, Equatable {
         }
         var c = Config()
         guard let root else { return .success(c) }  // An empty file means all defaults.
-        let known: Set = ["listen", "zones", "max_udp_payload", "chaos", "tcp", "threads"]
-        for (key, v) in r.mapping(root, "", known: known) {
+        let known: Set = [
+            "listen", "zones", "max_udp_payload", "chaos", "tcp", "threads", "state_file", "defaults", "pools",
+        ]
+        let entries = r.mapping(root, "", known: known)
+        // Defaults first: pools build on them wherever they appear in the file.
+        for (key, v) in entries where key == "defaults" {
+            for (k, dv) in r.mapping(v, key, known: ["ttl", "check"]) {
+                if k == "ttl" {
+                    if let n = r.int(dv, "defaults.ttl", range: 0...86400) { c.defaultTTL = n }
+                } else {
+                    c.defaultCheck = r.check(dv, "defaults.check", base: CheckConfig())
+                }
+            }
+        }
+        for (key, v) in entries {
             switch key {
             case "listen":
                 guard let list = r.strings(v, key) else { break }
@@ -67,6 +86,10 @@ public struct Config: Sendable, Equatable {
                         c.tcpMaxConnections = n
                     }
                 }
+            case "state_file":
+                if let s = r.string(v, key) { c.stateFile = resolve(s, against: baseDirectory) }
+            case "pools":
+                c.pools = r.pools(v, defaults: (c.defaultTTL, c.defaultCheck))
             default:
                 break
             }

@@ -1,5 +1,7 @@
+import Balancer
 import DNSWire
 import DNSZone
+import Health
 
 /// The authoritative answer algorithm (RFC 1034 §4.3.2) over a catalog: look up, follow CNAMEs
 /// within the zones served here, and put each outcome into the right section.
@@ -9,9 +11,10 @@ extension Responder {
 
     /// Returns (rcode, AA, truncated).
     static func resolve(
-        _ q: Query, _ p: UnsafeRawBufferPointer, _ catalog: Catalog, _ w: inout ResponseWriter,
+        _ q: Query, _ p: UnsafeRawBufferPointer, _ snap: Snapshot, _ health: HealthView, _ w: inout ResponseWriter,
         _ scratch: ResponderScratch
     ) -> (UInt16, Bool, Bool) {
+        let catalog = snap.catalog
         var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
         // The current name: the question's (owner written as a pointer to it) or a CNAME target
         // copied into scratch.
@@ -28,7 +31,11 @@ extension Responder {
             case .answer(let z, let n, let r, _):
                 if hop == 0 { aa = true }
                 let zone = catalog.zones[z]
-                let ok = writeRRset(&w, .answer, owner: owner, zone: zone, rrset: zone.nodes[n].rrsets[r], rotate: true)
+                let rrset = zone.nodes[n].rrsets[r]
+                if let b = snap.plan.binding(zone: z, slot: rrset.slot) {
+                    return writeBalanced(&w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, aa: aa)
+                }
+                let ok = writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true)
                 return (RCode.noError.rawValue, aa, !ok)
             case .nodata(let z):
                 if hop == 0 { aa = true }
@@ -73,7 +80,7 @@ extension Responder {
         _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
         zone: Zone, rrset: RRset, rotate: Bool, ttl: UInt32? = nil
     ) -> Bool {
-        let start = rotate && rrset.rotationSlot >= 0 ? Int(zone.nextRotation(rrset.rotationSlot)) % rrset.count : 0
+        let start = rotate && rrset.slot >= 0 && rrset.count > 1 ? Int(zone.nextRotation(rrset.slot) % UInt32(rrset.count)) : 0
         return rrset.data.withUnsafeBytes { d in
             var offset = 0
             for _ in 0..<start { offset += 2 + (Int(d[offset]) << 8 | Int(d[offset + 1])) }
@@ -133,6 +140,7 @@ extension Responder {
 /// Per-thread memory the responder reuses for every query: no allocation per query.
 public final class ResponderScratch: @unchecked Sendable {
     public let compression = CompressionScratch()
+    public let balancer = BalancerScratch()
     /// A CNAME target being followed (a name is at most 255 bytes).
     let name = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
     /// (zone, node) pairs of the CNAMEs followed so far, for loop detection.

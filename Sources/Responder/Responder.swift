@@ -1,5 +1,6 @@
 import DNSWire
 import DNSZone
+import Health
 
 /// Turns one query message into one response, bytes in and bytes out, with no I/O: decode →
 /// lookup → (balance) → encode. Transport-independent so the listeners, the tests and the fuzzer
@@ -7,8 +8,9 @@ import DNSZone
 /// snapshot (rotation counters are atomics owned by the zone).
 public enum Responder {
     /// Writes the response to `query` into `out` (at least 65535 bytes for TCP, 4096 for UDP).
+    /// `health` is the prober's latest view, published separately from the snapshot.
     public static func respond(
-        to query: UnsafeRawBufferPointer, over transport: Transport, snapshot: Snapshot,
+        to query: UnsafeRawBufferPointer, over transport: Transport, snapshot: Snapshot, health: HealthView = .empty,
         into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch
     ) -> Outcome {
         switch Query.decode(query) {
@@ -20,12 +22,12 @@ public enum Responder {
             w.start(id: id, flags: responseFlags(flags, rcode: RCode.formErr.rawValue), question: question)
             return Outcome(length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false)
         case .query(let q):
-            return answer(q, query, transport, snapshot, out, scratch)
+            return answer(q, query, transport, snapshot, health, out, scratch)
         }
     }
 
     static func answer(
-        _ q: Query, _ p: UnsafeRawBufferPointer, _ transport: Transport, _ snap: Snapshot,
+        _ q: Query, _ p: UnsafeRawBufferPointer, _ transport: Transport, _ snap: Snapshot, _ health: HealthView,
         _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch
     ) -> Outcome {
         let options = snap.options
@@ -58,7 +60,7 @@ public enum Responder {
         } else if q.qtype == .opt || q.qtype == .tsig {
             rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
         } else {
-            (rcode, aa, truncated) = resolve(q, p, snap.catalog, &w, scratch)
+            (rcode, aa, truncated) = resolve(q, p, snap, health, &w, scratch)
         }
         if truncated {
             w.rewind(to: afterQuestion)

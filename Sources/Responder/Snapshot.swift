@@ -1,3 +1,4 @@
+import Balancer
 import DNSZone
 
 /// Settings that shape answers, fixed for the life of one snapshot.
@@ -22,10 +23,13 @@ public struct ResponderOptions: Sendable, Equatable {
 public final class Snapshot: Sendable {
     public let catalog: Catalog
     public let options: ResponderOptions
+    /// How pools attach to the catalog's address sets.
+    public let plan: BalancePlan
 
-    public init(catalog: Catalog, options: ResponderOptions) {
+    public init(catalog: Catalog, options: ResponderOptions, plan: BalancePlan = .empty) {
         self.catalog = catalog
         self.options = options
+        self.plan = plan
     }
 }
 

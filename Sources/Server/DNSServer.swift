@@ -1,4 +1,5 @@
 import CarouselConfig
+import Health
 import Logging
 import NIOCore
 import NIOPosix
@@ -51,6 +52,13 @@ public final class DNSServer: Sendable {
     public func publish(_ snapshot: Snapshot) {
         for loop in loops {
             loop.eventLoop.execute { loop.snapshot = snapshot }
+        }
+    }
+
+    /// Makes the prober's latest view current on every loop, the same way.
+    public func publish(_ health: HealthView) {
+        for loop in loops {
+            loop.eventLoop.execute { loop.health = health }
         }
     }
 

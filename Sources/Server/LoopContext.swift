@@ -1,3 +1,4 @@
+import Health
 import NIOCore
 import Responder
 
@@ -7,6 +8,7 @@ import Responder
 final class LoopContext: @unchecked Sendable {
     let eventLoop: EventLoop
     var snapshot: Snapshot
+    var health: HealthView = .empty
     let scratch = ResponderScratch()
     /// Room for the largest DNS message.
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
@@ -23,7 +25,7 @@ final class LoopContext: @unchecked Sendable {
     func respond(to message: ByteBuffer, over transport: Transport, allocator: ByteBufferAllocator, framed: Bool) -> (ByteBuffer, Outcome)? {
         eventLoop.preconditionInEventLoop()
         let outcome = message.withUnsafeReadableBytes { query in
-            Responder.respond(to: query, over: transport, snapshot: snapshot, into: out, scratch: scratch)
+            Responder.respond(to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: scratch)
         }
         guard outcome.length > 0 else { return nil }
         var buffer = allocator.buffer(capacity: outcome.length + (framed ? 2 : 0))

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Balancer
 import CarouselConfig
+import DNSZone
 import Server
 
 /// `carousel check`: everything a start or reload would validate, offline. Exit 0 when all is
@@ -17,11 +19,19 @@ struct Check: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
-        let set = ZoneSet.load(paths: config.zones)
-        for w in set.warnings { printError("\(w) (warning)") }
-        for e in set.errors { printError("\(e)") }
-        if !set.errors.isEmpty { throw ExitCode(1) }
-        let records = set.zones.reduce(0) { $0 + $1.recordCount }
-        print("ok: \(set.zones.count) zone(s), \(records) record(s)")
+        var cache = ZoneCache()
+        let refresh = cache.refresh(paths: config.zones)
+        for w in refresh.warnings { printError("\(w) (warning)") }
+        for e in refresh.errors { printError("\(e)") }
+        var failed = !refresh.errors.isEmpty
+        let zones = cache.zones
+        let file = options.configPath ?? "carousel.yaml"
+        for pool in BalancePlan.unboundPools(Catalog(zones: zones), pools: config.pools) {
+            printError("\(file):\(pool.line): pools: \(pool.name) has no A or AAAA records in any zone")
+            failed = true
+        }
+        if failed { throw ExitCode(1) }
+        let records = zones.reduce(0) { $0 + $1.recordCount }
+        print("ok: \(zones.count) zone(s), \(records) record(s), \(config.pools.count) pool(s)")
     }
 }

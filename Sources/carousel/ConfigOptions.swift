@@ -10,10 +10,14 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "A zone file or a directory of *.zone files (repeatable; overrides `zones`).")
     var zones: [String] = []
 
+    /// The config file in use, if any.
+    var configPath: String? {
+        config ?? (FileManager.default.fileExists(atPath: "carousel.yaml") ? "carousel.yaml" : nil)
+    }
+
     /// Reads the config file (or the defaults) and applies the command-line overrides.
     func resolve() throws -> Config {
-        var path = config
-        if path == nil, FileManager.default.fileExists(atPath: "carousel.yaml") { path = "carousel.yaml" }
+        let path = configPath
         var c = Config()
         if let path {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

@@ -1,10 +1,8 @@
 import ArgumentParser
 import CarouselConfig
-import DNSZone
 @preconcurrency import Dispatch
 import Foundation
 import Logging
-import Responder
 import Server
 
 /// `carousel serve` (the default command): load the zones, listen, answer until SIGTERM/SIGINT;
@@ -48,52 +46,41 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "carousel")
-        let responderOptions = ResponderOptions(
-            maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
-
-        var loaded = loadZones(config, previous: [:], logger: logger)
-        let server = DNSServer(threads: config.threads, snapshot: Snapshot(catalog: Catalog(zones: loaded), options: responderOptions), logger: logger)
-        let listeners: Listeners
+        let listenOverride = config.listen, threadsOverride = config.threads, zonesOverride = options.zones
+        let listenGiven = !listen.isEmpty, threadsGiven = threads != nil
+        let runtime = CarouselRuntime(config: config, configPath: options.configPath, overrides: { c in
+            if listenGiven { c.listen = listenOverride }
+            if threadsGiven { c.threads = threadsOverride }
+            if !zonesOverride.isEmpty { c.zones = zonesOverride }
+        }, logger: logger)
+        let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
         do {
-            listeners = try await server.bind(config.listen, tcpIdleTimeout: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections)
+            try await runtime.start()
         } catch {
             printError("\(error)")
-            try? await server.shutdown()
+            await runtime.stop()
             throw ExitCode(1)
         }
-        logger.info("ready", metadata: ["zones": "\(loaded.count)"])
-
-        for await signal in Signals.stream([SIGTERM, SIGINT, SIGHUP]) {
-            if signal == SIGHUP {
-                logger.info("reloading zones (SIGHUP)")
-                loaded = loadZones(config, previous: Dictionary(loaded.map { ($0.file, $0) }, uniquingKeysWith: { a, _ in a }), logger: logger)
-                server.publish(Snapshot(catalog: Catalog(zones: loaded), options: responderOptions))
-                continue
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runtime.prober.run() }
+            group.addTask {
+                // Edits to zone files and the config are picked up without a signal (DESIGN §4).
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(500))
+                    await runtime.poll()
+                }
             }
-            logger.info("stopping", metadata: ["signal": "\(signal)"])
-            break
-        }
-        await listeners.close()
-        try? await server.shutdown()
-    }
-
-    /// Loads the zones; a file that fails keeps its previous version (if any) serving.
-    func loadZones(_ config: Config, previous: [String: Zone], logger: Logger) -> [Zone] {
-        let set = ZoneSet.load(paths: config.zones)
-        for w in set.warnings { logger.warning("\(w)") }
-        var zones = set.zones
-        let good = Set(zones.map(\.file))
-        for e in set.errors {
-            logger.error("\(e)")
-            if !good.contains(e.file), let old = previous[e.file], !zones.contains(where: { $0.file == old.file }) {
-                logger.warning("\(e.file): keeping the last good version (serial \(old.serial))")
-                zones.append(old)
+            for await signal in signals {
+                if signal == SIGHUP {
+                    await runtime.reload()
+                    continue
+                }
+                logger.info("stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
+                break
             }
+            group.cancelAll()
         }
-        for z in set.zones {
-            logger.info("zone loaded", metadata: ["zone": "\(z.origin)", "serial": "\(z.serial)", "records": "\(z.recordCount)", "file": "\(z.file)"])
-        }
-        return zones
+        await runtime.stop()
     }
 }
 

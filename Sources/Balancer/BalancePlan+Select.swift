@@ -1,0 +1,130 @@
+import DNSWire
+import DNSZone
+import Health
+
+/// What to answer for a balanced RRset right now.
+public enum Selection: Equatable, Sendable {
+    /// Write the records whose member indices are in `scratch.picks[0..<count]`, with this TTL.
+    case records(count: Int, ttl: UInt32)
+    /// Every member is down and the pool says so (`all_down`).
+    case servfail
+    case nodata
+    /// Write the pool's fallback addresses of the set's type, with this TTL.
+    case fallback(ttl: UInt32)
+}
+
+/// Per-thread memory for selections: no allocation per query.
+public final class BalancerScratch: @unchecked Sendable {
+    public private(set) var picks: UnsafeMutablePointer<Int32>
+    var healthy: UnsafeMutablePointer<Int32>
+    var capacity: Int
+    var rng: UInt64
+
+    public init(capacity: Int = 64, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) {
+        self.capacity = capacity
+        self.picks = .allocate(capacity: capacity)
+        self.healthy = .allocate(capacity: capacity)
+        self.rng = seed | 1
+    }
+
+    deinit {
+        picks.deallocate()
+        healthy.deallocate()
+    }
+
+    /// Grows the buffers (rarely: only when a snapshot brings a larger set).
+    @inline(__always)
+    func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        picks.deallocate()
+        healthy.deallocate()
+        capacity = n
+        picks = .allocate(capacity: n)
+        healthy = .allocate(capacity: n)
+    }
+
+    @inline(__always)
+    func random(below n: Int) -> Int {
+        rng ^= rng << 13
+        rng ^= rng >> 7
+        rng ^= rng << 17
+        return Int(rng % UInt64(n))
+    }
+}
+
+extension BalancePlan {
+    /// Chooses the members to answer with (DESIGN §5–7): drop those that are down or drained,
+    /// apply the all-down policy, order them (rotate, shuffle, weighted or fixed) starting from the
+    /// set's counter, cap their number with a window that moves with the rotation, and cap the TTL
+    /// (halved while any member is down, so resolvers come back sooner).
+    @inline(__always)
+    public func select(_ index: Int, zone: Zone, rrset: RRset, health: HealthView, scratch: BalancerScratch) -> Selection {
+        let set = sets[index]
+        let pool = pools[set.pool]
+        let n = set.targets.count
+        scratch.reserve(n)
+        var healthy = 0
+        set.targets.withUnsafeBufferPointer { targets in
+            for m in 0..<n {
+                let t = targets[m]
+                if t < 0 || (health.isUp(t) && !health.isDrained(t)) {
+                    scratch.healthy[healthy] = Int32(m)
+                    healthy += 1
+                }
+            }
+        }
+        var ttl = min(rrset.ttl, pool.ttl)
+        if healthy < n { ttl = max(1, ttl / 2) }
+        if healthy == 0 {
+            switch pool.allDown {
+            case .serveAll:
+                for m in 0..<n { scratch.healthy[m] = Int32(m) }
+                healthy = n
+            case .servfail: return .servfail
+            case .nodata: return .nodata
+            case .fallback: return .fallback(ttl: ttl)
+            }
+        }
+        let counter = Int(zone.nextRotation(rrset.slot))
+        var start = 0
+        switch pool.order {
+        case .fixed:
+            start = 0
+        case .rotate:
+            start = counter % healthy
+        case .shuffle:
+            var i = healthy - 1
+            while i > 0 {
+                let j = scratch.random(below: i + 1)
+                let t = scratch.healthy[i]
+                scratch.healthy[i] = scratch.healthy[j]
+                scratch.healthy[j] = t
+                i -= 1
+            }
+        case .weighted:
+            start = weightedStart(set.schedule, counter: counter, healthy: scratch.healthy, count: healthy)
+        }
+        let take = min(pool.maxAnswers, healthy)
+        for k in 0..<take {
+            var p = start + k
+            if p >= healthy { p -= healthy }
+            scratch.picks[k] = scratch.healthy[p]
+        }
+        return .records(count: take, ttl: ttl)
+    }
+
+    /// The position (in the healthy list) of the first healthy member at or after the counter's
+    /// place in the weighted schedule.
+    @inline(__always)
+    func weightedStart(_ schedule: [Int16], counter: Int, healthy: UnsafeMutablePointer<Int32>, count: Int) -> Int {
+        guard !schedule.isEmpty else { return counter % count }
+        var pos = counter % schedule.count
+        for _ in 0..<schedule.count {
+            let member = Int32(schedule[pos])
+            for h in 0..<count where healthy[h] == member { return h }
+            pos += 1
+            if pos == schedule.count { pos = 0 }
+        }
+        return counter % count
+    }
+}

@@ -1,0 +1,140 @@
+import Yams
+
+/// Reading `defaults:` and `pools:`. A pool's check starts from `defaults.check` and overrides
+/// the keys it names.
+extension YAMLReader {
+    static let checkKeys: Set = [
+        "type", "port", "path", "host", "expect", "body", "insecure", "query", "qtype", "command", "interval",
+        "timeout", "rise", "fall",
+    ]
+
+    mutating func check(_ node: Node, _ path: String, base: CheckConfig) -> CheckConfig {
+        var c = base
+        let entries = mapping(node, path, known: YAMLReader.checkKeys)
+        for (k, v) in entries where k == "type" {
+            guard let s = string(v, "\(path).type") else { continue }
+            guard let kind = CheckConfig.Kind(rawValue: s) else {
+                fail(v, "\(path).type", "\"\(s)\" is not one of \(CheckConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                continue
+            }
+            if kind != c.type { c.port = CheckConfig.defaultPort(kind) }
+            c.type = kind
+        }
+        for (k, v) in entries {
+            let p = "\(path).\(k)"
+            switch k {
+            case "port":
+                if let n = int(v, p, range: 1...65535) { c.port = n }
+            case "path":
+                if let s = string(v, p) {
+                    if s.hasPrefix("/") { c.path = s } else { fail(v, p, "must start with /") }
+                }
+            case "host": c.host = string(v, p)
+            case "body": c.body = string(v, p)
+            case "insecure": if let b = bool(v, p) { c.insecure = b }
+            case "query": c.query = string(v, p)
+            case "qtype": if let s = string(v, p) { c.qtype = s.uppercased() }
+            case "expect":
+                guard let items = strings(v, p) else { break }
+                if c.type == .dns {
+                    c.rcodes = items.compactMap { item in
+                        if let n = Int(item), (0...4095).contains(n) { return n }
+                        if let n = YAMLReader.rcodeNames[item.uppercased()] { return n }
+                        fail(v, p, "\"\(item)\" is not an rcode (NOERROR, NXDOMAIN, REFUSED, … or a number)")
+                        return nil
+                    }
+                } else {
+                    c.expect = items.compactMap { item in
+                        if let n = Int(item), (100...599).contains(n) { return n }
+                        fail(v, p, "\"\(item)\" is not an HTTP status code")
+                        return nil
+                    }
+                }
+            case "command":
+                if let list = strings(v, p) {
+                    if list.isEmpty || list[0].isEmpty { fail(v, p, "needs a program") } else { c.command = list }
+                }
+            case "interval": if let d = duration(v, p, range: .milliseconds(100)...(.seconds(86400))) { c.interval = d }
+            case "timeout": if let d = duration(v, p, range: .milliseconds(10)...(.seconds(600))) { c.timeout = d }
+            case "rise": if let n = int(v, p, range: 1...100) { c.rise = n }
+            case "fall": if let n = int(v, p, range: 1...100) { c.fall = n }
+            default: break
+            }
+        }
+        if c.timeout > c.interval {
+            fail(node, "\(path).timeout", "must not be longer than the interval (\(c.interval))")
+        }
+        if c.type == .exec && c.command.isEmpty {
+            fail(node, "\(path).command", "an exec check needs a command")
+        }
+        return c
+    }
+
+    static let rcodeNames: [String: Int] = [
+        "NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4, "REFUSED": 5,
+    ]
+
+    mutating func pools(_ node: Node, defaults: (ttl: Int, check: CheckConfig)) -> [PoolConfig] {
+        guard case .sequence(let seq) = node else {
+            fail(node, "pools", "expected a list of pools")
+            return []
+        }
+        let known: Set = ["name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check"]
+        var out: [PoolConfig] = []
+        var names: [String: Int] = [:]
+        for (i, item) in seq.enumerated() {
+            let path = "pools[\(i)]"
+            let entries = mapping(item, path, known: known)
+            guard let nameNode = entries.first(where: { $0.0 == "name" })?.1, let name = string(nameNode, "\(path).name") else {
+                fail(item, "\(path).name", "every pool needs a name")
+                continue
+            }
+            let line = item.mark?.line ?? 1
+            let key = name.lowercased().hasSuffix(".") ? String(name.lowercased().dropLast()) : name.lowercased()
+            if let first = names[key] {
+                fail(nameNode, "\(path).name", "pool \(name) is already defined at line \(first)")
+            }
+            names[key] = line
+            var pool = PoolConfig(name: name, ttl: defaults.ttl, check: defaults.check, line: line)
+            for (k, v) in entries {
+                let p = "\(path).\(k)"
+                switch k {
+                case "ttl": if let n = int(v, p, range: 0...86400) { pool.ttl = n }
+                case "max_answers": pool.maxAnswers = int(v, p, range: 1...64)
+                case "order":
+                    if let s = string(v, p) {
+                        if let o = PoolConfig.Order(rawValue: s) { pool.order = o } else {
+                            fail(v, p, "\"\(s)\" is not one of rotate, shuffle, weighted, fixed")
+                        }
+                    }
+                case "all_down":
+                    if let s = string(v, p) {
+                        if let a = PoolConfig.AllDown(rawValue: s) { pool.allDown = a } else {
+                            fail(v, p, "\"\(s)\" is not one of serve_all, servfail, nodata, fallback")
+                        }
+                    }
+                case "weights":
+                    guard case .mapping(let m) = v else {
+                        fail(v, p, "expected a mapping of address: weight")
+                        break
+                    }
+                    for (kn, wv) in m {
+                        guard let addr = kn.scalar?.string else { continue }
+                        if let w = int(wv, "\(p).\(addr)", range: 0...1000) { pool.weights[addr] = w }
+                    }
+                case "fallback": pool.fallback = strings(v, p) ?? []
+                case "check": pool.check = check(v, p, base: defaults.check)
+                default: break
+                }
+            }
+            if pool.allDown == .fallback && pool.fallback.isEmpty {
+                fail(item, "\(path).fallback", "all_down: fallback needs a fallback list of addresses")
+            }
+            if pool.order == .weighted && pool.weights.isEmpty {
+                fail(item, "\(path).weights", "order: weighted needs weights")
+            }
+            out.append(pool)
+        }
+        return out
+    }
+}

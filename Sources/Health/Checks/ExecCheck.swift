@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// `exec` check: runs `command[0]` with the rest as arguments — no shell, so an address never
+/// becomes shell syntax — with `CAROUSEL_ADDRESS` and `CAROUSEL_PORT` added to the environment.
+/// Exit 0 is up. At the timeout the process and its process group get SIGKILL, so a script's
+/// children (`sleep`, `curl`) die with it.
+enum ExecCheck {
+    static func run(target: TargetKey) async -> ProbeResult {
+        let check = target.check
+        guard let program = check.command.first, let path = resolve(program) else {
+            return .failure("cannot run \(check.command.first.map(quoted) ?? "an empty command"): not found")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = Array(check.command.dropFirst())
+        var env = ProcessInfo.processInfo.environment
+        env["CAROUSEL_ADDRESS"] = target.address
+        env["CAROUSEL_PORT"] = String(check.port)
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+
+        let exit = ExitWatch()
+        let (exits, exited) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { _ in
+            exit.markExited()
+            exited.yield()
+            exited.finish()
+        }
+        do {
+            try process.run()
+        } catch {
+            return .failure("cannot run \(quoted(path)): \(error.localizedDescription)")
+        }
+        let pid = process.processIdentifier
+        exit.started(pid)
+
+        let killed = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                // Also ends early when the probe is cancelled (its target was removed): then the
+                // process is killed too rather than left running.
+                try? await Task.sleep(for: check.timeout)
+                return exit.kill()
+            }
+            // Cancellation ends this wait early; the killer above then reaps the process.
+            for await _ in exits { break }
+            group.cancelAll()
+            return await group.next() ?? false
+        }
+        if killed {
+            return .failure("timeout after \(DurationText.format(check.timeout))")
+        }
+        switch process.terminationReason {
+        case .exit:
+            let status = process.terminationStatus
+            return status == 0 ? .success("exit 0") : .failure("exit \(status)")
+        case .uncaughtSignal:
+            return .failure("killed by signal \(process.terminationStatus)")
+        @unknown default:
+            return .failure("ended abnormally")
+        }
+    }
+
+    /// `sleep` → `/bin/sleep` through `PATH`, as `execvp` would; a path with a slash is used as is.
+    static func resolve(_ program: String) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
+        for dir in dirs {
+            let candidate = "\(dir)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}
+
+/// Who gets to signal the pid: the killer only until the process is reported exited, so a
+/// recycled pid is not hit.
+private final class ExitWatch: @unchecked Sendable {
+    // @unchecked: `pid` and `exited` are only touched under `lock`.
+    private let lock = NSLock()
+    private var pid: pid_t = 0
+    private var exited = false
+
+    func started(_ pid: pid_t) { lock.withLock { self.pid = pid } }
+    func markExited() { lock.withLock { exited = true } }
+
+    /// Kills the process group (Foundation starts each child in its own group) and the process;
+    /// returns whether it did.
+    func kill() -> Bool {
+        lock.withLock {
+            guard !exited, pid > 0 else { return false }
+            _ = Glibc.kill(-pid, SIGKILL)
+            _ = Glibc.kill(pid, SIGKILL)
+            return true
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Balancer
+import DNSWire
+import DNSZone
+import Health
+
+/// Answers for a pool's address set: the balancer picks which records and in what order; this
+/// writes them (or applies the pool's all-down policy).
+extension Responder {
+    static func writeBalanced(
+        _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, zone: Zone, rrset: RRset, set b: Int,
+        _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch, aa: Bool
+    ) -> (UInt16, Bool, Bool) {
+        let set = plan.sets[b]
+        switch plan.select(b, zone: zone, rrset: rrset, health: health, scratch: scratch.balancer) {
+        case .records(let count, let ttl):
+            let ok = rrset.data.withUnsafeBytes { d in
+                for k in 0..<count {
+                    let o = set.offsets[Int(scratch.balancer.picks[k])]
+                    let len = Int(d[o]) << 8 | Int(d[o + 1])
+                    let rdata = UnsafeRawBufferPointer(rebasing: d[(o + 2)..<(o + 2 + len)])
+                    guard w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: rdata) else { return false }
+                }
+                return true
+            }
+            return (RCode.noError.rawValue, aa, !ok)
+        case .servfail:
+            return (RCode.servFail.rawValue, false, false)
+        case .nodata:
+            return (RCode.noError.rawValue, aa, !writeSOA(&w, zone))
+        case .fallback(let ttl):
+            let pool = plan.pools[set.pool]
+            let fallback = rrset.type == .a ? pool.fallbackA : pool.fallbackAAAA
+            if fallback.isEmpty { return (RCode.noError.rawValue, aa, !writeSOA(&w, zone)) }
+            for rdata in fallback {
+                let ok = rdata.withUnsafeBytes { w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0) }
+                if !ok { return (RCode.noError.rawValue, aa, true) }
+            }
+            return (RCode.noError.rawValue, aa, false)
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Balancer
+import CarouselConfig
+import DNSZone
+import Foundation
+import Health
+import Logging
+import NIOConcurrencyHelpers
+import Responder
+
+/// Carousel as a whole: zones + config → snapshot, the prober, and the listeners. Every change
+/// (start, reload) builds a complete snapshot off the query path and publishes it; a zone file
+/// that fails to load keeps its last good version serving (DESIGN §4).
+public actor CarouselRuntime {
+    public private(set) var config: Config
+    /// The config file, watched for changes like the zone files; nil when running on defaults.
+    let configPath: String?
+    var configSignature: FileSignature
+    var configDigest: UInt64 = 0
+    /// Command-line overrides re-applied to every reloaded config.
+    let overrides: @Sendable (inout Config) -> Void
+    let logger: Logger
+    public let prober: Prober
+    public let server: DNSServer
+    let watch: PoolWatch
+    var cache = ZoneCache()
+    public var zoneErrors: [ZoneProblem] { cache.errors }
+    public private(set) var reloads = 0
+    public private(set) var snapshot: Snapshot
+    var listeners: Listeners?
+
+    public init(
+        config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
+        logger: Logger
+    ) {
+        self.config = config
+        self.configPath = configPath
+        self.configSignature = configPath.map(FileSignature.init) ?? FileSignature("")
+        if let configPath, let data = FileManager.default.contents(atPath: configPath) {
+            self.configDigest = FileSignature.digest(data)
+        }
+        self.overrides = overrides
+        self.logger = logger
+        let options = ResponderOptions(
+            maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
+        let snapshot = Snapshot(catalog: .empty, options: options)
+        self.snapshot = snapshot
+        let server = DNSServer(threads: config.threads, snapshot: snapshot, logger: logger)
+        self.server = server
+        let watch = PoolWatch(logger: logger)
+        self.watch = watch
+        self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in
+            server.publish(view)
+            watch.check(view)
+        }
+    }
+
+    /// Loads everything, probes once (bounded by the longest check timeout) so the first answer
+    /// is not blind, then listens.
+    public func start() async throws {
+        await rebuild()
+        let bound = config.pools.map(\.check.timeout).max() ?? .zero
+        if bound > .zero {
+            await prober.firstRound(within: bound + .milliseconds(200))
+        }
+        let view = await prober.view
+        server.publish(view)
+        watch.check(view)
+        listeners = try await server.bind(
+            config.listen, tcpIdleTimeout: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections)
+        let records = snapshot.catalog.zones.reduce(0) { $0 + $1.recordCount }
+        logger.info("ready", metadata: ["zones": "\(snapshot.catalog.zones.count)", "records": "\(records)", "pools": "\(config.pools.count)"])
+    }
+
+    /// Reloads the config and every zone file (SIGHUP, `carousel reload`): each changed file is
+    /// read again; health state carries over (keyed by address and check).
+    public func reload() async {
+        logger.info("reload requested")
+        reloadConfigIfChanged(force: true)
+        await rebuild(force: true)
+    }
+
+    /// Looks for edits (the watcher calls this about twice a second): a changed config or zone
+    /// file triggers a rebuild; nothing else does.
+    public func poll() async {
+        let configChanged = reloadConfigIfChanged(force: false)
+        await rebuild(force: configChanged)
+    }
+
+    /// Re-reads the config file if its content changed; a broken edit is reported and the
+    /// running config stays. Returns true when a new config was taken.
+    @discardableResult
+    func reloadConfigIfChanged(force: Bool) -> Bool {
+        guard let path = configPath else { return false }
+        let sig = FileSignature(path)
+        if !force && sig == configSignature { return false }
+        configSignature = sig
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            logger.error("\(path):0: cannot read the config file; keeping the running config")
+            return false
+        }
+        let digest = FileSignature.digest(data)
+        if digest == configDigest { return false }
+        configDigest = digest
+        let base = (path as NSString).deletingLastPathComponent
+        switch Config.parse(text, file: path, baseDirectory: base.isEmpty ? nil : base) {
+        case .failure(let errors):
+            for e in errors.errors { logger.error("\(e)") }
+            logger.error("\(path): not applied; the running config stays")
+            return false
+        case .success(var next):
+            overrides(&next)
+            if next.listen != config.listen || next.threads != config.threads || next.tcpIdleTimeout != config.tcpIdleTimeout
+                || next.tcpMaxConnections != config.tcpMaxConnections || next.stateFile != config.stateFile
+            {
+                logger.warning("\(path): listen, threads, tcp and state_file changes take effect at the next restart")
+                next.listen = config.listen
+                next.threads = config.threads
+                next.tcpIdleTimeout = config.tcpIdleTimeout
+                next.tcpMaxConnections = config.tcpMaxConnections
+                next.stateFile = config.stateFile
+            }
+            config = next
+            logger.info("config reloaded", metadata: ["file": "\(path)", "pools": "\(next.pools.count)"])
+            return true
+        }
+    }
+
+    /// Stops accepting, saves the state file, stops the event loops.
+    public func stop() async {
+        await listeners?.close()
+        listeners = nil
+        await prober.save()
+        try? await server.shutdown()
+    }
+
+    /// Refreshes the zone cache and, when anything changed (or `force`), builds and publishes a
+    /// new snapshot.
+    func rebuild(force: Bool = true) async {
+        let r = cache.refresh(paths: config.zones)
+        for w in r.warnings { logger.warning("\(w)") }
+        for e in r.errors { logger.error("\(e)") }
+        for z in r.loaded {
+            logger.info("zone loaded", metadata: ["zone": "\(z.origin)", "serial": "\(z.serial)", "records": "\(z.recordCount)", "file": "\(z.file)"])
+        }
+        for f in r.removed { logger.notice("zone file removed; no longer served", metadata: ["file": "\(f)"]) }
+        for e in r.errors where cache.entries[e.file]?.good != nil {
+            logger.warning("\(e.file): keeping the last good version (serial \(cache.entries[e.file]!.good!.serial))")
+        }
+        guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
+        let catalog = Catalog(zones: cache.zones)
+        for pool in BalancePlan.unboundPools(catalog, pools: config.pools) {
+            logger.warning("pool \(pool.name) (line \(pool.line)) matches no A or AAAA records in any zone")
+        }
+        let ids = await prober.setTargets(BalancePlan.targets(of: catalog, pools: config.pools))
+        let plan = BalancePlan.build(catalog: catalog, pools: config.pools, ids: ids)
+        let options = ResponderOptions(
+            maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
+        snapshot = Snapshot(catalog: catalog, options: options, plan: plan)
+        server.publish(snapshot)
+        reloads += 1
+        watch.setPlan(plan)
+        watch.check(await prober.view)
+    }
+}
+
+/// Logs once per change when every member of a pool's address set is down (and the all_down
+/// policy takes over), and when the set recovers. Runs off the query path.
+final class PoolWatch: Sendable {
+    let logger: Logger
+    let state = NIOLockedValueBox<(plan: BalancePlan, allDown: Set<Int>)>((.empty, []))
+
+    init(logger: Logger) { self.logger = logger }
+
+    func setPlan(_ plan: BalancePlan) {
+        state.withLockedValue { $0 = (plan, []) }
+    }
+
+    func check(_ view: HealthView) {
+        let lines: [(Bool, String)] = state.withLockedValue { s in
+            var out: [(Bool, String)] = []
+            for (i, set) in s.plan.sets.enumerated() {
+                let down = !set.targets.isEmpty && set.targets.allSatisfy { $0 >= 0 && (!view.isUp($0) || view.isDrained($0)) }
+                let pool = s.plan.pools[set.pool]
+                if down && !s.allDown.contains(i) {
+                    s.allDown.insert(i)
+                    out.append((true, "pool \(pool.name) \(set.type): every member is down; all_down: \(pool.allDown.rawValue)"))
+                } else if !down && s.allDown.contains(i) {
+                    s.allDown.remove(i)
+                    out.append((false, "pool \(pool.name) \(set.type): members are up again"))
+                }
+            }
+            return out
+        }
+        for (bad, line) in lines {
+            if bad { logger.error("\(line)") } else { logger.notice("\(line)") }
+        }
+    }
+}

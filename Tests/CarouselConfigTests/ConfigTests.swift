@@ -1,0 +1,159 @@
+import Testing
+
+@testable import CarouselConfig
+
+@Suite struct ConfigTests {
+    func parse(_ text: String) -> Result<Config, ConfigErrors> {
+        Config.parse(text, file: "carousel.yaml")
+    }
+
+    func errors(_ text: String) -> [String] {
+        switch parse(text) {
+        case .success: return []
+        case .failure(let e): return e.errors.map(\.description)
+        }
+    }
+
+    @Test func emptyFileMeansDefaults() throws {
+        let c = try parse("").get()
+        #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 5353)])
+        #expect(c.zones == ["zones"])
+        #expect(c.maxUDPPayload == 1232)
+        #expect(c.pools.isEmpty)
+    }
+
+    @Test func theIssueExampleParses() throws {
+        let text = """
+            listen: ["127.0.0.1:5353", "[::1]:5353"]
+            zones: zones
+            state_file: carousel.state
+            defaults:
+              ttl: 30
+              check: { type: tcp, port: 80, interval: 5s, timeout: 2s, rise: 2, fall: 3 }
+            pools:
+              - name: www.example.com
+                ttl: 20
+                max_answers: 8
+                order: weighted
+                weights: { "127.0.0.11": 3 }
+                all_down: fallback
+                fallback: ["127.0.0.99"]
+                check:
+                  type: http
+                  port: 8080
+                  path: /healthz
+                  host: www.example.com
+                  expect: [200, 204]
+                  body: "ok"
+                  interval: 1s
+                  timeout: 500ms
+                  rise: 2
+                  fall: 2
+              - name: "*.svc.example.com"
+            """
+        let c = try Config.parse(text, file: "carousel.yaml", baseDirectory: "/etc/carousel").get()
+        #expect(c.listen.map(\.description) == ["127.0.0.1:5353", "[::1]:5353"])
+        #expect(c.zones == ["/etc/carousel/zones"])
+        #expect(c.stateFile == "/etc/carousel/carousel.state")
+        #expect(c.pools.count == 2)
+        let www = c.pools[0]
+        #expect(www.ttl == 20 && www.maxAnswers == 8 && www.order == .weighted && www.allDown == .fallback)
+        #expect(www.weights == ["127.0.0.11": 3] && www.fallback == ["127.0.0.99"])
+        #expect(www.check.type == .http && www.check.port == 8080 && www.check.path == "/healthz")
+        #expect(www.check.expect == [200, 204] && www.check.body == "ok" && www.check.host == "www.example.com")
+        #expect(www.check.interval == .seconds(1) && www.check.timeout == .milliseconds(500))
+        #expect(www.check.rise == 2 && www.check.fall == 2)
+        #expect(www.line == 8)
+        // The second pool inherits the defaults.
+        let svc = c.pools[1]
+        #expect(svc.ttl == 30 && svc.check.type == .tcp && svc.check.interval == .seconds(5) && svc.check.fall == 3)
+    }
+
+    @Test func poolCheckOverridesOnlyWhatItNames() throws {
+        let c = try parse("""
+            defaults:
+              check: { type: http, port: 8080, path: /h, interval: 3s, timeout: 1s }
+            pools:
+              - name: a.example.com
+                check: { fall: 5 }
+              - name: b.example.com
+                check: { type: https }
+            """).get()
+        #expect(c.pools[0].check.port == 8080 && c.pools[0].check.path == "/h" && c.pools[0].check.fall == 5)
+        #expect(c.pools[1].check.type == .https && c.pools[1].check.port == 443)
+    }
+
+    @Test func errorsNameTheFileLineAndKey() {
+        let e = errors("""
+            listen: nowhere
+            pools:
+              - name: www.example.com
+                ttl: -1
+                order: roundrobin
+                check:
+                  type: ping
+                  timout: 1s
+              - ttl: 5
+            colour: blue
+            """)
+        #expect(e.contains("carousel.yaml:1: listen: \"nowhere\" is not ADDRESS:PORT"))
+        #expect(e.contains("carousel.yaml:4: pools[0].ttl: -1 is out of range 0...86400"))
+        #expect(e.contains("carousel.yaml:5: pools[0].order: \"roundrobin\" is not one of rotate, shuffle, weighted, fixed"))
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:7: pools[0].check.type: \"ping\" is not one of tcp") })
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:8: pools[0].check.timout: unknown key") })
+        #expect(e.contains("carousel.yaml:9: pools[1].name: every pool needs a name"))
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:10: colour: unknown key") })
+    }
+
+    @Test func policiesNeedTheirParameters() {
+        let e = errors("""
+            pools:
+              - name: a.example.com
+                all_down: fallback
+              - name: b.example.com
+                order: weighted
+              - name: c.example.com
+                check: { type: exec }
+              - name: d.example.com
+                check: { interval: 1s, timeout: 2s }
+              - name: a.example.com.
+            """)
+        #expect(e.contains("carousel.yaml:2: pools[0].fallback: all_down: fallback needs a fallback list of addresses"))
+        #expect(e.contains("carousel.yaml:4: pools[1].weights: order: weighted needs weights"))
+        #expect(e.contains("carousel.yaml:7: pools[2].check.command: an exec check needs a command"))
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:9: pools[3].check.timeout: must not be longer than the interval") })
+        #expect(e.contains("carousel.yaml:10: pools[4].name: pool a.example.com. is already defined at line 2"))
+    }
+
+    @Test func yamlSyntaxErrorsHaveALine() {
+        let e = errors("listen: [\"127.0.0.1:53\"\npools:\n  - name: x\n   bad: [")
+        #expect(e.count == 1)
+        #expect(e.first?.hasPrefix("carousel.yaml:") == true)
+        #expect(e.first?.contains("YAML:") == true)
+    }
+
+    @Test(arguments: [
+        ("500ms", Duration.milliseconds(500)), ("2s", .seconds(2)), ("1m", .seconds(60)), ("1.5s", .milliseconds(1500)),
+        ("3", .seconds(3)),
+    ])
+    func durations(text: String, expected: Duration) {
+        #expect(YAMLReader.parseDuration(text) == expected)
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress("127.0.0.1:53") == ListenAddress(host: "127.0.0.1", port: 53))
+        #expect(ListenAddress("[::1]:5399") == ListenAddress(host: "::1", port: 5399))
+        #expect(ListenAddress("::1:53") == nil)
+        #expect(ListenAddress("127.0.0.1") == nil)
+        #expect(ListenAddress("127.0.0.1:70000") == nil)
+    }
+
+    @Test func dnsCheckExpectsRcodes() throws {
+        let c = try parse("""
+            pools:
+              - name: ns.example.com
+                check: { type: dns, query: example.com, qtype: soa, expect: [NOERROR, NXDOMAIN] }
+            """).get()
+        #expect(c.pools[0].check.port == 53 && c.pools[0].check.rcodes == [0, 3] && c.pools[0].check.qtype == "SOA")
+    }
+}

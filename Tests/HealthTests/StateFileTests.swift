@@ -1,0 +1,113 @@
+import CarouselConfig
+import Foundation
+import Testing
+
+@testable import Health
+
+@Suite struct StateFileTests {
+    func tcp(port: Int) -> CheckConfig {
+        var c = CheckConfig()
+        c.type = .tcp
+        c.port = port
+        c.interval = .milliseconds(200)
+        c.timeout = .milliseconds(150)
+        c.rise = 2
+        c.fall = 2
+        return c
+    }
+
+    @Test func statesCarryAcrossARestart() async throws {
+        let dir = try TempDir()
+        let path = dir.path + "/carousel.state"
+        let live = try await TestHTTPServer(host: "127.42.8.1") { _ in .status(200) }.start()
+        let kLive = TargetKey(address: "127.42.8.1", check: tcp(port: live.port))
+        let kDead = TargetKey(address: "127.42.8.2", check: tcp(port: 9))
+        let targets = [kLive: ["p"], kDead: ["p"]]
+
+        let first = Prober(logger: LogRecorder().logger, stateFile: path, onChange: { _ in })
+        await first.setTargets(targets)
+        try await withRunning(first) {
+            await first.firstRound(within: .seconds(2))
+        }
+        await live.stop()
+        let file = try #require(try StateFile.load(path))
+        #expect(file.targets.map(\.address) == ["127.42.8.1", "127.42.8.2"])
+        #expect(file.targets.map(\.state) == ["up", "down"])
+        #expect(file.targets.allSatisfy { $0.check == "tcp:\($0.address == "127.42.8.1" ? live.port : 9)" })
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+
+        // A new prober starts from the saved states, without probing and without waiting.
+        let views = ViewLog()
+        let second = Prober(logger: LogRecorder().logger, stateFile: path, onChange: views.append)
+        let ids = await second.setTargets(targets)
+        #expect(await second.view.state(ids[kLive]!) == .up)
+        #expect(await second.view.state(ids[kDead]!) == .down)
+        #expect(!(await second.view.isUp(ids[kDead]!)))
+        #expect(views.count == 1)
+        let started = ContinuousClock.now
+        await second.firstRound(within: .seconds(2))
+        #expect(ContinuousClock.now - started < .milliseconds(100))
+        let since = file.targets.first { $0.address == "127.42.8.2" }?.since
+        #expect(await second.status().first { $0.address == "127.42.8.2" }?.since == since)
+    }
+
+    @Test func statesOlderThanAnHourAreIgnored() async throws {
+        let dir = try TempDir()
+        let path = dir.path + "/carousel.state"
+        let iso = ISO8601DateFormatter()
+        let now = Date()
+        let text = """
+            {
+              "version": 1,
+              "written": "\(iso.string(from: now - 7200))",
+              "targets": [
+                { "address": "127.42.9.1", "check": "tcp:9", "state": "down",
+                  "since": "\(iso.string(from: now - 9000))", "checked": "\(iso.string(from: now - 7200))" },
+                { "address": "127.42.9.2", "check": "tcp:9", "state": "down",
+                  "since": "\(iso.string(from: now - 9000))", "checked": "\(iso.string(from: now - 60))" }
+              ],
+              "drained": ["127.42.9.1"]
+            }
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let log = LogRecorder()
+        let prober = Prober(logger: log.logger, stateFile: path, onChange: { _ in })
+        let old = TargetKey(address: "127.42.9.1", check: tcp(port: 9))
+        let fresh = TargetKey(address: "127.42.9.2", check: tcp(port: 9))
+        let ids = await prober.setTargets([old: ["p"], fresh: ["p"]])
+        #expect(await prober.view.state(ids[old]!) == .unknown)
+        #expect(await prober.view.state(ids[fresh]!) == .down)
+        #expect(await prober.view.isDrained(ids[old]!))
+        #expect(!(await prober.view.isDrained(ids[fresh]!)))
+        #expect(log.messages.contains { $0.text.contains("1 states to restore, 1 older than 1h ignored, 1 drained") })
+    }
+
+    @Test func drainingIsPublishedAndSaved() async throws {
+        let dir = try TempDir()
+        let path = dir.path + "/carousel.state"
+        let views = ViewLog()
+        let prober = Prober(logger: LogRecorder().logger, stateFile: path, onChange: views.append)
+        let k = TargetKey(address: "127.42.9.3", check: tcp(port: 9))
+        let ids = await prober.setTargets([k: ["p"]])
+        await prober.setDrained("127.42.9.3", true)
+        #expect(await prober.view.isDrained(ids[k]!))
+        #expect(views.count == 1)
+        #expect(try StateFile.load(path)?.drained == ["127.42.9.3"])
+        await prober.setDrained("127.42.9.3", true)
+        #expect(views.count == 1)
+        await prober.setDrained("127.42.9.3", false)
+        #expect(!(await prober.view.isDrained(ids[k]!)))
+        #expect(try StateFile.load(path)?.drained == [])
+        #expect(views.count == 2)
+    }
+
+    @Test func aCorruptFileIsReportedAndIgnored() async throws {
+        let dir = try TempDir()
+        let path = dir.path + "/carousel.state"
+        try "not json".write(toFile: path, atomically: true, encoding: .utf8)
+        let log = LogRecorder()
+        let prober = Prober(logger: log.logger, stateFile: path, onChange: { _ in })
+        #expect(await prober.status().isEmpty)
+        #expect(log.messages.contains { $0.level == .warning && $0.text.hasPrefix("state file \(path): not a Carousel state file") })
+    }
+}
