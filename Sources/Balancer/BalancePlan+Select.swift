@@ -2,6 +2,26 @@ import DNSWire
 import DNSZone
 import Health
 
+extension BalancePlan {
+    /// Why a member is in or out of answers right now, in words (for the status page).
+    public func verdict(set index: Int, member m: Int, health: HealthView) -> (included: Bool, why: String) {
+        let set = sets[index]
+        let t = set.targets[m]
+        func usable(_ k: Int) -> Bool {
+            let id = set.targets[k]
+            return (id < 0 || (health.isUp(id) && !health.isDrained(id))) && !set.drained[k]
+        }
+        if usable(m) { return (true, t < 0 ? "not checked" : "healthy") }
+        let policy = pools[set.pool].allDown
+        let reason = set.drained[m] || (t >= 0 && health.isDrained(t)) ? "drained" : "down"
+        if (0..<set.targets.count).contains(where: usable) { return (false, reason) }
+        switch policy {
+        case .serveAll: return (true, "\(reason), but every member is out: all_down serve_all")
+        default: return (false, "\(reason); every member is out: all_down \(policy.rawValue)")
+        }
+    }
+}
+
 /// What to answer for a balanced RRset right now.
 public enum Selection: Equatable, Sendable {
     /// Write the records whose member indices are in `scratch.picks[0..<count]`, with this TTL.
@@ -67,7 +87,7 @@ extension BalancePlan {
         set.targets.withUnsafeBufferPointer { targets in
             for m in 0..<n {
                 let t = targets[m]
-                if t < 0 || (health.isUp(t) && !health.isDrained(t)) {
+                if (t < 0 || (health.isUp(t) && !health.isDrained(t))) && !set.drained[m] {
                     scratch.healthy[healthy] = Int32(m)
                     healthy += 1
                 }

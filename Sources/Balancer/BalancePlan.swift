@@ -19,11 +19,14 @@ public struct PoolPolicy: Sendable {
 /// One A or AAAA RRset bound to a pool: its members' probe targets and where each record starts.
 public struct BalancedSet: Sendable {
     public let pool: Int
+    public let owner: DNSName
     public let type: RRType
     /// Per record, in stored order: the prober's target id, the record's offset in the RRset data.
     public let targets: [Int32]
     public let offsets: [Int]
     public let addresses: [String]
+    /// Members drained from this pool only (`POST /drain` with a pool).
+    public let drained: [Bool]
     /// Member indices in smooth weighted round-robin order (for `order: weighted`), else empty.
     public let schedule: [Int16]
 }
@@ -117,7 +120,10 @@ public final class BalancePlan: Sendable {
     }
 
     /// Builds the plan; `ids` maps each probe target to the prober's id for it.
-    public static func build(catalog: Catalog, pools configs: [PoolConfig], ids: [TargetKey: Int32]) -> BalancePlan {
+    /// `poolDrains` holds `pool/address` for addresses drained from one pool only.
+    public static func build(
+        catalog: Catalog, pools configs: [PoolConfig], ids: [TargetKey: Int32], poolDrains: Set<String> = []
+    ) -> BalancePlan {
         let policies = configs.map { c in
             let fallback = c.fallback.compactMap(Address.rdata)
             return PoolPolicy(
@@ -139,8 +145,8 @@ public final class BalancePlan: Sendable {
             }
             bindings[m.zone][Int(rrset.slot)] = Int32(sets.count)
             sets.append(BalancedSet(
-                pool: m.pool, type: rrset.type, targets: targets, offsets: offsets(of: rrset), addresses: addresses,
-                schedule: schedule))
+                pool: m.pool, owner: catalog.zones[m.zone].names.name(m.node), type: rrset.type, targets: targets, offsets: offsets(of: rrset), addresses: addresses,
+                drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule))
             largest = max(largest, rrset.count)
         }
         return BalancePlan(pools: policies, sets: sets, bindings: bindings, largestSet: largest)

@@ -23,6 +23,14 @@ public struct Config: Sendable, Equatable {
     public var defaultTTL: Int = 30
     public var defaultCheck = CheckConfig()
     public var pools: [PoolConfig] = []
+    /// The admin HTTP listener (status, metrics, drain, reload); off when nil.
+    public var admin: ListenAddress? = nil
+    /// Bearer token for mutating admin requests (also `CAROUSEL_ADMIN_TOKEN`); required when the
+    /// admin listener is not on loopback.
+    public var adminToken: String? = nil
+    /// Drop privileges to this user and group after binding (port 53 as root).
+    public var user: String? = nil
+    public var group: String? = nil
 
     public init() {}
 
@@ -44,6 +52,7 @@ public struct Config: Sendable, Equatable {
         guard let root else { return .success(c) }  // An empty file means all defaults.
         let known: Set = [
             "listen", "zones", "max_udp_payload", "chaos", "tcp", "threads", "state_file", "defaults", "pools",
+            "admin", "admin_token", "user", "group",
         ]
         let entries = r.mapping(root, "", known: known)
         // Defaults first: pools build on them wherever they appear in the file.
@@ -86,6 +95,13 @@ public struct Config: Sendable, Equatable {
                         c.tcpMaxConnections = n
                     }
                 }
+            case "admin":
+                if let s = r.string(v, key) {
+                    if let a = ListenAddress(s) { c.admin = a } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
+                }
+            case "admin_token": c.adminToken = r.string(v, key)
+            case "user": c.user = r.string(v, key)
+            case "group": c.group = r.string(v, key)
             case "state_file":
                 if let s = r.string(v, key) { c.stateFile = resolve(s, against: baseDirectory) }
             case "pools":

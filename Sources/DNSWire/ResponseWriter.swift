@@ -36,11 +36,12 @@ public struct ResponseWriter: ~Copyable {
         additionalCount = 0
         put16(id)
         put16(flags)
-        put16(question == nil ? 0 : 1)
+        put16(0)  // QDCOUNT: 1 once the question is in (RFC 1035 §4.1.1: counts match the sections)
         put16(0)
         put16(0)
         put16(0)
         if let q = question, count + q.count <= limit {
+            set16(4, 1)
             (base + count).copyMemory(from: q.baseAddress!, byteCount: q.count)
             var i = count
             while base.load(fromByteOffset: i, as: UInt8.self) != 0 {

@@ -25,6 +25,9 @@ public actor CarouselRuntime {
     var cache = ZoneCache()
     public var zoneErrors: [ZoneProblem] { cache.errors }
     public private(set) var reloads = 0
+    public let startedAt = Date()
+    /// Problems of the config file's current content, while the previous config runs.
+    var configErrors: [String] = []
     public private(set) var snapshot: Snapshot
     var listeners: Listeners?
 
@@ -104,6 +107,7 @@ public actor CarouselRuntime {
         let base = (path as NSString).deletingLastPathComponent
         switch Config.parse(text, file: path, baseDirectory: base.isEmpty ? nil : base) {
         case .failure(let errors):
+            configErrors = errors.errors.map(\.description)
             for e in errors.errors { logger.error("\(e)") }
             logger.error("\(path): not applied; the running config stays")
             return false
@@ -120,8 +124,28 @@ public actor CarouselRuntime {
                 next.stateFile = config.stateFile
             }
             config = next
+            configErrors = []
             logger.info("config reloaded", metadata: ["file": "\(path)", "pools": "\(next.pools.count)"])
             return true
+        }
+    }
+
+    /// Binds the admin HTTP listener when the config names one. Not on loopback, it refuses to
+    /// start without a token (config `admin_token` or `CAROUSEL_ADMIN_TOKEN`).
+    public func bindAdmin(metrics: MetricsExporter, environmentToken: String?) async throws -> AdminServer? {
+        guard let admin = config.admin else { return nil }
+        let token = config.adminToken ?? environmentToken
+        let loopback = admin.host == "localhost" || admin.host == "::1" || admin.host.hasPrefix("127.")
+        if !loopback && (token ?? "").isEmpty {
+            throw ServerError(message: "admin: \(admin) is not a loopback address: set admin_token (or CAROUSEL_ADMIN_TOKEN)")
+        }
+        let router = AdminRouter(runtime: self, metrics: metrics, token: (token ?? "").isEmpty ? nil : token)
+        do {
+            return try await AdminServer.bind(host: admin.host, port: admin.port, group: server.group, logger: logger) {
+                await router.handle($0)
+            }
+        } catch {
+            throw ServerError(message: "admin: cannot listen on \(admin): \(error)")
         }
     }
 
@@ -152,7 +176,7 @@ public actor CarouselRuntime {
             logger.warning("pool \(pool.name) (line \(pool.line)) matches no A or AAAA records in any zone")
         }
         let ids = await prober.setTargets(BalancePlan.targets(of: catalog, pools: config.pools))
-        let plan = BalancePlan.build(catalog: catalog, pools: config.pools, ids: ids)
+        let plan = BalancePlan.build(catalog: catalog, pools: config.pools, ids: ids, poolDrains: await poolDrains())
         let options = ResponderOptions(
             maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
         snapshot = Snapshot(catalog: catalog, options: options, plan: plan)

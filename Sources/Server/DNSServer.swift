@@ -62,6 +62,15 @@ public final class DNSServer: Sendable {
         }
     }
 
+    /// The query counters of every loop, summed (each read on its own loop).
+    func queryCounters() async -> QueryCounters {
+        var total = QueryCounters()
+        for loop in loops {
+            if let c = try? await loop.eventLoop.submit({ loop.counters }).get() { total.add(c) }
+        }
+        return total
+    }
+
     public func shutdown() async throws {
         try await group.shutdownGracefully()
     }

@@ -9,6 +9,7 @@ final class LoopContext: @unchecked Sendable {
     let eventLoop: EventLoop
     var snapshot: Snapshot
     var health: HealthView = .empty
+    var counters = QueryCounters()
     let scratch = ResponderScratch()
     /// Room for the largest DNS message.
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
@@ -27,6 +28,7 @@ final class LoopContext: @unchecked Sendable {
         let outcome = message.withUnsafeReadableBytes { query in
             Responder.respond(to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: scratch)
         }
+        counters.record(outcome, transport)
         guard outcome.length > 0 else { return nil }
         var buffer = allocator.buffer(capacity: outcome.length + (framed ? 2 : 0))
         if framed { buffer.writeInteger(UInt16(outcome.length)) }

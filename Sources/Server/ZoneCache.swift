@@ -14,6 +14,8 @@ public struct ZoneCache: Sendable {
         /// The last version that loaded cleanly (served), and the problems of the current one.
         public var good: Zone?
         public var errors: [ZoneProblem]
+        /// When `good` was loaded.
+        public var loadedAt = Date()
     }
 
     /// What a refresh did, for logs and the status page.
@@ -81,6 +83,7 @@ public struct ZoneCache: Sendable {
                     }
                     entry.good = zone
                     entry.errors = []
+                    entry.loadedAt = Date()
                     r.loaded.append(zone)
                 } catch {
                     let p = ZoneProblem(file: file, line: 1, message: error.message)

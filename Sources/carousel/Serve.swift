@@ -3,6 +3,8 @@ import CarouselConfig
 @preconcurrency import Dispatch
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import Server
 
 /// `carousel serve` (the default command): load the zones, listen, answer until SIGTERM/SIGINT;
@@ -54,8 +56,14 @@ struct Serve: AsyncParsableCommand {
             if !zonesOverride.isEmpty { c.zones = zonesOverride }
         }, logger: logger)
         let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let admin: AdminServer?
         do {
             try await runtime.start()
+            admin = try await runtime.bindAdmin(
+                metrics: MetricsExporter(registry: registry),
+                environmentToken: ProcessInfo.processInfo.environment["CAROUSEL_ADMIN_TOKEN"])
         } catch {
             printError("\(error)")
             await runtime.stop()
@@ -63,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         }
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.prober.run() }
+            if let admin { group.addTask { try await admin.run() } }
             group.addTask {
                 // Edits to zone files and the config are picked up without a signal (DESIGN §4).
                 while !Task.isCancelled {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -108,9 +109,13 @@ final class ProbeAttempt: @unchecked Sendable {
             switch e {
             case .sslError(let stack), .unknownError(let stack):
                 let reasons = stack.map { item -> String in
-                    let text = "\(item)"
-                    let last = text.split(separator: ":").last.map(String.init) ?? text
-                    return last.replacingUnderscores.lowercased()
+                    // "Error: 268435581 error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED at file.cc:127"
+                    var text = "\(item)"
+                    if let at = text.range(of: " at ", options: .backwards) { text = String(text[..<at.lowerBound]) }
+                    guard text.contains("error:"), let last = text.split(separator: ":").last else {
+                        return text.replacingOccurrences(of: "Error: ", with: "").trimmingCharacters(in: .whitespaces)
+                    }
+                    return String(last).replacingUnderscores.lowercased()
                 }
                 return reasons.isEmpty ? "handshake failed" : reasons.joined(separator: ", ")
             case .syscallError, .zeroReturn:

@@ -1,0 +1,89 @@
+import Foundation
+
+/// `GET /`: the status a person reads at a glance — pools as tables (up green, down red, drained
+/// grey, unknown amber), the last error per address, zones with serials, current problems. It
+/// refreshes itself every 3 s and loads nothing from elsewhere.
+enum StatusPage {
+    static func render(_ r: StatusReport) -> String {
+        var h = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta http-equiv="refresh" content="3">
+            <title>Carousel status</title>
+            <style>
+            body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#222;background:#fafafa}
+            h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
+            .meta{color:#666;font-size:.85rem}
+            table{border-collapse:collapse;margin:.3rem 0 1rem;background:#fff;min-width:40rem}
+            th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;font-size:.9rem}
+            th{background:#f0f0f0}
+            .state{font-weight:600;border-radius:.3rem;padding:.1rem .5rem;color:#fff;display:inline-block;min-width:4.5rem;text-align:center}
+            .up{background:#2e7d32}.down{background:#c62828}.drained{background:#888}.unknown{background:#f9a825}
+            .out{color:#c62828}.in{color:#2e7d32}
+            .errors{background:#fff3f3;border:1px solid #e0b4b4;padding:.5rem 1rem;color:#8a1f1f}
+            code{font-family:ui-monospace,monospace}
+            </style></head><body>
+            <h1>Carousel</h1>
+            """
+        h += "<div class=\"meta\">version \(esc(r.version)) · up since \(date(r.startedAt)) · \(r.reloads) reloads · "
+        h += "page refreshes every 3 s</div>\n"
+        if !r.errors.isEmpty {
+            h += "<h2>Problems</h2><div class=\"errors\" id=\"errors\">"
+            h += r.errors.map { "<div><code>\(esc($0))</code></div>" }.joined()
+            h += "</div>\n"
+        }
+        h += "<h2>Pools</h2>\n"
+        if r.pools.isEmpty { h += "<p>No pools configured.</p>\n" }
+        for p in r.pools {
+            h += "<h3 id=\"pool-\(esc(p.name))\">\(esc(p.name))</h3>"
+            h += "<div class=\"meta\">order \(esc(p.order)) · ttl \(p.ttl) s"
+            if let m = p.maxAnswers { h += " · max_answers \(m)" }
+            h += " · all_down \(esc(p.allDown)) · check <code>\(esc(p.check))</code></div>\n"
+            for set in p.sets {
+                h += "<table class=\"pool\" data-pool=\"\(esc(p.name))\"><tr><th>\(esc(set.owner)) \(esc(set.type))</th>"
+                h += "<th>state</th><th>since</th><th>last check</th><th>latency</th><th>in answers</th></tr>\n"
+                for m in set.members {
+                    h += "<tr data-address=\"\(esc(m.address))\" data-state=\"\(esc(m.state))\"><td><code>\(esc(m.address))</code></td>"
+                    h += "<td><span class=\"state \(esc(m.state))\">\(esc(m.state))</span></td>"
+                    h += "<td>\(m.since.map(date) ?? "—")</td>"
+                    h += "<td>\(esc(m.lastResult ?? "—"))</td>"
+                    h += "<td>\(m.latencyMs.map { String(format: "%.1f ms", $0) } ?? "—")</td>"
+                    h += "<td class=\"\(m.inAnswers ? "in" : "out")\">\(m.inAnswers ? "yes" : "no") — \(esc(m.why))</td></tr>\n"
+                }
+                h += "</table>\n"
+            }
+        }
+        h += "<h2>Zones</h2><table><tr><th>zone</th><th>serial</th><th>records</th><th>file</th><th>loaded</th><th>problem</th></tr>\n"
+        for z in r.zones {
+            h += "<tr><td>\(esc(z.origin))</td><td>\(z.serial)</td><td>\(z.records)</td><td><code>\(esc(z.file))</code></td>"
+            h += "<td>\(date(z.loadedAt))</td><td class=\"out\">\(esc(z.error ?? ""))</td></tr>\n"
+        }
+        h += "</table>\n"
+        if !r.drained.isEmpty {
+            h += "<h2>Drained</h2><p>" + r.drained.map { "<code>\(esc($0))</code>" }.joined(separator: ", ") + "</p>\n"
+        }
+        h += "</body></html>\n"
+        return h
+    }
+
+    static func esc(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static func date(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: d)
+    }
+}
