@@ -1,0 +1,144 @@
+import ArgumentParser
+import CarouselConfig
+import Foundation
+import Server
+
+/// How the admin commands find a running Carousel: `--admin`, else the config's `admin:`, else
+/// http://127.0.0.1:8053. Exit codes: 0 done, 1 refused or failed (the reason is printed),
+/// 2 `status` found something down or broken, 3 the admin API could not be reached.
+struct AdminOptions: ParsableArguments {
+    @Option(name: .long, help: "The admin API, e.g. http://127.0.0.1:8053 (default: the config's `admin`).")
+    var admin: String?
+
+    @Option(name: .long, help: "Bearer token (default: CAROUSEL_ADMIN_TOKEN, then the config's admin_token).")
+    var token: String?
+
+    @OptionGroup var config: ConfigOptions
+
+    func client() throws -> AdminClient {
+        let c = try? config.resolve()
+        let url = admin ?? c?.admin?.description ?? "127.0.0.1:8053"
+        let token = token ?? ProcessInfo.processInfo.environment["CAROUSEL_ADMIN_TOKEN"] ?? c?.adminToken
+        guard let client = AdminClient(url: url, token: token) else {
+            printError("--admin \(url): expected http://HOST:PORT")
+            throw ExitCode(1)
+        }
+        return client
+    }
+
+    /// Runs a request, mapping failures to the documented exit codes.
+    func run(_ method: String, _ path: String, form: [String: String] = [:]) throws -> AdminClient.Reply {
+        let client = try client()
+        do {
+            return try client.request(method, path, form: form)
+        } catch let e as AdminClient.Unreachable {
+            printError(e.message)
+            throw ExitCode(3)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(3)
+        }
+    }
+}
+
+struct Drain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take an address out of answers (still probed); kept across restarts.")
+    @Argument(help: "The address to drain.") var address: String
+    @Option(name: .long, help: "Only from this pool (default: every pool).") var pool: String?
+    @Flag(name: .long, help: "Drain even if it is the last healthy member.") var force = false
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        var form = ["address": address]
+        if let pool { form["pool"] = pool }
+        if force { form["force"] = "true" }
+        try finish(try options.run("POST", "/drain", form: form))
+    }
+}
+
+struct Undrain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Put a drained address back into answers.")
+    @Argument(help: "The address to undrain.") var address: String
+    @Option(name: .long, help: "Only in this pool.") var pool: String?
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        var form = ["address": address]
+        if let pool { form["pool"] = pool }
+        try finish(try options.run("POST", "/undrain", form: form))
+    }
+}
+
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-read the config and zone files now.")
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try finish(try options.run("POST", "/reload"))
+    }
+}
+
+/// Prints the server's answer; non-2xx is exit 1.
+func finish(_ reply: AdminClient.Reply) throws {
+    let text = reply.body.trimmingCharacters(in: .whitespacesAndNewlines)
+    if (200..<300).contains(reply.status) {
+        print(text)
+    } else {
+        printError("\(reply.status): \(text)")
+        throw ExitCode(1)
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show zones and pools of a running Carousel; exit 2 if anything is down or broken.")
+    @Flag(name: .long, help: "Print the raw JSON of /status.") var json = false
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        let reply = try options.run("GET", "/status")
+        guard reply.status == 200 else { try finish(reply); return }
+        if json { print(reply.body) }
+        guard let report = try? StatusReport.decoder().decode(StatusReport.self, from: Data(reply.body.utf8)) else {
+            printError("the admin API answered something that is not a status report")
+            throw ExitCode(1)
+        }
+        if !json { print(StatusTable.render(report)) }
+        let degraded = !report.errors.isEmpty || report.pools.contains { $0.sets.contains { $0.members.contains { $0.state == "down" } } }
+        if degraded { throw ExitCode(2) }
+    }
+}
+
+/// `carousel status` as a readable table.
+enum StatusTable {
+    static func render(_ r: StatusReport) -> String {
+        var lines: [String] = []
+        lines.append(table([["ZONE", "SERIAL", "RECORDS", "FILE", "PROBLEM"]] + r.zones.map {
+            [$0.origin, "\($0.serial)", "\($0.records)", $0.file, $0.error ?? ""]
+        }))
+        for p in r.pools {
+            lines.append("")
+            lines.append("POOL \(p.name)  order=\(p.order) ttl=\(p.ttl) all_down=\(p.allDown) check=\(p.check)")
+            for s in p.sets {
+                lines.append(table([["  " + s.owner + " " + s.type, "STATE", "LAST CHECK", "IN ANSWERS"]] + s.members.map {
+                    ["  " + $0.address, $0.state, $0.lastResult ?? "-", ($0.inAnswers ? "yes: " : "no: ") + $0.why]
+                }))
+            }
+        }
+        if !r.errors.isEmpty {
+            lines.append("")
+            lines.append("PROBLEMS")
+            lines += r.errors.map { "  " + $0 }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        let widths = (0..<(rows.map(\.count).max() ?? 0)).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
