@@ -110,7 +110,7 @@ public struct Config: Sendable, Equatable {
                 break
             }
         }
-        return r.errors.isEmpty ? .success(c) : .failure(ConfigErrors(r.errors))
+        return r.errors.isEmpty ? .success(c) : .failure(ConfigErrors(r.errors.sorted { $0.line < $1.line }))
     }
 
     static func resolve(_ path: String, against base: String?) -> String {

@@ -90,7 +90,8 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
 
     /// The name relative to `origin` as text (`www`, or `@` for the origin itself).
     public func relative(to origin: DNSName) -> String {
-        guard isSubdomain(of: origin), self != origin else { return description }
+        if self == origin { return "@" }
+        guard isSubdomain(of: origin) else { return description }
         let keep = labelCount - origin.labelCount
         return labels.prefix(keep).map(DNSName.presentLabel).joined(separator: ".")
     }

@@ -139,7 +139,7 @@ extension Query {
             case 0xC0:
                 guard i + 1 < p.count else { return nil }
                 let target = ((len & 0x3F) << 8) | Int(p[i + 1])
-                guard target < lowest, hops < maxPointerHops else { return nil }
+                guard target >= Header.size, target < lowest, hops < maxPointerHops else { return nil }
                 hops += 1
                 if end == nil { end = i + 2 }
                 lowest = target

@@ -10,6 +10,8 @@ public struct ResponseWriter: ~Copyable {
     /// Offsets of names already written (each label start), for compression.
     let table: UnsafeMutablePointer<UInt16>
     let tableCapacity: Int
+    /// Keeps the table's memory alive for as long as the writer exists.
+    let scratch: CompressionScratch
     var tableCount = 0
 
     public var answerCount: UInt16 = 0
@@ -21,6 +23,7 @@ public struct ResponseWriter: ~Copyable {
         self.limit = min(limit, buffer.count)
         self.table = scratch.offsets
         self.tableCapacity = scratch.capacity
+        self.scratch = scratch
     }
 
     // MARK: Header and question

@@ -124,11 +124,17 @@ extension Responder {
                 let target = UnsafeRawBufferPointer(rebasing: d[(offset + 2)..<(offset + 2 + len)])
                 offset += 2 + len
                 guard let t = zone.names.find(target, from: 0) else { continue }
+                // In-domain glue (at or below the cut) is required; sibling glue elsewhere in the
+                // zone is optional and left out when it does not fit (RFC 9471 §3).
+                let inDomain = zone.nodes[t].cut == Int32(cut)
                 let node = zone.nodes[t]
                 for type in [RRType.a, .aaaa] {
                     guard let r = node.rrsetIndex(type) else { continue }
+                    let mark = w.mark
                     guard writeRRset(&w, .additional, owner: target, zone: zone, rrset: node.rrsets[r], rotate: false) else {
-                        return false
+                        if inDomain { return false }
+                        w.rewind(to: mark)
+                        continue
                     }
                 }
             }

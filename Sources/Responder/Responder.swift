@@ -37,6 +37,7 @@ public enum Responder {
             limit = q.edns.map { Int(max(512, min($0.udpPayloadSize, options.maxUDPPayload))) } ?? 512
         }
         let optSize = q.edns == nil ? 0 : 11
+        limit = min(limit, out.count)
         var w = ResponseWriter(into: out, limit: limit - optSize, scratch: scratch.compression)
         let question = UnsafeRawBufferPointer(rebasing: p[Header.size..<q.questionEnd])
         w.start(id: q.id, flags: responseFlags(q.flags, rcode: 0), question: question)
@@ -61,6 +62,9 @@ public enum Responder {
             rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
         } else {
             (rcode, aa, truncated) = resolve(q, p, snap, health, &w, scratch)
+            // RFC 1035 §6.2: an answer to QCLASS * is never authoritative (we cannot vouch for
+            // every class).
+            if q.qclass == .any { aa = false }
         }
         if truncated {
             w.rewind(to: afterQuestion)

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Dispatch
 
-@main
 struct CarouselCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carousel",
@@ -9,4 +9,34 @@ struct CarouselCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Check.self, Status.self, Drain.self, Undrain.self, Reload.self],
         defaultSubcommand: Serve.self
     )
+}
+
+/// A synchronous entry point: the commands run as a task while the main thread waits. The main
+/// thread is then a plain blocked thread, so dropping privileges (setuid) reaches it too; parked
+/// in dispatch_main, as under an async main, it keeps running as root.
+@main
+enum Main {
+    static func main() {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        Task.detached {
+            do {
+                var command = try CarouselCommand.parseAsRoot()
+                if var async = command as? AsyncParsableCommand {
+                    try await async.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { CarouselCommand.exit(withError: error) }
+    }
+
+    final class Outcome: @unchecked Sendable {
+        var error: Error?
+    }
 }

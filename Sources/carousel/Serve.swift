@@ -23,6 +23,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "text (one line per event) or json (one JSON object per line).")
+    var logFormat: String = "text"
+
     func run() async throws {
         var config: Config
         do {
@@ -42,7 +45,17 @@ struct Serve: AsyncParsableCommand {
             printError("--log-level \(logLevel): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             throw ExitCode(1)
         }
+        guard logFormat == "text" || logFormat == "json" else {
+            printError("--log-format \(logFormat): expected text or json")
+            throw ExitCode(1)
+        }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var h = JSONLogHandler(label: label)
+                h.logLevel = level
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
@@ -64,6 +77,8 @@ struct Serve: AsyncParsableCommand {
             admin = try await runtime.bindAdmin(
                 metrics: MetricsExporter(registry: registry),
                 environmentToken: ProcessInfo.processInfo.environment["CAROUSEL_ADMIN_TOKEN"])
+            // Every socket is bound: now give up root if asked to (every thread, see Main).
+            try Privileges.drop(user: config.user, group: config.group, logger: logger)
         } catch {
             printError("\(error)")
             await runtime.stop()

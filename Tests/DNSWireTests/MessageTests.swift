@@ -125,6 +125,13 @@ struct MessageTests {
         #expect(throws: DNSWireError.self, "\(label)") { try Message.decode(bytes) }
     }
 
+    @Test("pointer chains are followed up to Query.maxPointerHops, as in Query.decode")
+    func hopLimit() throws {
+        let m = try Message.decode(QueryDecodeTests.pointerChain(Query.maxPointerHops - 1))
+        #expect(m.additional.last?.name.labelCount == Query.maxPointerHops + 3)
+        #expect(throws: DNSWireError.self) { try Message.decode(QueryDecodeTests.pointerChain(Query.maxPointerHops)) }
+    }
+
     @Test("a dynamic update's empty rdata (class ANY) is kept")
     func emptyRData() throws {
         let delete = [0xC0, 12] + u16(2) + u16(255) + u32(0) + u16(0)

@@ -80,7 +80,7 @@ struct QueryDecodeTests {
 
     @Test("records in the answer and authority sections (a NOTIFY) are skipped, pointers and all")
     func notifyWithAnswer() throws {
-        let soa = [0xC0, 0x0C] + u16(6) + u16(1) + u32(3600) + u16(22)
+        let soa = [0xC0, 0x0C] + u16(6) + u16(1) + u32(3600) + u16(24)
             + [0xC0, 0x0C, 0xC0, 0x0C] + u32(2024) + u32(1) + u32(2) + u32(3) + u32(4)
         let q = try #require(decodedQuery(packet(flags: 0x2000, an: 1, ns: 1, wwwQuestion + soa + soa)))
         #expect(q.opcode == Opcode.notify)
@@ -129,6 +129,8 @@ struct QueryDecodeTests {
         ("pointer loop: two records",
          packet(ar: 2, wwwQuestion + [0xC0, 45] + u16(1) + u16(1) + u32(0) + u16(0) + [0xC0, 33] + u16(1) + u16(1) + u32(0) + u16(0)),
          .formErr(questionEnd: 33)),
+        ("pointer into the header", packet(ar: 1, wwwQuestion + [0xC0, 2] + u16(1) + u16(1) + u32(0) + u16(0)),
+         .formErr(questionEnd: 33)),
         ("forward pointer", packet(ar: 1, wwwQuestion + [0xC0, 40] + u16(1) + u16(1) + u32(0) + u16(0)),
          .formErr(questionEnd: 33)),
         ("pointer past the end", packet(ar: 1, wwwQuestion + [0xFF, 0xFF] + u16(1) + u16(1) + u32(0) + u16(0)),
@@ -154,21 +156,24 @@ struct QueryDecodeTests {
 
     @Test("a chain of backward pointers is followed up to the hop limit")
     func hopLimit() {
-        // Record owners: `a` + pointer to the qname, then each next owner points at the previous one.
-        func chain(_ links: Int) -> [UInt8] {
-            var body = wwwQuestion
-            var previous = 33
-            body += [1, 0x61, 0xC0, 12] + u16(1) + u16(1) + u32(0) + u16(0)
-            for _ in 0..<links {
-                let here = 12 + body.count
-                body += [1, 0x62, 0xC0 | UInt8(previous >> 8), UInt8(previous & 0xFF)] + u16(1) + u16(1) + u32(0) + u16(0)
-                previous = here
-            }
-            return packet(ar: UInt16(links + 1), body)
-        }
+        let chain = Self.pointerChain
         // Within 255 bytes, each pointer adds a hop: 15 links + the qname pointer = 16 hops.
         #expect(Decoded(decodeQuery(chain(Query.maxPointerHops - 1))) == .query(questionEnd: 33))
         #expect(Decoded(decodeQuery(chain(Query.maxPointerHops))) == .formErr(questionEnd: 33))
+    }
+
+    /// A query whose additional records' owners each point at the previous one: the last owner
+    /// takes `links + 1` pointer hops to read.
+    static func pointerChain(_ links: Int) -> [UInt8] {
+        var body = wwwQuestion
+        var previous = 33
+        body += [1, 0x61, 0xC0, 12] + u16(1) + u16(1) + u32(0) + u16(0)
+        for _ in 0..<links {
+            let here = 12 + body.count
+            body += [1, 0x62, 0xC0 | UInt8(previous >> 8), UInt8(previous & 0xFF)] + u16(1) + u16(1) + u32(0) + u16(0)
+            previous = here
+        }
+        return packet(ar: UInt16(links + 1), body)
     }
 
     @Test("FORMERR keeps the id and flags for the reply")

@@ -6,10 +6,14 @@ func writeMessage(limit: Int = 512, bufferSize: Int = 65535, _ body: (inout Resp
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
     defer { buffer.deallocate() }
     buffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
-    var w = ResponseWriter(into: buffer, limit: limit, scratch: CompressionScratch())
-    body(&w)
-    let n = w.finish()
-    return Array(buffer[0..<n])
+    // The writer keeps only the scratch's raw table pointer: the scratch must outlive it.
+    let scratch = CompressionScratch()
+    return withExtendedLifetime(scratch) {
+        var w = ResponseWriter(into: buffer, limit: limit, scratch: scratch)
+        body(&w)
+        let n = w.finish()
+        return Array(buffer[0..<n])
+    }
 }
 
 extension ResponseWriter {
@@ -204,11 +208,21 @@ struct ResponseWriterTests {
         #expect(bare == u16(1) + u16(0x8001) + [0, 0, 0, 0, 0, 0, 0, 0])
     }
 
+    @Test("a question that does not fit is left out and not counted (RFC 1035 §4.1.1)")
+    func questionTooBig() throws {
+        let bytes = writeMessage(limit: 32) { w in w.begin(id: 5, flags: 0x8000, question: wwwQuestion) }
+        #expect(bytes == u16(5) + u16(0x8000) + [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(try Message.decode(bytes).question.isEmpty)
+        #expect(writeMessage(limit: 33) { w in w.begin(question: wwwQuestion) }.count == 33)
+    }
+
     @Test("start resets a writer that is reused")
     func reuse() throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 1)
         defer { buffer.deallocate() }
-        var w = ResponseWriter(into: buffer, limit: 512, scratch: CompressionScratch())
+        let scratch = CompressionScratch()
+        defer { withExtendedLifetime(scratch) {} }
+        var w = ResponseWriter(into: buffer, limit: 512, scratch: scratch)
         w.begin(question: wwwQuestion)
         w.record("mail.example.com.", .a, RData.a("192.0.2.1"))
         w.begin(question: RData.name("example.net.") + u16(1) + u16(1))

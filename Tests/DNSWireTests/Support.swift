@@ -92,3 +92,14 @@ struct XorShift: RandomNumberGenerator {
 func check(_ ok: Bool, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(ok, comment, sourceLocation: sourceLocation)
 }
+
+/// The record with the names inside its rdata lower-cased. Name compression matches ASCII case
+/// insensitively (ResponseWriter, and libldns alike), so a name in rdata may come back spelled
+/// as the earlier name it points at: the same name (RFC 4343 §3), not the same bytes.
+func folded(_ r: ResourceRecord) -> ResourceRecord {
+    var out = r
+    for range in ResourceRecord.embeddedNameRanges(type: r.type, rdata: r.rdata) {
+        for i in range { out.rdata[i] = asciiLower(out.rdata[i]) }
+    }
+    return out
+}

@@ -24,7 +24,8 @@ struct EDNSTests {
     func noOptWithoutEDNS() async throws {
         let response = try await Dig.query(try await sharedCarousel(), "+noedns", "www.example.test")
         #expect(response.status == "NOERROR" && !response.hasEDNS, "\(response)")
-        let reply = try #require(try await UDP.exchange(RawQuery("www.example.test.").bytes, with: try await sharedCarousel()))
+        let reply = try #require(
+            try await UDP.exchange(RawQuery("www.example.test.").bytes, with: try await sharedCarousel()))
         #expect(try RawMessage(reply).arcount == 0)
     }
 
@@ -32,6 +33,15 @@ struct EDNSTests {
     func unknownOption() async throws {
         let response = try await Dig.query(try await sharedCarousel(), "+ednsopt=65001:abcd", "www.example.test")
         #expect(response.status == "NOERROR" && response.answer.count == 2 && response.ednsVersion == 0, "\(response)")
+    }
+
+    @Test("the DO bit is copied (RFC 3225 §3); unsigned zones add no DNSSEC records")
+    func doBit() async throws {
+        let response = try await Dig.query(try await sharedCarousel(), "+dnssec", "www.example.test")
+        #expect(response.ednsFlags.contains("do"), "\(response)")
+        #expect(response.answer.count == 2 && response.aa, "\(response)")
+        let plain = try await Dig.query(try await sharedCarousel(), "www.example.test")
+        #expect(!plain.ednsFlags.contains("do"), "\(plain)")
     }
 
     @Test("EDNS version 1 gets BADVERS with a version 0 OPT")
@@ -56,7 +66,8 @@ struct EDNSTests {
         #expect(message.ancount == 0)
     }
 
-    @Test("over 512 bytes without EDNS: TC=1, header and question only", arguments: ["many", "bigtxt"])
+    @Test(
+        "over 512 bytes without EDNS: TC=1, header and question only", arguments: ["many", "bigtxt", "tomany"])
     func truncatedWithoutEDNS(label: String) async throws {
         let endpoint = try await sharedCarousel()
         let type = label == "bigtxt" ? "TXT" : "A"
@@ -64,13 +75,18 @@ struct EDNSTests {
         #expect(response.status == "NOERROR" && response.tc && response.aa, "\(response)")
         #expect(response.answer.isEmpty && response.authority.isEmpty && response.additional.isEmpty, "\(response)")
         let reply = try #require(
-            try await UDP.exchange(RawQuery("\(label).example.test.", type: type == "A" ? 1 : 16).bytes, with: endpoint))
+            try await UDP.exchange(RawQuery("\(label).example.test.", type: type == "A" ? 1 : 16).bytes, with: endpoint)
+        )
         #expect(reply.count <= 512)
         let message = try RawMessage(reply)
         #expect(message.tc && message.ancount == 0 && message.nscount == 0 && message.arcount == 0)
     }
 
-    @Test("the same over TCP: the full answer", arguments: [("many", "A", manyCount), ("bigtxt", "TXT", 3), ("huge", "A", hugeCount)])
+    @Test(
+        "the same over TCP: the full answer",
+        arguments: [
+            ("many", "A", manyCount), ("bigtxt", "TXT", 3), ("huge", "A", hugeCount), ("tomany", "A", manyCount + 1),
+        ])
     func fullOverTCP(label: String, type: String, count: Int) async throws {
         let response = try await Dig.query(try await sharedCarousel(), "+tcp", "+noedns", "\(label).example.test", type)
         #expect(response.status == "NOERROR" && !response.tc && response.aa, "\(response)")

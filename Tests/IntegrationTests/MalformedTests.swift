@@ -97,14 +97,16 @@ struct MalformedTests {
         let endpoint = try await sharedCarousel()
         let result = try await Dig.run(endpoint, ["axfr", "example.test"])
         #expect(result.stdout.contains("Transfer failed."), "\(result.stdout)")
-        let reply = try #require(try await TCPConnection.exchange(RawQuery("example.test.", type: 252).bytes, with: endpoint))
+        let reply = try #require(
+            try await TCPConnection.exchange(RawQuery("example.test.", type: 252).bytes, with: endpoint))
         let message = try RawMessage(reply)
         #expect(message.rcode == 5 && message.ancount == 0, "REFUSED")
     }
 
     @Test("AXFR and IXFR over UDP are refused", arguments: [252, 251] as [UInt16])
     func transfersOverUDP(type: UInt16) async throws {
-        let reply = try #require(try await UDP.exchange(RawQuery("example.test.", type: type).bytes, with: try await sharedCarousel()))
+        let reply = try #require(
+            try await UDP.exchange(RawQuery("example.test.", type: type).bytes, with: try await sharedCarousel()))
         let message = try RawMessage(reply)
         #expect(message.rcode == 5 && message.ancount == 0, "REFUSED")
     }

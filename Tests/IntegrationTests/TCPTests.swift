@@ -33,7 +33,9 @@ struct TCPTests {
     @Test("pipelined queries in one write are all answered (any order)")
     func pipelined() async throws {
         let endpoint = try await sharedCarousel()
-        let names = ["www.example.test.", "many.example.test.", "nx.example.test.", "foo.wild.example.test.", "www.other.test."]
+        let names = [
+            "www.example.test.", "many.example.test.", "nx.example.test.", "foo.wild.example.test.", "www.other.test.",
+        ]
         var queries: [RawQuery] = []
         for name in names {  // distinct IDs, so that replies can be matched
             var query = RawQuery(name)
@@ -44,7 +46,8 @@ struct TCPTests {
         try connection.sendRaw(queries.flatMap { TCPConnection.frame($0.bytes) })
         var waiting = Dictionary(uniqueKeysWithValues: queries.map { ($0.id, $0) })
         for _ in queries {
-            let reply = try #require(try await connection.receive(), "no reply for \(waiting.values.map(\.questions[0].name))")
+            let reply = try #require(
+                try await connection.receive(), "no reply for \(waiting.values.map(\.questions[0].name))")
             let message = try RawMessage(reply)
             let removed = waiting.removeValue(forKey: message.id)
             let query = try #require(removed, "unexpected id \(message.id)")
@@ -92,6 +95,59 @@ struct TCPTests {
         #expect(message.id == query.id)
     }
 
+    @Test("max_connections: a connection over the cap is closed, a freed slot is reused")
+    func connectionCap() async throws {
+        try await withCarousel(config: "tcp: { idle_timeout: 10s, max_connections: 2 }") { server in
+            // The readiness probe's own connection may still count for a moment: retry until two are served.
+            var open: [TCPConnection] = []
+            for _ in 0..<20 where open.count < 2 {
+                let connection = try TCPConnection(to: server.endpoint)
+                try? connection.send(RawQuery("www.example.test.").bytes)
+                if try await connection.receive(timeout: 1) != nil {
+                    open.append(connection)
+                } else {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            try #require(open.count == 2, "two connections within the cap are served\n\(server.log)")
+            let third = try TCPConnection(to: server.endpoint)
+            try? third.send(RawQuery("www.example.test.").bytes)
+            #expect(try await third.receive(timeout: 2) == nil, "the third connection gets no answer")
+            #expect(try await third.waitForClose(timeout: 3), "and is closed")
+            open.removeFirst()  // closes it
+            var served = false
+            for _ in 0..<20 where !served {
+                try await Task.sleep(for: .milliseconds(100))
+                if let again = try? TCPConnection(to: server.endpoint) {
+                    try? again.send(RawQuery("www.example.test.").bytes)
+                    served = try await again.receive(timeout: 1) != nil
+                }
+            }
+            #expect(served, "a slot freed by a closed connection is reused\n\(server.log)")
+            #expect(try await UDP.exchange(RawQuery("www.example.test.").bytes, with: server.endpoint) != nil)
+        }
+    }
+
+    @Test(
+        "garbage or a response over TCP gets no answer; the server lives on",
+        arguments: ["garbage", "response", "empty"])
+    func tcpGarbage(kind: String) async throws {
+        let endpoint = try await sharedCarousel()
+        var response = RawQuery("www.example.test.")
+        response.qr = true
+        let message: [UInt8] =
+            switch kind {
+            case "garbage": [1, 2, 3, 4, 5]
+            case "response": response.bytes
+            default: []
+            }
+        let connection = try TCPConnection(to: endpoint)
+        try connection.send(message)
+        #expect(try await connection.receive(timeout: 1.5) == nil)
+        let reply = try await TCPConnection.exchange(RawQuery("www.example.test.").bytes, with: endpoint)
+        #expect(reply != nil)
+    }
+
     @Test("IPv6 listener on [::1], UDP and TCP, beside 127.0.0.1")
     func ipv6() async throws {
         try await withCarousel(hosts: ["127.0.0.1", "::1"]) { server in
@@ -110,7 +166,8 @@ struct TCPTests {
     func twoThreads() async throws {
         try await withCarousel(threads: 2) { server in
             for _ in 0..<20 {
-                let reply = try #require(try await UDP.exchange(RawQuery("www.example.test.").bytes, with: server.endpoint))
+                let reply = try #require(
+                    try await UDP.exchange(RawQuery("www.example.test.").bytes, with: server.endpoint))
                 #expect(try RawMessage(reply).ancount == 2)
             }
         }

@@ -44,15 +44,17 @@ final class CarouselServer: @unchecked Sendable {
     }
 
     /// Starts a server on a free port of each host and waits until it answers over UDP and TCP.
-    /// `config` is the YAML body without `listen` and `zones`, which are filled in here.
+    /// `config` is the YAML body without `listen` and `zones`, which are filled in here. With
+    /// `configOnly`, listen addresses and zones are given only in the config file, not as flags.
     static func start(
         zones: [String] = [Fixtures.zones], config: String? = nil, hosts: [String] = ["127.0.0.1"],
-        threads: Int = 1
+        threads: Int = 1, configOnly: Bool = false
     ) async throws -> CarouselServer {
         var lastError: Error = HarnessError("not started")
         for _ in 0..<3 {  // a port taken between the check and the bind: try another one
             do {
-                return try await attempt(zones: zones, config: config, hosts: hosts, threads: threads)
+                return try await attempt(
+                    zones: zones, config: config, hosts: hosts, threads: threads, configOnly: configOnly)
             } catch let error as StartError {
                 lastError = error
             }
@@ -64,19 +66,23 @@ final class CarouselServer: @unchecked Sendable {
         var description: String
     }
 
-    private static func attempt(zones: [String], config: String?, hosts: [String], threads: Int) async throws
-        -> CarouselServer
+    private static func attempt(zones: [String], config: String?, hosts: [String], threads: Int, configOnly: Bool)
+        async throws -> CarouselServer
     {
         let port = try Ports.free(hosts: hosts)
         let endpoints = hosts.map { Endpoint(host: $0, port: port) }
         let dir = try TempDir(prefix: "carousel")
         var arguments = ["serve", "--threads", "\(threads)"]
-        for zone in zones { arguments += ["--zones", zone] }
-        for endpoint in endpoints { arguments += ["--listen", endpoint.listen] }
-        if let config {
+        if !configOnly {
+            for zone in zones { arguments += ["--zones", zone] }
+            for endpoint in endpoints { arguments += ["--listen", endpoint.listen] }
+        }
+        if config != nil || configOnly {
             let listen = endpoints.map { "\"\($0.listen)\"" }.joined(separator: ", ")
-            let zoneList = zones.map { "\"\($0)\"" }.joined(separator: ", ")
-            let yaml = "listen: [\(listen)]\nzones: [\(zoneList)]\n\(config)\n"
+            // one directory as a plain string, several as a list: the config accepts both
+            let zoneList =
+                zones.count == 1 ? "\"\(zones[0])\"" : "[" + zones.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+            let yaml = "listen: [\(listen)]\nzones: \(zoneList)\n\(config ?? "")\n"
             arguments += ["--config", try dir.write("carousel.yaml", yaml)]
         }
         let process = try Spawned(
@@ -85,6 +91,13 @@ final class CarouselServer: @unchecked Sendable {
         let server = CarouselServer(endpoints: endpoints, process: process, dir: dir)
         do {
             try await server.waitUntilReady()
+            let foreign = Ports.foreignSockets(port: port, pid: process.pid)
+            if !foreign.isEmpty {
+                server.stop()
+                throw StartError(description: "port \(port) is shared with another process: \(foreign)")
+            }
+        } catch let error as StartError {
+            throw error
         } catch {
             let log = server.log
             server.stop()
@@ -118,6 +131,9 @@ final class CarouselServer: @unchecked Sendable {
         }
     }
 
+    /// Sockets of other processes on our port (see `Ports.foreignSockets`); empty when all is well.
+    var foreignSockets: [String] { Ports.foreignSockets(port: endpoint.port, pid: process.pid) }
+
     func stop() {
         process.stop()
         dir.remove()
@@ -127,9 +143,10 @@ final class CarouselServer: @unchecked Sendable {
 /// Runs `body` with a fresh server and stops the server afterwards, also when `body` throws.
 func withCarousel<T>(
     zones: [String] = [Fixtures.zones], config: String? = nil, hosts: [String] = ["127.0.0.1"], threads: Int = 1,
-    _ body: (CarouselServer) async throws -> T
+    configOnly: Bool = false, _ body: (CarouselServer) async throws -> T
 ) async throws -> T {
-    let server = try await CarouselServer.start(zones: zones, config: config, hosts: hosts, threads: threads)
+    let server = try await CarouselServer.start(
+        zones: zones, config: config, hosts: hosts, threads: threads, configOnly: configOnly)
     do {
         let result = try await body(server)
         server.stop()
@@ -157,5 +174,17 @@ actor SharedCarousel {
         let server = try await starting!.value
         guard server.isRunning else { throw HarnessError("the shared carousel died:\n\(server.log)") }
         return server.endpoint
+    }
+
+    /// Sockets of other processes sharing the shared server's port.
+    func foreignSockets() async -> [String] {
+        guard let starting, let server = try? await starting.value else { return [] }
+        return server.foreignSockets
+    }
+
+    /// The shared server's log so far, for failure messages.
+    func log() async -> String {
+        guard let starting, let server = try? await starting.value else { return "" }
+        return server.log
     }
 }

@@ -36,6 +36,8 @@ struct DigResponse: Sendable, CustomStringConvertible {
     var counts: [String: Int] = [:]
     var ednsVersion: Int?
     var ednsUDPSize: Int?
+    /// EDNS header flags as printed ("do"), empty without EDNS.
+    var ednsFlags: Set<String> = []
     var question: [String] = []
     var answer: [DigRecord] = []
     var authority: [DigRecord] = []
@@ -86,6 +88,10 @@ struct DigResponse: Sendable, CustomStringConvertible {
             // dig: "; EDNS: version: 0, flags:; udp: 1232"; kdig: ";; Version: 0; flags: ; UDP size: 1232 B"
             let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
             ednsVersion = numbers.first
+            if let range = line.range(of: "flags:") {
+                let rest = line[range.upperBound...].prefix { $0 != ";" }
+                ednsFlags = Set(rest.split(separator: " ").map(String.init))
+            }
             ednsUDPSize = numbers.count > 1 ? numbers[1] : nil
         } else if line.hasSuffix(" SECTION:") {
             section = line.trimmingCharacters(in: CharacterSet(charactersIn: "; ")).replacingOccurrences(
@@ -105,7 +111,9 @@ struct DigResponse: Sendable, CustomStringConvertible {
 
 enum Dig {
     /// Options every query gets: one try, no TCP retry on TC, no cookie, no EDNS version retry.
-    static let baseOptions = ["+nocmd", "+nostats", "+nocookie", "+tries=1", "+time=2", "+ignore", "+noednsneg", "+nottlunits"]
+    static let baseOptions = [
+        "+nocmd", "+nostats", "+nocookie", "+tries=1", "+time=2", "+ignore", "+noednsneg", "+nottlunits",
+    ]
 
     /// Runs `dig @server -p port <options> <arguments>` and returns the whole result.
     static func run(_ endpoint: Endpoint, _ arguments: [String]) async throws -> CommandResult {
@@ -125,7 +133,7 @@ enum Dig {
     /// Runs kdig (a second, independent client) and returns every response it printed.
     static func kdig(_ endpoint: Endpoint, _ arguments: [String]) async throws -> [DigResponse] {
         let result = try await Command.run(
-            "kdig", ["@\(endpoint.host)", "-p", "\(endpoint.port)", "+tries=1", "+time=2"] + arguments)
+            "kdig", ["@\(endpoint.host)", "-p", "\(endpoint.port)", "+retry=0", "+timeout=2"] + arguments)
         return DigResponse.parseAll(result.stdout)
     }
 }

@@ -36,7 +36,8 @@ enum NegativeSOA {
         "example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 7200 3600 1209600 300"
     static let other = "other.test. 60 IN SOA ns.other.test. hostmaster.other.test. 7 7200 3600 1209600 300"
     static let child =
-        "child.example.test. 60 IN SOA ns1.child.example.test. hostmaster.child.example.test. 2024010101 7200 3600 1209600 60"
+        "child.example.test. 60 IN SOA ns1.child.example.test. hostmaster.child.example.test. "
+        + "2024010101 7200 3600 1209600 60"
 }
 
 /// Sorted records from zone-file text, in dig's printed form.

@@ -168,6 +168,7 @@ private struct Reader {
         let length = Int(try u16())
         guard offset + length <= bytes.count else { throw HarnessError("rdata runs past the end") }
         defer { offset += length }
-        return RawRecord(name: name, type: type, rclass: rclass, ttl: ttl, rdata: Array(bytes[offset..<offset + length]))
+        return RawRecord(
+            name: name, type: type, rclass: rclass, ttl: ttl, rdata: Array(bytes[offset..<offset + length]))
     }
 }

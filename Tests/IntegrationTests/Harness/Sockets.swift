@@ -24,7 +24,9 @@ struct Endpoint: Sendable, CustomStringConvertible {
             addr.sin6_port = port.bigEndian
             _ = inet_pton(AF_INET6, host, &addr.sin6_addr)
             return withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
         }
         var addr = sockaddr_in()
@@ -43,9 +45,11 @@ enum Ports {
     private static let handedOut = Locked<Set<UInt16>>([])
 
     /// A port free for both UDP and TCP on every given host, never handed out twice in this run.
+    /// It is drawn below the kernel's ephemeral range (32768–60999), where clients' source ports
+    /// and other harnesses' bind-to-port-0 picks never land.
     static func free(hosts: [String] = ["127.0.0.1"]) throws -> UInt16 {
-        for _ in 0..<50 {
-            guard let port = bindEphemeral(host: hosts[0]) else { continue }
+        for _ in 0..<200 {
+            let port = UInt16.random(in: 20000...32000)
             let ok = hosts.allSatisfy { host in
                 canBind(Endpoint(host: host, port: port), type: SOCK_DGRAM)
                     && canBind(Endpoint(host: host, port: port), type: SOCK_STREAM)
@@ -55,24 +59,25 @@ enum Ports {
         throw HarnessError("no free port found")
     }
 
-    private static func bindEphemeral(host: String) -> UInt16? {
-        let endpoint = Endpoint(host: host, port: 0)
-        let fd = socket(endpoint.family, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        guard endpoint.withSockaddr({ bind(fd, $0, $1) }) == 0 else { return nil }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let got = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard got == 0 else { return nil }
-        return withUnsafePointer(to: &storage) { pointer -> UInt16 in
-            if endpoint.isIPv6 {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+    /// Sockets bound to `port` (UDP or TCP, IPv4 or IPv6) that process `pid` does not own: with
+    /// SO_REUSEPORT another server can share our port and silently take some of the queries.
+    static func foreignSockets(port: UInt16, pid: Int32) -> [String] {
+        let hexPort = String(format: ":%04X", port)
+        var inodes: [String: String] = [:]  // inode → table
+        for table in ["udp", "udp6", "tcp", "tcp6"] {
+            guard let text = try? String(contentsOfFile: "/proc/net/\(table)", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 9, fields[1].hasSuffix(hexPort), fields[9] != "0" else { continue }
+                inodes[String(fields[9])] = table
             }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
         }
+        let fdDir = "/proc/\(pid)/fd"
+        let ours = Set(
+            ((try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? []).compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDir)/\($0)")
+            })
+        return inodes.filter { !ours.contains("socket:[\($0.key)]") }.map { "\($0.value) socket inode \($0.key)" }
     }
 
     private static func canBind(_ endpoint: Endpoint, type: __socket_type) -> Bool {

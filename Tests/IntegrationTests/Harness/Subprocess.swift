@@ -86,11 +86,14 @@ final class Spawned: @unchecked Sendable {
 
     init(executable: String, arguments: [String], stdout: URL, stderr: URL) throws {
         name = URL(fileURLWithPath: executable).lastPathComponent
-        FileManager.default.createFile(atPath: stdout.path, contents: nil)
-        FileManager.default.createFile(atPath: stderr.path, contents: nil)
+        for file in [stdout, stderr] where !FileManager.default.createFile(atPath: file.path, contents: nil) {
+            throw HarnessError("cannot create \(file.path)")
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
+        // a carousel.yaml in the runner's directory would be read as the default config
+        process.currentDirectoryURL = stdout.deletingLastPathComponent()
         process.standardOutput = try FileHandle(forWritingTo: stdout)
         process.standardError = try FileHandle(forWritingTo: stderr)
         Spawned.installExitHandler
@@ -101,6 +104,8 @@ final class Spawned: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
     var exitStatus: Int32 { process.terminationStatus }
+    /// True when the process called exit (rather than dying of a signal).
+    var exitedNormally: Bool { process.terminationReason == .exit }
 
     /// Waits up to `timeout` seconds for the process to exit; true when it has.
     func wait(timeout: Double) -> Bool {
