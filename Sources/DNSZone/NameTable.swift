@@ -74,6 +74,17 @@ public struct NameTable: Sendable {
         name.wire.withUnsafeBytes { find($0, from: 0) }
     }
 
+    /// The lower-cased wire bytes of entry `i`, without copying (for the query path).
+    @inline(__always)
+    public func withName<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        arena.withUnsafeBytes { a in
+            let start = Int(keyStart[i])
+            var end = start
+            while a[end] != 0 { end += 1 + Int(a[end]) }
+            return body(UnsafeRawBufferPointer(rebasing: a[start...end]))
+        }
+    }
+
     /// The lower-cased key of entry `i` as a name.
     public func name(_ i: Int) -> DNSName {
         let start = Int(keyStart[i])

@@ -41,7 +41,7 @@ extension Zone {
                 allNames.insert(n)
             }
         }
-        let ordered = allNames.sorted()
+        let ordered = allNames.map { ($0.canonicalKey, $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
         let names = NameTable(ordered)
         let index = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
         let apex = index[origin.lowercased]!

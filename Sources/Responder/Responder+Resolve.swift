@@ -112,8 +112,7 @@ extension Responder {
         let cutNode = zone.nodes[cut]
         guard let nsIndex = cutNode.rrsetIndex(.ns) else { return true }
         let ns = cutNode.rrsets[nsIndex]
-        let cutName = zone.names.name(cut)
-        let ok = cutName.wire.withUnsafeBytes { owner in
+        let ok = zone.names.withName(cut) { owner in
             writeRRset(&w, .authority, owner: owner, zone: zone, rrset: ns, rotate: false)
         }
         guard ok else { return false }
@@ -128,8 +127,7 @@ extension Responder {
                 // zone is optional and left out when it does not fit (RFC 9471 §3).
                 let inDomain = zone.nodes[t].cut == Int32(cut)
                 let node = zone.nodes[t]
-                for type in [RRType.a, .aaaa] {
-                    guard let r = node.rrsetIndex(type) else { continue }
+                for r in node.rrsets.indices where node.rrsets[r].type == .a || node.rrsets[r].type == .aaaa {
                     let mark = w.mark
                     guard writeRRset(&w, .additional, owner: target, zone: zone, rrset: node.rrsets[r], rotate: false) else {
                         if inDomain { return false }

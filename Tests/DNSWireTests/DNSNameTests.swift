@@ -123,6 +123,9 @@ struct DNSNameTests {
         }
         #expect(!(expected[0] < expected[0]))
         #expect(DNSName.root < expected[0])
+        // The precomputed sort key (used to sort big zones) orders the same way.
+        let byKey = expected.shuffled().sorted { $0.canonicalKey.lexicographicallyPrecedes($1.canonicalKey) }
+        #expect(byKey.map(\.description) == expected.map(\.description))
     }
 
     @Test("parent, labels and wildcards")
