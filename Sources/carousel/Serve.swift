@@ -71,21 +71,21 @@ struct Serve: AsyncParsableCommand {
         let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let admin: AdminServer?
-        do {
-            try await runtime.start()
-            admin = try await runtime.bindAdmin(
-                metrics: MetricsExporter(registry: registry),
-                environmentToken: ProcessInfo.processInfo.environment["CAROUSEL_ADMIN_TOKEN"])
-            // Every socket is bound: now give up root if asked to (every thread, see Main).
-            try Privileges.drop(user: config.user, group: config.group, logger: logger)
-        } catch {
-            printError("\(error)")
-            await runtime.stop()
-            throw ExitCode(1)
-        }
-        await withThrowingTaskGroup(of: Void.self) { group in
+        let failure: Error? = await withThrowingTaskGroup(of: Void.self) { group in
+            // The prober runs first, so the first probe round happens before the first answer.
             group.addTask { try await runtime.prober.run() }
+            let admin: AdminServer?
+            do {
+                try await runtime.start()
+                admin = try await runtime.bindAdmin(
+                    metrics: MetricsExporter(registry: registry),
+                    environmentToken: ProcessInfo.processInfo.environment["CAROUSEL_ADMIN_TOKEN"])
+                // Every socket is bound: now give up root if asked to (every thread, see Main).
+                try Privileges.drop(user: config.user, group: config.group, logger: logger)
+            } catch {
+                group.cancelAll()
+                return error
+            }
             if let admin { group.addTask { try await admin.run() } }
             group.addTask {
                 // Edits to zone files and the config are picked up without a signal (DESIGN §4).
@@ -103,6 +103,12 @@ struct Serve: AsyncParsableCommand {
                 break
             }
             group.cancelAll()
+            return nil
+        }
+        if let failure {
+            printError("\(failure)")
+            await runtime.stop()
+            throw ExitCode(1)
         }
         await runtime.stop()
     }
