@@ -5,7 +5,14 @@ let package = Package(
     name: "Carousel",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "carousel", targets: ["carousel"])
+        .executable(name: "carousel", targets: ["carousel"]),
+        // The query path's modules, for the micro-benchmarks in bench/micro (a separate package).
+        .library(name: "DNSWire", targets: ["DNSWire"]),
+        .library(name: "DNSZone", targets: ["DNSZone"]),
+        .library(name: "CarouselConfig", targets: ["CarouselConfig"]),
+        .library(name: "Health", targets: ["Health"]),
+        .library(name: "Balancer", targets: ["Balancer"]),
+        .library(name: "Responder", targets: ["Responder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -49,6 +56,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(name: "Balancer", dependencies: ["DNSWire", "DNSZone", "Health", "CarouselConfig"]),
@@ -89,6 +97,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),

@@ -34,11 +34,12 @@ public struct ProbeResult: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(ok ? "ok" : "failed"): \(reason) in \(DurationText.format(latency))" }
 }
 
-/// Durations as people write them in the config: `500ms`, `2s`, `1.5s`.
+/// Durations as people write them in the config: `500ms`, `2s`, `12.5s` (and `350µs` for latencies).
 enum DurationText {
     static func format(_ d: Duration) -> String {
         let (seconds, attoseconds) = d.components
         let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if ms == 0 && d > .zero { return "\(attoseconds / 1_000_000_000_000)µs" }
         if ms % 1000 == 0 { return "\(ms / 1000)s" }
         if ms < 10_000 { return "\(ms)ms" }
         return "\(Double(ms) / 1000)s"

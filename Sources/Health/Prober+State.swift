@@ -1,6 +1,7 @@
 import CarouselConfig
 import Foundation
 import Logging
+import Metrics
 
 /// What the prober reports about one target, for the admin API and `carousel status`.
 public struct TargetStatus: Sendable, Hashable {
@@ -26,7 +27,8 @@ extension Prober {
             let t = targets[i]
             return TargetStatus(
                 id: Int32(i), address: t.key.address, fingerprint: t.key.fingerprint, check: t.key.check,
-                pools: t.pools, state: t.machine.state, drained: drained.contains(t.key.address), since: t.machine.since,
+                pools: t.pools, state: t.machine.state, drained: drained.contains(t.key.address),
+                since: t.machine.since,
                 lastResult: t.machine.last, lastChecked: t.machine.checked,
                 successes: t.machine.successes, failures: t.machine.failures)
         }.sorted { ($0.address, $0.fingerprint) < ($1.address, $1.fingerprint) }
@@ -53,8 +55,15 @@ extension Prober {
         let transition = targets[i].machine.record(result, at: Date())
         let target = targets[i]
         logger.debug("\(describe(target)) \(result)")
+        Timer(label: "carousel_probe_duration_seconds", dimensions: [("check", target.key.check.type.rawValue)])
+            .recordNanoseconds(result.latency.components.seconds * 1_000_000_000 + result.latency.components.attoseconds / 1_000_000_000)
         if let transition {
-            let line = "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"
+            Counter(
+                label: "carousel_target_transitions_total",
+                dimensions: [("address", target.key.address), ("check", target.key.fingerprint), ("to", transition.new.description)]
+            ).increment()
+            let line =
+                "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"
             if transition.new == .down { logger.warning("\(line)") } else { logger.info("\(line)") }
             publishIfChanged()
             save()

@@ -91,18 +91,21 @@ public actor Prober {
                 result[key] = id
                 continue
             }
-            var target = Target(key: key, pools: pools, machine: RiseFall(rise: key.check.rise, fall: key.check.fall, now: now))
+            var target = Target(
+                key: key, pools: pools, machine: RiseFall(rise: key.check.rise, fall: key.check.fall, now: now))
             if key.check.type == .none {
                 target.machine = RiseFall(rise: 1, fall: 1, restoring: .up, since: now, checked: nil)
             } else if var inherited = retired[key.description] {
                 inherited.rise = key.check.rise
                 inherited.fall = key.check.fall
                 target.machine = inherited
+                target.awaitingFirst = inherited.state == .unknown
             } else if let entry = saved.removeValue(forKey: key.description), entry.isFresh(at: now),
                 let state = entry.healthState
             {
                 target.machine = RiseFall(
-                    rise: key.check.rise, fall: key.check.fall, restoring: state, since: entry.since, checked: entry.checked)
+                    rise: key.check.rise, fall: key.check.fall, restoring: state, since: entry.since,
+                    checked: entry.checked)
                 logger.info("\(describe(target)) restored \(state) from the state file")
             } else {
                 target.awaitingFirst = true

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The state file, so a restart is not blind (DESIGN §6): the last known state of every target
 /// and the drained addresses, as JSON.

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CarouselConfig
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One probe target: an address and how it is checked (DESIGN §6). Pools that share an address
 /// and an equal check share the target, so it is probed once however many pools use it.
@@ -55,9 +56,12 @@ func quoted(_ s: String) -> String {
 
 /// A command word as a shell would need it to read it back: bare when safe, else single-quoted.
 func shellWord(_ s: String) -> String {
-    let safe = !s.isEmpty && s.utf8.allSatisfy { b in
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "/._-=:,+@%".utf8.contains(b)
-    }
+    let safe =
+        !s.isEmpty
+        && s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || "/._-=:,+@%".utf8.contains(b)
+        }
     return safe ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 

@@ -4,6 +4,7 @@ import DNSZone
 import Foundation
 import Health
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import Responder
 
@@ -24,7 +25,9 @@ public actor CarouselRuntime {
     let watch: PoolWatch
     var cache = ZoneCache()
     public var zoneErrors: [ZoneProblem] { cache.errors }
+    /// Reloads since start (the initial load does not count).
     public private(set) var reloads = 0
+    var started = false
     public let startedAt = Date()
     /// Problems of the config file's current content, while the previous config runs.
     var configErrors: [String] = []
@@ -61,6 +64,7 @@ public actor CarouselRuntime {
     /// is not blind, then listens.
     public func start() async throws {
         await rebuild()
+        started = true
         let bound = config.pools.map(\.check.timeout).max() ?? .zero
         if bound > .zero {
             await prober.firstRound(within: bound + .milliseconds(200))
@@ -107,6 +111,7 @@ public actor CarouselRuntime {
         let base = (path as NSString).deletingLastPathComponent
         switch Config.parse(text, file: path, baseDirectory: base.isEmpty ? nil : base) {
         case .failure(let errors):
+            Counter(label: "carousel_reload_failures_total").increment()
             configErrors = errors.errors.map(\.description)
             for e in errors.errors { logger.error("\(e)") }
             logger.error("\(path): not applied; the running config stays")
@@ -163,6 +168,7 @@ public actor CarouselRuntime {
         let r = cache.refresh(paths: config.zones)
         for w in r.warnings { logger.warning("\(w)") }
         for e in r.errors { logger.error("\(e)") }
+        if !r.errors.isEmpty { Counter(label: "carousel_reload_failures_total").increment(by: r.errors.count) }
         for z in r.loaded {
             logger.info("zone loaded", metadata: ["zone": "\(z.origin)", "serial": "\(z.serial)", "records": "\(z.recordCount)", "file": "\(z.file)"])
         }
@@ -181,7 +187,10 @@ public actor CarouselRuntime {
             maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
         snapshot = Snapshot(catalog: catalog, options: options, plan: plan)
         server.publish(snapshot)
-        reloads += 1
+        if started {
+            reloads += 1
+            Counter(label: "carousel_reloads_total").increment()
+        }
         watch.setPlan(plan)
         watch.check(await prober.view)
     }

@@ -64,12 +64,10 @@ struct QueryCounters: Sendable {
         }
         s += "# HELP carousel_queries_dropped_total Messages dropped without an answer (responses, garbage).\n"
         s += "# TYPE carousel_queries_dropped_total counter\n"
+        for t in 0..<2 { s += "carousel_queries_dropped_total{transport=\"\(transports[t])\"} \(dropped[t])\n" }
         s += "# HELP carousel_responses_truncated_total Responses sent with TC=1.\n"
         s += "# TYPE carousel_responses_truncated_total counter\n"
-        for t in 0..<2 {
-            s += "carousel_queries_dropped_total{transport=\"\(transports[t])\"} \(dropped[t])\n"
-            s += "carousel_responses_truncated_total{transport=\"\(transports[t])\"} \(truncated[t])\n"
-        }
+        for t in 0..<2 { s += "carousel_responses_truncated_total{transport=\"\(transports[t])\"} \(truncated[t])\n" }
         s += "# HELP carousel_response_size_bytes Size of DNS responses.\n"
         s += "# TYPE carousel_response_size_bytes histogram\n"
         for t in 0..<2 {

@@ -40,6 +40,18 @@ struct CommandError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
+/// Set by `serve --log-format json`, so that even errors before logging starts are JSON lines.
+nonisolated(unsafe) var errorsAsJSON = false
+
 func printError(_ s: String) {
+    if errorsAsJSON {
+        let object: [String: String] = [
+            "ts": ISO8601DateFormatter().string(from: Date()), "level": "error", "label": "carousel", "message": s,
+        ]
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            FileHandle.standardError.write(data + Data("\n".utf8))
+            return
+        }
+    }
     FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
 }

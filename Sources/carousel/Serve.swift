@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
     var logFormat: String = "text"
 
     func run() async throws {
+        errorsAsJSON = logFormat == "json"
         var config: Config
         do {
             config = try options.resolve()

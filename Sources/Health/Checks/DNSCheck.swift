@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DNSWire
 import NIOCore
 import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `dns` check: one UDP query for `query` (default: the root) and `qtype`, class IN, without
 /// recursion desired (the targets are authoritative servers). Up when a reply with our id comes

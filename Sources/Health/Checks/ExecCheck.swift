@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `exec` check: runs `command[0]` with the rest as arguments — no shell, so an address never
 /// becomes shell syntax — with `CAROUSEL_ADDRESS` and `CAROUSEL_PORT` added to the environment.
@@ -46,7 +47,8 @@ enum ExecCheck {
                 try? await Task.sleep(for: check.timeout)
                 return exit.kill()
             }
-            // Cancellation ends this wait early; the killer above then reaps the process.
+            // Cancellation ends this wait early; the killer above then kills the process (and
+            // Foundation reaps it). On a timeout, the wait lasts until the killed process is reaped.
             for await _ in exits { break }
             group.cancelAll()
             return await group.next() ?? false

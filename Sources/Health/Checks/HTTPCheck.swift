@@ -23,7 +23,8 @@ enum HTTPCheck {
         // SNI carries names only (RFC 6066 §3); without one, NIOSSL checks the certificate
         // against the address we connected to.
         let sni = check.host.flatMap { IPText.isIPAddress($0) ? nil : $0.split(separator: ":").first.map(String.init) }
-        let request = HTTPProbeHandler.Request(path: check.path, host: host, expect: Set(check.expect), body: check.body)
+        let request = HTTPProbeHandler.Request(
+            path: check.path, host: host, expect: Set(check.expect), body: check.body)
         return await ProbeAttempt.run(on: loop, timeout: check.timeout) { attempt in
             ClientBootstrap(group: loop)
                 .connectTimeout(.nanoseconds(check.timeout.nanoseconds))
@@ -34,7 +35,8 @@ enum HTTPCheck {
                             try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sni))
                         }
                         try sync.addHandler(HTTPRequestEncoder())
-                        try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                        try sync.addHandler(
+                            ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                         try sync.addHandler(HTTPProbeHandler(request: request, attempt: attempt))
                     }
                 }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One network probe, confined to one event loop: the first of the handler's verdict, an error
 /// and the deadline decides, and whatever comes later is ignored. Finishing closes the channel,
