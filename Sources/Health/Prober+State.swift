@@ -55,12 +55,19 @@ extension Prober {
         let transition = targets[i].machine.record(result, at: Date())
         let target = targets[i]
         logger.debug("\(describe(target)) \(result)")
-        Timer(label: "carousel_probe_duration_seconds", dimensions: [("check", target.key.check.type.rawValue)])
-            .recordNanoseconds(result.latency.components.seconds * 1_000_000_000 + result.latency.components.attoseconds / 1_000_000_000)
+        Timer(
+            label: "carousel_probe_duration_seconds",
+            dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
+            .recordNanoseconds(
+                result.latency.components.seconds * 1_000_000_000 + result.latency.components.attoseconds
+                    / 1_000_000_000)
         if let transition {
             Counter(
                 label: "carousel_target_transitions_total",
-                dimensions: [("address", target.key.address), ("check", target.key.fingerprint), ("to", transition.new.description)]
+                dimensions: [
+                    ("address", target.key.address), ("check", target.key.fingerprint),
+                    ("to", transition.new.description),
+                ]
             ).increment()
             let line =
                 "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"

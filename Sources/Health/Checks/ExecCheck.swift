@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 #if canImport(Glibc)
     import Glibc
@@ -9,7 +10,7 @@ import Foundation
 /// Exit 0 is up. At the timeout the process and its process group get SIGKILL, so a script's
 /// children (`sleep`, `curl`) die with it.
 enum ExecCheck {
-    static func run(target: TargetKey) async -> ProbeResult {
+    static func run(target: TargetKey, on loop: any EventLoop) async -> ProbeResult {
         let check = target.check
         guard let program = check.command.first, let path = resolve(program) else {
             return .failure("cannot run \(check.command.first.map(quoted) ?? "an empty command"): not found")
@@ -37,23 +38,22 @@ enum ExecCheck {
         } catch {
             return .failure("cannot run \(quoted(path)): \(error.localizedDescription)")
         }
-        let pid = process.processIdentifier
-        exit.started(pid)
+        exit.started(process.processIdentifier)
 
-        let killed = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                // Also ends early when the probe is cancelled (its target was removed): then the
-                // process is killed too rather than left running.
-                try? await Task.sleep(for: check.timeout)
-                return exit.kill()
-            }
-            // Cancellation ends this wait early; the killer above then kills the process (and
-            // Foundation reaps it). On a timeout, the wait lasts until the killed process is reaped.
+        // The deadline runs on the prober's event loop thread, not in the cooperative pool: a
+        // busy pool must not let a hung check outlive its timeout.
+        let deadline = loop.scheduleTask(in: .nanoseconds(check.timeout.nanoseconds)) { exit.kill() }
+        await withTaskCancellationHandler {
+            // Ends when the process is reaped (after a kill too), or at once when cancelled.
             for await _ in exits { break }
-            group.cancelAll()
-            return await group.next() ?? false
+        } onCancel: {
+            // The target was removed or the prober is stopping: do not leave the process running.
+            exit.kill()
         }
-        if killed {
+        deadline.cancel()
+        // After a cancellation the process may still be running: `settle` kills it then, and the
+        // process is never asked for its status before it has exited.
+        if exit.settle() {
             return .failure("timeout after \(DurationText.format(check.timeout))")
         }
         switch process.terminationReason {
@@ -82,22 +82,32 @@ enum ExecCheck {
 /// Who gets to signal the pid: the killer only until the process is reported exited, so a
 /// recycled pid is not hit.
 private final class ExitWatch: @unchecked Sendable {
-    // @unchecked: `pid` and `exited` are only touched under `lock`.
+    // @unchecked: every field is only touched under `lock`.
     private let lock = NSLock()
     private var pid: pid_t = 0
     private var exited = false
+    private var killed = false
 
     func started(_ pid: pid_t) { lock.withLock { self.pid = pid } }
     func markExited() { lock.withLock { exited = true } }
 
-    /// Kills the process group (Foundation starts each child in its own group) and the process;
-    /// returns whether it did.
-    func kill() -> Bool {
+    /// Kills the process group (Foundation starts each child in its own group) and the process.
+    func kill() {
+        lock.withLock { killLocked() }
+    }
+
+    /// Kills the process unless it has exited; true when it was killed (now or earlier).
+    func settle() -> Bool {
         lock.withLock {
-            guard !exited, pid > 0 else { return false }
-            _ = Glibc.kill(-pid, SIGKILL)
-            _ = Glibc.kill(pid, SIGKILL)
-            return true
+            killLocked()
+            return killed
         }
+    }
+
+    private func killLocked() {
+        guard !exited, !killed, pid > 0 else { return }
+        killed = true
+        _ = Glibc.kill(-pid, SIGKILL)
+        _ = Glibc.kill(pid, SIGKILL)
     }
 }

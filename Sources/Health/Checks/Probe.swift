@@ -13,7 +13,7 @@ public enum Probe {
     private static func dispatch(_ target: TargetKey, on loop: any EventLoop) async -> ProbeResult {
         let check = target.check
         if check.type == .none { return .success("not checked") }
-        if check.type == .exec { return await ExecCheck.run(target: target) }
+        if check.type == .exec { return await ExecCheck.run(target: target, on: loop) }
         let socketAddress: SocketAddress
         do {
             socketAddress = try SocketAddress(ipAddress: target.address, port: check.port)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A listening socket that never accepts, with its accept queue filled by a few connections of

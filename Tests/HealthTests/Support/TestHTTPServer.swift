@@ -97,7 +97,8 @@ final class TestHTTPServer: @unchecked Sendable {
                 guard case .status(let code, let body, let extra) = pending else { return }
                 var headers = HTTPHeaders([("Content-Length", String(body.utf8.count)), ("Connection", "close")])
                 for (k, v) in extra { headers.add(name: k, value: v) }
-                let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: code), headers: headers)
+                let head = HTTPResponseHead(
+                    version: .http1_1, status: HTTPResponseStatus(statusCode: code), headers: headers)
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)  // the prober closes
@@ -111,28 +112,43 @@ final class TestHTTPServer: @unchecked Sendable {
 }
 
 /// A self-signed certificate for `localhost` made with the `openssl` command, in a temp dir.
+/// An EC key, and an asynchronous wait for `openssl`: generating an RSA key while blocking a
+/// thread of the cooperative pool (two threads here) stalls every other test.
 enum SelfSigned {
-    static func serverContext() throws -> NIOSSLContext {
+    static func serverContext() async throws -> NIOSSLContext {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("carousel-health-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let cert = dir.appendingPathComponent("cert.pem").path
         let key = dir.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
-            "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", cert,
-        ]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        guard openssl.terminationStatus == 0 else { throw TestError("openssl req failed") }
+        let status = try await run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-subj", "/CN=localhost", "-days", "1", "-addext", "subjectAltName=DNS:localhost",
+                "-keyout", key, "-out", cert,
+            ])
+        guard status == 0 else { throw TestError("openssl req failed with status \(status)") }
         let config = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         return try NIOSSLContext(configuration: config)
+    }
+
+    private static func run(_ program: String, _ arguments: [String]) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let (exits, exited) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { p in
+            exited.yield(p.terminationStatus)
+            exited.finish()
+        }
+        try process.run()
+        for await status in exits { return status }
+        throw TestError("\(program) vanished")
     }
 }
 

@@ -117,7 +117,8 @@ func withRunning<T: Sendable>(_ prober: Prober, _ body: () async throws -> T) as
 struct TempDir: ~Copyable {
     let path: String
     init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("carousel-health-\(UUID().uuidString)").path
+        path =
+            FileManager.default.temporaryDirectory.appendingPathComponent("carousel-health-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
