@@ -162,8 +162,9 @@ struct ConfigReloadTests {
                     }
                 }
             }
-            report("config reload adding a pool: seen in /status after \(reloadedAfter.map(secs) ?? "never"); "
-                + "answers for www during 3 s: \(seen)")
+            report(
+                "config reload adding a pool: seen in /status after \(reloadedAfter.map(secs) ?? "never"); "
+                    + "answers for www during 3 s: \(seen)")
             #expect(reloadedAfter != nil, "the new pool never showed in /status\n\(server.log)")
             #expect(seen[dead] == nil, "the dead backend was handed out after the reload: \(seen)\n\(server.log)")
             #expect((seen[up] ?? 0) > 0, "\(seen)")
@@ -171,8 +172,10 @@ struct ConfigReloadTests {
             var latest = memberAtReload
             if latest == nil { latest = Admin.member(try await Admin.status(server.adminURL), dead) }
             let member = try #require(latest)
-            report("dead member before: failures \(failuresBefore), since \(sinceBefore ?? "-"); right after: "
-                + "failures \(member["failures"] ?? "-"), since \(member["since"] ?? "-"), state \(member["state"] ?? "-")")
+            report(
+                "dead member before: failures \(failuresBefore), since \(sinceBefore ?? "-"); right after: "
+                    + "failures \(member["failures"] ?? "-"), since \(member["since"] ?? "-"), state \(member["state"] ?? "-")"
+            )
             #expect(member["state"] as? String == "down", "\(member)")
             #expect((member["failures"] as? Int ?? -1) >= failuresBefore, "failure count reset: \(member)")
             #expect(member["since"] as? String == sinceBefore, "state timestamp reset: \(member)")

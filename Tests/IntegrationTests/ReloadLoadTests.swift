@@ -28,7 +28,9 @@ struct ReloadLoadTests {
             let dir = try TempDir(prefix: "dnsperf")
             defer { dir.remove() }
             // Names present in every version: every answer must be NOERROR.
-            let queries = ["www.example.net A", "mail.example.net A", "example.net SOA", "example.net NS", "ns1.example.net A"]
+            let queries = [
+                "www.example.net A", "mail.example.net A", "example.net SOA", "example.net NS", "ns1.example.net A",
+            ]
             let started = ContinuousClock.now
             async let load = DNSPerf.run(server.endpoint, queries: queries, seconds: 10, qps: Self.qps, in: dir)
             try await Task.sleep(for: .milliseconds(800))
@@ -40,19 +42,23 @@ struct ReloadLoadTests {
                 try await Task.sleep(for: .milliseconds(350))
             }
             // The last version is served, so the reloads really happened while dnsperf ran.
-            let last = try await Poll.dig(server.endpoint, ["v21.example.net", "TXT"], limit: 5) { $0.status == "NOERROR" }
+            let last = try await Poll.dig(server.endpoint, ["v21.example.net", "TXT"], limit: 5) {
+                $0.status == "NOERROR"
+            }
             let lastAt = (writes.last ?? 0) + last.seconds
             let summary = try await load
             let loads = server.logLines(containing: "zone loaded").count - 1  // minus the start
-            report("rewrites under load: \(Self.qps) qps requested, \(summary); 20 rewrites from "
-                + "\(secs(writes.first ?? 0)) to \(secs(writes.last ?? 0)), \(loads) reloads logged, the last version "
-                + "served at \(secs(lastAt)) (\(secs(last.seconds)) after the last write)")
+            report(
+                "rewrites under load: \(Self.qps) qps requested, \(summary); 20 rewrites from "
+                    + "\(secs(writes.first ?? 0)) to \(secs(writes.last ?? 0)), \(loads) reloads logged, the last version "
+                    + "served at \(secs(lastAt)) (\(secs(last.seconds)) after the last write)")
             #expect(lastAt < 10, "the reloads must happen while dnsperf runs")
             #expect(summary.lost == 0, "queries lost\n\(summary.output)\n\(server.log)")
             #expect(summary.servfail == 0, "SERVFAIL answers\n\(summary.output)")
             #expect(summary.unexpected.isEmpty, "only NOERROR expected: \(summary.rcodes)")
             #expect(summary.completed == summary.sent, "\(summary)")
-            #expect(summary.sent >= Self.qps * 10 * 8 / 10, "the rate held (at least 80 % of \(Self.qps) qps): \(summary)")
+            #expect(
+                summary.sent >= Self.qps * 10 * 8 / 10, "the rate held (at least 80 % of \(Self.qps) qps): \(summary)")
             #expect(loads >= 5, "the watcher reloaded during the run\n\(server.log)")
             #expect(server.process.isRunning)
         }
@@ -109,8 +115,9 @@ struct ReloadLoadTests {
                 server, queries: ["www.example.net A", "example.net SOA", "ns1.example.net A", "example.net NS"],
                 write: { try await FileEdit.write(big, to: path, mode: .renameOver) },
                 check: ["h00000.example.net", "A"], served: { $0.status == "NOERROR" && $0.addresses == ["10.0.0.0"] })
-            report("\(records)-record zone replacing a small one (rename over): served \(secs(first.seconds)) after "
-                + "the write; dnsperf at \(Self.qps) qps: \(first.summary)")
+            report(
+                "\(records)-record zone replacing a small one (rename over): served \(secs(first.seconds)) after "
+                    + "the write; dnsperf at \(Self.qps) qps: \(first.summary)")
             // 2. The big zone edited in place (one record added), under queries spread over it.
             let queries = stride(from: 0, to: records / 2, by: 97).flatMap { i -> [String] in
                 let name = String(format: "h%05d.example.net", i)
@@ -119,8 +126,9 @@ struct ReloadLoadTests {
             let second = try await Self.reloadUnderLoad(
                 server, queries: queries, write: { try await FileEdit.write(edited, to: path, mode: .inPlace) },
                 check: ["added.example.net", "A"], served: { $0.addresses == ["192.0.2.3"] })
-            report("\(records)-record zone, one record added in place: served \(secs(second.seconds)) after the "
-                + "write; dnsperf at \(Self.qps) qps: \(second.summary)")
+            report(
+                "\(records)-record zone, one record added in place: served \(secs(second.seconds)) after the "
+                    + "write; dnsperf at \(Self.qps) qps: \(second.summary)")
             for (what, summary) in [("replacing", first.summary), ("editing", second.summary)] {
                 #expect(summary.lost == 0, "\(what): queries lost\n\(summary.output)\n\(server.log)")
                 #expect(summary.servfail == 0 && summary.unexpected.isEmpty, "\(what): \(summary.rcodes)")
