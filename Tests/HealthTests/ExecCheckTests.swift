@@ -46,7 +46,7 @@ import Testing
         let r = await Probe.run(key("127.0.0.9", ["/bin/sh", "-c", script], timeout: .milliseconds(300)), on: group)
         let elapsed = ContinuousClock.now - started
         #expect(!r.ok && r.reason == "timeout after 300ms")
-        #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(4))
+        #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(8))
         let recorded = try String(contentsOfFile: pids, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
         #expect(recorded.count == 2)
         let gone = await eventually(within: .seconds(3)) { recorded.allSatisfy(isGone) }
@@ -57,7 +57,7 @@ import Testing
         let started = ContinuousClock.now
         let r = await Probe.run(key("127.0.0.9", ["sleep", "10"], timeout: .milliseconds(300)), on: group)
         #expect(!r.ok && r.reason == "timeout after 300ms")
-        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(ContinuousClock.now - started < .seconds(8))
     }
 }
 

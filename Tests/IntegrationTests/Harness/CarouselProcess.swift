@@ -116,7 +116,7 @@ final class CarouselServer: @unchecked Sendable {
     }
 
     /// Polls with a SOA query (any reply will do: the zones may not contain the name) for up to 10 s.
-    func waitUntilReady(timeout: Double = 10) async throws {
+    func waitUntilReady(timeout: Double = 30) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         let probe = RawQuery("example.test.", type: 6).bytes
         for endpoint in endpoints {

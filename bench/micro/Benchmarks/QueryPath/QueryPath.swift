@@ -28,6 +28,14 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [.mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 0])]
     )
 
+    // A control that allocates once per call: proves the counter counts (a 0 below is real).
+    Benchmark("Control.oneAllocation") { benchmark in
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            blackHole([UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 64))
+        }
+    }
+
     Benchmark("Query.decode") { benchmark in
         let q = fixture.query("h04242.bench.example.", .a)
         benchmark.startMeasurement()
