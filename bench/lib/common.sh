@@ -97,7 +97,7 @@ start_server() {
         local t=()
         [ "$threads" -gt 0 ] && t=(--threads "$threads")
         "${pin[@]}" "$CAROUSEL_BIN" serve --config "$data/carousel/carousel.yaml" "${t[@]}" \
-            --log-level "${CAROUSEL_LOG_LEVEL:-notice}" >"$logf" 2>&1 &
+            --log-level "${CAROUSEL_LOG_LEVEL:-info}" >"$logf" 2>&1 &
         ;;
     nsd)
         rm -f "$data/nsd/nsd.pid" "$data/nsd/xfrd.state"
