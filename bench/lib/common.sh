@@ -128,7 +128,7 @@ wait_answer() {
     deadline=$(($(date +%s%N) + timeout * 1000000000))
     while :; do
         if dig @127.0.0.1 -p "$PORT" "$qname" A +time=1 +tries=1 +noall +answer 2>/dev/null |
-            grep -qE "^$qname[[:space:]].*[[:space:]]IN[[:space:]]"; then
+            grep -qE "^${qname}[[:space:]].*[[:space:]]IN[[:space:]]"; then
             READY_NS=$(date +%s%N)
             return 0
         fi
