@@ -11,6 +11,8 @@ final class LoopContext: @unchecked Sendable {
     var health: HealthView = .empty
     var counters = QueryCounters()
     let scratch = ResponderScratch()
+    /// This loop's TCP connections.
+    let connections = TCPConnections()
     /// Room for the largest DNS message.
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
 
