@@ -5,6 +5,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One hostile packet and what the server must do with it.
 struct MalformedCase: Sendable, CustomTestStringConvertible {
     enum Expected: Sendable { case formErr(echoesQuestion: Bool), drop }
@@ -144,7 +148,18 @@ struct MalformedTableTests {
         let before = try #require(residentKiB(server.process.pid))
         let started = ContinuousClock.now
         let (sent, replies) = try await offload { () -> (Int, Int) in
-            var generator = SystemRandomNumberGenerator()
+            // Random bytes come from one 1 MiB pool read from the kernel (cheap in a debug build):
+            // a random packet is a slice of it at a random offset and length; a mutated one is a
+            // real query with 1–6 bytes overwritten, one in seven also cut short.
+            var pool = [UInt8](repeating: 0, count: 1 << 20)
+            _ = pool.withUnsafeMutableBytes { getrandom($0.baseAddress, $0.count, 0) }
+            var state: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(pool[0])
+            func next(_ bound: Int) -> Int {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                return Int(state % UInt64(bound))
+            }
             let valid = [
                 RawQuery("www.example.test.").bytes, RawQuery("example.test.", type: 6).bytes,
                 RawQuery("nothere.example.test.", type: 28).bytes,
@@ -154,13 +169,12 @@ struct MalformedTableTests {
             for i in 0..<100_000 {
                 var bytes: [UInt8]
                 if i % 2 == 0 {
-                    bytes = (0..<Int.random(in: 0...600, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    let start = next(pool.count - 600)
+                    bytes = Array(pool[start..<(start + next(601))])
                 } else {
                     bytes = valid[i % valid.count]
-                    for _ in 0..<Int.random(in: 1...6, using: &generator) {
-                        bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-                    }
-                    if i % 7 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator))) }
+                    for _ in 0...next(6) { bytes[next(bytes.count)] = pool[next(pool.count)] }
+                    if i % 7 == 0 { bytes.removeLast(next(bytes.count)) }
                 }
                 while !clients[i % 4].send(bytes) {
                     replies += clients[i % 4].drain(quiet: 0.001).count
