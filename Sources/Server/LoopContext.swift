@@ -11,6 +11,8 @@ final class LoopContext: @unchecked Sendable {
     var health: HealthView = .empty
     var counters = QueryCounters()
     let scratch = ResponderScratch()
+    /// Transfers, NOTIFY and signed queries leave the fast path here.
+    var transfers: TransferHub?
     /// Room for the largest DNS message.
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
 

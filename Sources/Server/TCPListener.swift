@@ -62,6 +62,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context ctx: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
+        if let hub = context.transfers, message.withUnsafeReadableBytes(hub.intercepts) {
+            hub.handle(message, remote: ctx.channel.remoteAddress, channel: ctx.channel, tcp: true)
+            return
+        }
         guard let (reply, _) = context.respond(to: message, over: .tcp, allocator: ctx.channel.allocator, framed: true) else {
             // A message we would drop on UDP (a response, or garbage): end this conversation.
             stats.dropped.wrappingIncrement(ordering: .relaxed)

@@ -26,7 +26,7 @@ struct Check: AsyncParsableCommand {
         var failed = !refresh.errors.isEmpty
         let zones = cache.zones
         let file = options.configPath ?? "carousel.yaml"
-        for pool in BalancePlan.unboundPools(Catalog(zones: zones), pools: config.pools) {
+        for pool in BalancePlan.unboundPools(Catalog(zones: zones), pools: config.poolsOutsideSecondaries) {
             printError("\(file):\(pool.line): pools: \(pool.name) has no A or AAAA records in any zone")
             failed = true
         }

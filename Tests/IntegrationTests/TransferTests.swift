@@ -1,0 +1,233 @@
+// Zone transfers with real peers on loopback: NSD and Knot as secondaries of Carousel (AXFR,
+// IXFR after an edit, NOTIFY), TSIG required and wrong keys refused, unknown clients refused,
+// publish_health measured end to end, and Carousel as a secondary of NSD.
+
+import Foundation
+import Testing
+
+@Suite("Zone transfers: NSD and Knot secondaries, TSIG, publish_health, Carousel as secondary", .serialized)
+struct TransferTests {
+    static let origin = "xfr.test."
+
+    static func zone(serial: Int, addresses: [String], extra: String = "") -> String {
+        var text = """
+            $ORIGIN xfr.test.
+            $TTL 300
+            @ IN SOA ns1.xfr.test. hostmaster.xfr.test. \(serial) 3600 600 86400 60
+            @ IN NS ns1.xfr.test.
+            ns1 IN A 127.0.0.1
+            mail IN MX 10 mx.example.net.
+            txt IN TXT "zone transfers"
+
+            """
+        for a in addresses { text += "www 60 IN A \(a)\n" }
+        return text + extra
+    }
+
+    static func transfers(notify: UInt16?, tsig: Bool = false, allow: String = "127.0.0.1", publishHealth: Bool = false) -> String {
+        var text = tsig ? TestKey.yaml : ""
+        text += """
+            transfers:
+              - zone: xfr.test
+                allow: ["\(allow)"]
+
+            """
+        if tsig { text += "    tsig: \(TestKey.name)\n" }
+        if let notify { text += "    notify: [\"127.0.0.1:\(notify)\"]\n" }
+        if publishHealth { text += "    publish_health: true\n" }
+        return text
+    }
+
+    static func peers() -> [TransferPeer.Kind] {
+        [.nsd, .knot].filter(TransferPeer.isInstalled)
+    }
+
+    @Test("a secondary (NSD, Knot) gets the zone by AXFR, then an edit by NOTIFY and IXFR", arguments: peers())
+    func secondaryFollowsEdits(kind: TransferPeer.Kind) async throws {
+        let peerPort = try Ports.free()
+        let v1 = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+        try await withConfiguredCarousel(
+            zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: v1)], config: Self.transfers(notify: peerPort)
+        ) { carousel in
+            try await withPeer(kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint)]) { peer in
+                try await peer.waitForZone(Self.origin)
+                let first = try await Dig.query(peer.endpoint, "www.xfr.test", "A")
+                #expect(Set(first.addresses) == Set(v1), "\(first)")
+                let mx = try await Dig.query(peer.endpoint, "mail.xfr.test", "MX")
+                #expect(mx.answer.map(\.rdata) == ["10 mx.example.net."], "\(mx)")
+                #expect(carousel.log.contains("type=AXFR") || carousel.log.contains("IXFR"), "\(carousel.log)")
+
+                // Edit: one address replaced, serial 2. The watcher reloads, Carousel NOTIFYs,
+                // the secondary asks for IXFR and gets the diff.
+                let v2 = ["192.0.2.1", "192.0.2.2", "192.0.2.4"]
+                let edited = ContinuousClock.now
+                _ = try carousel.dir.write("zones/xfr.test.zone", Self.zone(serial: 2, addresses: v2))
+                let seen = try await Poll.dig(peer.endpoint, ["www.xfr.test", "A"], since: edited, limit: 15) {
+                    Set($0.addresses) == Set(v2)
+                }
+                report("\(kind): an edit at Carousel answered by the secondary \(secs(seen.seconds)) after the file was written")
+                #expect(try await peer.serial(Self.origin) == 2)
+                #expect(try await carousel.waitForLog("NOTIFY answered"), "\(carousel.log)")
+                #expect(carousel.log.contains("type=IXFR") && carousel.log.contains("rcode=0"), "\(carousel.log)")
+            }
+        }
+    }
+
+    @Test("TSIG required: the keyed secondary transfers; no key, a wrong key and other clients are refused")
+    func tsigRequired() async throws {
+        let peerPort = try Ports.free()
+        try await withConfiguredCarousel(
+            zones: ["xfr.test.zone": Self.zone(serial: 7, addresses: ["192.0.2.1"])],
+            config: Self.transfers(notify: peerPort, tsig: true)
+        ) { carousel in
+            try await withPeer(.nsd, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint, key: true)]) { peer in
+                try await peer.waitForZone(Self.origin)
+                #expect(try await peer.serial(Self.origin) == 7)
+            }
+            // dig with the right key: the whole zone, every message's TSIG checked by dig.
+            let good = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "AXFR"])
+            #expect(good.stdout.contains("www.xfr.test.") && !good.stdout.contains("failed"), "\(good.stdout)\(good.stderr)")
+            #expect(good.stdout.components(separatedBy: "\tSOA\t").count == 3, "SOA first and last\n\(good.stdout)")
+            // No key: REFUSED.
+            let none = try await Dig.run(carousel.endpoint, ["xfr.test", "AXFR"])
+            #expect(none.stdout.contains("Transfer failed") || none.stdout.contains("REFUSED"), "\(none.stdout)")
+            #expect(!none.stdout.contains("www.xfr.test."))
+            // A wrong secret: NOTAUTH with a BADSIG TSIG, which dig reports.
+            let wrong = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR"])
+            #expect(!wrong.stdout.contains("www.xfr.test."), "\(wrong.stdout)")
+            let kdig = try await Command.run(
+                "kdig", ["@127.0.0.1", "-p", "\(carousel.endpoint.port)", "-y", "hmac-sha256:\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR"])
+            #expect(kdig.stdout.contains("NOTAUTH") || kdig.stdout.contains("BADSIG") || kdig.stderr.contains("BADSIG"), "\(kdig.stdout)\(kdig.stderr)")
+            // An unknown key name: BADKEY.
+            let unknown = try await Command.run(
+                "kdig", ["@127.0.0.1", "-p", "\(carousel.endpoint.port)", "-y", "hmac-sha256:nokey:\(TestKey.secret)", "xfr.test", "AXFR"])
+            #expect(unknown.stdout.contains("BADKEY") || unknown.stderr.contains("BADKEY"), "\(unknown.stdout)\(unknown.stderr)")
+            // A signed ordinary query is answered and signed (dig checks the response's TSIG).
+            let soa = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "SOA"])
+            #expect(soa.stdout.contains("NOERROR") && soa.stdout.contains("TSIG") && !soa.stdout.contains("failure"), "\(soa.stdout)")
+        }
+    }
+
+    @Test("clients outside allow are refused; AXFR over UDP is refused, IXFR over UDP gets the SOA")
+    func aclAndUDP() async throws {
+        try await withConfiguredCarousel(
+            zones: ["xfr.test.zone": Self.zone(serial: 3, addresses: ["192.0.2.1"])],
+            config: Self.transfers(notify: nil, allow: "127.0.0.2/32")
+        ) { carousel in
+            let outsider = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.1", "xfr.test", "AXFR"])
+            #expect(!outsider.stdout.contains("www.xfr.test."), "\(outsider.stdout)")
+            let insider = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.2", "xfr.test", "AXFR"])
+            #expect(insider.stdout.contains("www.xfr.test."), "\(insider.stdout)")
+            let udpAXFR = try await UDP.exchange(RawQuery("xfr.test.", type: 252).bytes, with: carousel.endpoint)
+            #expect(try udpAXFR.map { try RawMessage($0).rcode } == 5, "AXFR over UDP: REFUSED")
+            let udpIXFR = try await Dig.query(carousel.endpoint, ["-b", "127.0.0.2", "+notcp", "xfr.test", "IXFR=1"])
+            #expect(udpIXFR.answer.map(\.type) == ["SOA"], "\(udpIXFR)")
+            let upToDate = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.2", "xfr.test", "IXFR=3"])
+            #expect(upToDate.stdout.components(separatedBy: "\tSOA\t").count == 2, "one SOA\n\(upToDate.stdout)")
+        }
+    }
+
+    @Test("publish_health: a dead backend leaves the NSD secondary's answers (measured)")
+    func publishHealthPropagates() async throws {
+        try await withBackends { backends in
+            let peerPort = try Ports.free()
+            let config = Self.transfers(notify: peerPort, publishHealth: true) + """
+                pools:
+                  - name: www.xfr.test
+                    ttl: 20
+                    check: \(fastCheck(port: backends.port))
+                """
+            try await withConfiguredCarousel(
+                zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: backends.addresses)], config: config
+            ) { carousel in
+                try await withPeer(.nsd, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint)]) { peer in
+                    try await peer.waitForZone(Self.origin)
+                    let all = Set(backends.addresses)
+                    _ = try await Poll.dig(peer.endpoint, ["www.xfr.test", "A"], limit: 10) { Set($0.addresses) == all }
+                    let before = try await peer.serial(Self.origin) ?? 0
+                    let victim = backends.addresses[1]
+                    let killed = ContinuousClock.now
+                    try await backends.kill(victim)
+                    let atCarousel = try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: killed) {
+                        !$0.addresses.contains(victim)
+                    }
+                    let atNSD = try await Poll.dig(peer.endpoint, ["www.xfr.test", "A"], since: killed) {
+                        $0.status == "NOERROR" && !$0.addresses.contains(victim)
+                    }
+                    let lag = atNSD.seconds - atCarousel.seconds
+                    report("publish_health: \(victim) left Carousel's answers \(secs(atCarousel.seconds)) and the NSD secondary's \(secs(atNSD.seconds)) after SIGKILL (\(secs(lag)) after Carousel)")
+                    #expect(lag <= 3, "the secondary lagged \(lag) s\n\(carousel.log)\n\(peer.log)")
+                    #expect(Set(atNSD.response.addresses) == all.subtracting([victim]))
+                    let after = try await peer.serial(Self.origin) ?? 0
+                    #expect(after > before, "serial bumped: \(before) → \(after)")
+
+                    try await backends.restart(victim)
+                    let restarted = ContinuousClock.now
+                    let back = try await Poll.dig(peer.endpoint, ["www.xfr.test", "A"], since: restarted) {
+                        Set($0.addresses) == all
+                    }
+                    report("publish_health: \(victim) back at the NSD secondary \(secs(back.seconds)) after it listened again")
+                    #expect(carousel.log.contains("type=IXFR"), "\(carousel.log)")
+                }
+            }
+        }
+    }
+
+    @Test("Carousel as a secondary of NSD: AXFR at start, a NOTIFY-driven refresh, pools on top")
+    func carouselFollowsNSD() async throws {
+        try await withBackends { backends in
+            let nsdPort = try Ports.free()
+            let dir = try TempDir(prefix: "primary")
+            defer { dir.remove() }
+            let file = try dir.write("xfr.test.zone", Self.zone(serial: 10, addresses: backends.addresses))
+            let config = TestKey.yaml + """
+                secondaries:
+                  - zone: xfr.test
+                    primary: "127.0.0.1:\(nsdPort)"
+                    tsig: \(TestKey.name)
+                pools:
+                  - name: www.xfr.test
+                    ttl: 20
+                    check: \(fastCheck(port: backends.port))
+                """
+            // NSD must know Carousel's port for its NOTIFY: Carousel first (it retries the
+            // primary until it answers), then NSD.
+            try await withConfiguredCarousel(zones: [:], config: config) { carousel in
+                let notifyTarget = carousel.endpoint
+                try await withPeer(
+                    .nsd, port: nsdPort,
+                    zones: [.init(origin: Self.origin, file: file, key: true, notify: [notifyTarget])]
+                ) { nsd in
+                    try await nsd.waitForZone(Self.origin)
+                    let loaded = try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) {
+                        Set($0.addresses) == Set(backends.addresses)
+                    }
+                    #expect(loaded.response.aa, "\(loaded.response)")
+                    #expect(carousel.log.contains("zone transferred"), "\(carousel.log)")
+
+                    // Balancing on top: a dead backend leaves Carousel's answers.
+                    let victim = backends.addresses[0]
+                    let killed = ContinuousClock.now
+                    try await backends.kill(victim)
+                    let drop = try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: killed) {
+                        !$0.addresses.contains(victim)
+                    }
+                    report("secondary: \(victim) left Carousel's answers \(secs(drop.seconds)) after SIGKILL (zone from NSD)")
+
+                    // The primary's zone changes: NSD reloads on SIGHUP and NOTIFYs Carousel.
+                    let extra = "new 60 IN A 192.0.2.99\n"
+                    _ = try dir.write("xfr.test.zone", Self.zone(serial: 11, addresses: backends.addresses, extra: extra))
+                    let edited = ContinuousClock.now
+                    nsd.reload()
+                    let seen = try await Poll.dig(carousel.endpoint, ["new.xfr.test", "A"], since: edited, limit: 20) {
+                        $0.addresses == ["192.0.2.99"]
+                    }
+                    report("secondary: an edit at the NSD primary answered by Carousel \(secs(seen.seconds)) after SIGHUP")
+                    #expect(try await carousel.waitForLog("NOTIFY received"), "\(carousel.log)")
+                    let soa = try await Dig.query(carousel.endpoint, "xfr.test", "SOA")
+                    #expect(soa.answer.first?.rdata.contains(" 11 ") == true, "\(soa)")
+                }
+            }
+        }
+    }
+}
