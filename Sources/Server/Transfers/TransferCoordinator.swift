@@ -120,6 +120,7 @@ public actor TransferCoordinator {
     func refreshJournals(healthOnly: Bool) {
         var next: [DNSName: ZoneJournal] = [:]
         var bumped = false
+        var announce: [(TransferConfig, ZoneVersion)] = []
         for t in config.transfers {
             guard let origin = try? DNSName(TransferCoordinator.absolute(t.zone)) else { continue }
             if healthOnly && !t.publishHealth {
@@ -144,7 +145,7 @@ public actor TransferCoordinator {
                 }
                 next[origin] = ZoneJournal(version.withSerial(serial))
                 sourceSerials[origin] = zone.serial
-                notify(t, next[origin]!.current)
+                announce.append((t, next[origin]!.current))
                 continue
             }
             let sourceMoved = sourceSerials[origin] != zone.serial
@@ -162,7 +163,7 @@ public actor TransferCoordinator {
             if journal.advance(to: version.withSerial(serial)) {
                 logger.info(
                     "zone version", metadata: ["zone": "\(origin)", "serial": "\(serial)", "diffs": "\(journal.diffs.count)"])
-                notify(t, journal.current)
+                announce.append((t, journal.current))
             }
             sourceSerials[origin] = zone.serial
             next[origin] = journal
@@ -178,9 +179,20 @@ public actor TransferCoordinator {
             else { return false }
             return z.serial != j.current.serial
         }
+        // NOTIFY only once the served SOA shows the new serial: Knot checks the SOA before it
+        // transfers, and would otherwise find nothing new.
         if stale, let republish = onServedSerialChange {
-            Task { await republish() }
+            Task {
+                await republish()
+                await self.announce(announce)
+            }
+        } else {
+            self.announce(announce)
         }
+    }
+
+    func announce(_ versions: [(TransferConfig, ZoneVersion)]) {
+        for (t, v) in versions { notify(t, v) }
     }
 
     /// The zones to serve: those of `publish_health` transfers carry the published serial.

@@ -95,7 +95,8 @@ final class TransferPeer: @unchecked Sendable {
                 verbosity: 2
                 xfrd-reload-timeout: 0
             remote-control:
-                control-enable: no
+                control-enable: yes
+                control-interface: "\(dir.path("nsd.ctl"))"
             key:
                 name: \(TestKey.name)
                 algorithm: hmac-sha256
@@ -156,7 +157,8 @@ final class TransferPeer: @unchecked Sendable {
             if let p = z.primary {
                 text += "    master: primary\(p.port)\n    acl: peers\n"
             } else {
-                text += "    file: \"\(z.file!)\"\n    acl: peers\n"
+                // Diffs between zone file versions kept in the journal: Knot answers IXFR with them.
+                text += "    file: \"\(z.file!)\"\n    acl: peers\n    journal-content: changes\n    zonefile-load: difference\n"
                 if !z.notify.isEmpty { text += "    notify: [\(z.notify.map { "notify\($0.port)" }.joined(separator: ", "))]\n" }
             }
         }
@@ -183,7 +185,16 @@ final class TransferPeer: @unchecked Sendable {
         return fields.count >= 3 ? Int(fields[2]) : nil
     }
 
-    func reload() { kill(process.pid, SIGHUP) }
+    /// Re-reads the zone files (NSD 4.6 ignores SIGHUP for that: `nsd-control reload` over the
+    /// control socket does it; Knot: `knotc zone-reload`).
+    func reload() async throws {
+        let conf = dir.path(kind == .nsd ? "nsd.conf" : "knot.conf")
+        let result =
+            kind == .nsd
+            ? try await Command.run("nsd-control", ["-c", conf, "reload"])
+            : try await Command.run("knotc", ["-c", conf, "zone-reload"])
+        guard result.status == 0 else { throw HarnessError("reload: \(result.stdout)\(result.stderr)") }
+    }
 
     func stop() {
         process.stop()
