@@ -26,17 +26,21 @@ public final class TransferHub: Sendable {
     let state = NIOLockedValueBox(State())
     /// Set when keys are configured: only then are signed queries taken off the fast path.
     let checkSignatures = ManagedAtomic<Bool>(false)
+    /// Set when some zone is pulled from a primary: only then is NOTIFY answered (else NOTIMP,
+    /// from the Responder, as before).
+    let acceptNotify = ManagedAtomic<Bool>(false)
     let notifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
     let logger: Logger
 
     init(logger: Logger) { self.logger = logger }
 
     func update(_ change: (inout State) -> Void) {
-        let keys = state.withLockedValue { s in
+        let (keys, secondaries) = state.withLockedValue { s in
             change(&s)
-            return !s.keyring.keys.isEmpty
+            return (!s.keyring.keys.isEmpty, !s.secondaries.isEmpty)
         }
         checkSignatures.store(keys, ordering: .relaxed)
+        acceptNotify.store(secondaries, ordering: .relaxed)
     }
 
     /// True for messages the slow lane answers: NOTIFY, AXFR, IXFR, and (when keys are
@@ -45,7 +49,7 @@ public final class TransferHub: Sendable {
     func intercepts(_ p: UnsafeRawBufferPointer) -> Bool {
         guard p.count >= Header.size, p[2] & 0x80 == 0 else { return false }
         let opcode = (p[2] >> 3) & 0xF
-        if opcode == Opcode.notify { return true }
+        if opcode == Opcode.notify { return acceptNotify.load(ordering: .relaxed) }
         guard opcode == Opcode.query, p.u16(4) == 1 else { return false }
         var i = Header.size
         while i < p.count {
