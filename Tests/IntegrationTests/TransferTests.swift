@@ -83,14 +83,19 @@ struct TransferTests {
     @Test("TSIG required: the keyed secondary transfers; no key, a wrong key and other clients are refused", arguments: peers())
     func tsigRequired(kind: TransferPeer.Kind) async throws {
         let peerPort = try Ports.free()
+        // 4,000 more records: about 150 KB, so the transfer spans several messages, each signed.
+        let bulk = (0..<4000).map { "h\($0) 300 IN A 10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256)\n" }.joined()
         try await withConfiguredCarousel(
-            zones: ["xfr.test.zone": Self.zone(serial: 7, addresses: ["192.0.2.1"])],
+            zones: ["xfr.test.zone": Self.zone(serial: 7, addresses: ["192.0.2.1"], extra: bulk)],
             config: Self.transfers(notify: peerPort, tsig: true)
         ) { carousel in
             try await withPeer(kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint, key: true)]) { peer in
                 try await peer.waitForZone(Self.origin)
                 #expect(try await peer.serial(Self.origin) == 7)
+                let last = try await Dig.query(peer.endpoint, "h3999.xfr.test", "A")
+                #expect(last.addresses == ["10.0.15.159"], "\(last)")
             }
+            #expect(carousel.log.contains("messages=") && !carousel.log.contains("messages=1 rcode=0 type=AXFR"), "several messages\n\(carousel.log)")
             // dig with the right key: the whole zone, every message's TSIG checked by dig.
             let good = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "AXFR"])
             #expect(good.stdout.contains("www.xfr.test.") && !good.stdout.contains("failed"), "\(good.stdout)\(good.stderr)")
@@ -133,6 +138,34 @@ struct TransferTests {
             #expect(!udpIXFR.stdout.contains("www.xfr.test."), "\(udpIXFR.stdout)")
             let upToDate = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.2", "xfr.test", "IXFR=3"])
             #expect(upToDate.stdout.components(separatedBy: "\tSOA\t").count == 2, "one SOA\n\(upToDate.stdout)")
+        }
+    }
+
+    @Test("AXFR sends the zone as loaded: a dead address stays, nothing rotates")
+    func axfrIsTheZoneAsLoaded() async throws {
+        try await withBackends { backends in
+            let config = Self.transfers(notify: nil) + """
+                pools:
+                  - name: www.xfr.test
+                    ttl: 20
+                    check: \(fastCheck(port: backends.port))
+                """
+            try await withConfiguredCarousel(
+                zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: backends.addresses)], config: config
+            ) { carousel in
+                let victim = backends.addresses[3]
+                try await backends.kill(victim)
+                _ = try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"]) { !$0.addresses.contains(victim) }
+                func www() async throws -> [String] {
+                    let out = try await Dig.run(carousel.endpoint, ["xfr.test", "AXFR"]).stdout
+                    return out.split(separator: "\n").compactMap { DigRecord(line: String($0)) }
+                        .filter { $0.owner == "www.xfr.test." }.map(\.rdata)
+                }
+                let first = try await www()
+                let second = try await www()
+                #expect(first == backends.addresses, "all four, in zone file order")
+                #expect(first == second, "not rotated")
+            }
         }
     }
 
