@@ -9,11 +9,11 @@ import Testing
 struct TransferTests {
     static let origin = "xfr.test."
 
-    static func zone(serial: Int, addresses: [String], extra: String = "") -> String {
+    static func zone(serial: Int, addresses: [String], extra: String = "", timers: String = "3600 600 86400") -> String {
         var text = """
             $ORIGIN xfr.test.
             $TTL 300
-            @ IN SOA ns1.xfr.test. hostmaster.xfr.test. \(serial) 3600 600 86400 60
+            @ IN SOA ns1.xfr.test. hostmaster.xfr.test. \(serial) \(timers) 60
             @ IN NS ns1.xfr.test.
             ns1 IN A 127.0.0.1
             mail IN MX 10 mx.example.net.
@@ -280,6 +280,43 @@ struct TransferTests {
                     #expect(soa.answer.first?.rdata.contains(" 11 ") == true, "\(soa)")
                 }
             }
+        }
+    }
+
+    @Test("Carousel as a secondary keeps its last good copy while the primary is down, until EXPIRE")
+    func secondaryExpires() async throws {
+        let nsdPort = try Ports.free()
+        let dir = try TempDir(prefix: "primary")
+        defer { dir.remove() }
+        // REFRESH 1 s, RETRY 1 s, EXPIRE 4 s.
+        let file = try dir.write("xfr.test.zone", Self.zone(serial: 5, addresses: ["192.0.2.1"], timers: "1 1 4"))
+        let config = """
+            secondaries:
+              - zone: xfr.test
+                primary: "127.0.0.1:\(nsdPort)"
+            """
+        try await withConfiguredCarousel(zones: [:], config: config) { carousel in
+            let primary = try await TransferPeer.start(.nsd, port: nsdPort, zones: [.init(origin: Self.origin, file: file)])
+            do {
+                try await primary.waitForZone(Self.origin)
+                _ = try await Self.logged(carousel.log) {
+                    try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
+                }
+                primary.stop()
+            } catch {
+                primary.stop()
+                throw error
+            }
+            let stopped = ContinuousClock.now
+            try await Task.sleep(for: .seconds(2))
+            let during = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
+            #expect(during.addresses == ["192.0.2.1"], "the last good copy still serves\n\(during)")
+            let gone = try await Self.logged(carousel.log) {
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: stopped, limit: 15) { $0.status == "REFUSED" }
+            }
+            report("secondary: zone dropped \(secs(gone.seconds)) after the primary stopped (EXPIRE 4 s)")
+            #expect(gone.seconds >= 4, "not before EXPIRE")
+            #expect(carousel.log.contains("expired"), "\(carousel.log)")
         }
     }
 }
