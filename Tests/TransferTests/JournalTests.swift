@@ -132,3 +132,44 @@ import Testing
         #expect(msgs.count > 1)
     }
 }
+
+@Suite struct BumpLimiterTests {
+    @Test func oneBumpPerIntervalAndChangesRideAlong() {
+        var l = BumpLimiter(interval: .seconds(1))
+        let t0 = ContinuousClock.now
+        #expect(l.request(at: t0) == .now)
+        l.bumped(at: t0)
+        // A flap 200 ms later waits for the rest of the second; more flaps ride along.
+        #expect(l.request(at: t0 + .milliseconds(200)) == .after(.milliseconds(800)))
+        #expect(l.request(at: t0 + .milliseconds(500)) == .pending)
+        #expect(l.request(at: t0 + .milliseconds(900)) == .pending)
+        l.fired()
+        l.bumped(at: t0 + .seconds(1))
+        #expect(l.request(at: t0 + .milliseconds(2500)) == .now)
+    }
+
+    @Test func tenFlapsASecondMakeAtMostOneVersionASecond() {
+        var l = BumpLimiter(interval: .seconds(1))
+        let t0 = ContinuousClock.now
+        var versions: [Duration] = []
+        var due: Duration?
+        for step in 0..<100 {  // 10 s of a state change every 100 ms
+            let t = Duration.milliseconds(100 * step)
+            if let d = due, t >= d {
+                l.fired()
+                l.bumped(at: t0 + d)
+                versions.append(d)
+                due = nil
+            }
+            switch l.request(at: t0 + t) {
+            case .now:
+                l.bumped(at: t0 + t)
+                versions.append(t)
+            case .after(let wait): due = t + wait
+            case .pending: break
+            }
+        }
+        #expect(versions.count <= 11)
+        for (a, b) in zip(versions, versions.dropFirst()) { #expect(b - a >= .seconds(1)) }
+    }
+}

@@ -99,21 +99,28 @@ extension TransferCoordinator {
             }
         }
         let current = secondaryCopies[zone]
-        let result = try await transfer(zone, address, key, ixfrFrom: current?.soa)
+        var result: TransferCollector.Result
         var soa: ResourceRecord
         var records: [ResourceRecord]
-        switch result {
-        case .upToDate:
-            secondaryCopies[zone]?.confirmed = .now
-            return
-        case .full(let s, let r):
-            soa = s
-            records = r
-        case .incremental(let diffs):
-            guard let current, let applied = TransferCollector.apply(diffs, to: current.soa, records: current.records) else {
-                throw TransferFailure(description: "IXFR diffs do not start from our serial")
+        do {
+            result = try await transfer(zone, address, key, ixfrFrom: current?.soa)
+            if case .incremental(let diffs) = result {
+                guard let current, let applied = TransferCollector.apply(diffs, to: current.soa, records: current.records) else {
+                    throw TransferFailure(description: "IXFR diffs do not start from our serial")
+                }
+                (soa, records) = applied
+            } else if case .full(let s, let r) = result {
+                (soa, records) = (s, r)
+            } else {
+                secondaryCopies[zone]?.confirmed = .now
+                return
             }
-            (soa, records) = applied
+        } catch let error where current != nil && !(error is DNSClient.Timeout) {
+            // A primary without IXFR (NOTIMP, FORMERR) or diffs that do not fit: the whole zone.
+            logger.notice("secondary: IXFR of \(zone) failed (\(error)); asking for AXFR")
+            result = try await transfer(zone, address, key, ixfrFrom: nil)
+            guard case .full(let s, let r) = result else { throw TransferFailure(description: "AXFR did not send a zone") }
+            (soa, records) = (s, r)
         }
         let built: Zone
         do {

@@ -28,8 +28,7 @@ public actor TransferCoordinator {
     var catalog = Catalog.empty
     var plan = BalancePlan.empty
     var health = HealthView.empty
-    var lastBump: ContinuousClock.Instant?
-    var bumpScheduled = false
+    var limiter = BumpLimiter(interval: TransferCoordinator.minBumpInterval)
     nonisolated let healthEvents: AsyncStream<HealthView>
     nonisolated let healthContinuation: AsyncStream<HealthView>.Continuation
 
@@ -63,24 +62,22 @@ public actor TransferCoordinator {
             hub.update { $0.health = view }
             health = view
             guard config.transfers.contains(where: \.publishHealth) else { continue }
-            let now = ContinuousClock.now
-            if let last = lastBump, now - last < TransferCoordinator.minBumpInterval {
-                if !bumpScheduled {
-                    bumpScheduled = true
-                    let wait = TransferCoordinator.minBumpInterval - (now - last)
-                    Task {
-                        try? await Task.sleep(for: wait)
-                        await self.deferredBump()
-                    }
+            switch limiter.request(at: .now) {
+            case .now:
+                refreshJournals(healthOnly: true)
+            case .after(let wait):
+                Task {
+                    try? await Task.sleep(for: wait)
+                    await self.deferredBump()
                 }
-                continue
+            case .pending:
+                break
             }
-            refreshJournals(healthOnly: true)
         }
     }
 
     func deferredBump() {
-        bumpScheduled = false
+        limiter.fired()
         refreshJournals(healthOnly: true)
     }
 
@@ -168,7 +165,7 @@ public actor TransferCoordinator {
             sourceSerials[origin] = zone.serial
             next[origin] = journal
         }
-        if bumped { lastBump = .now }
+        if bumped { limiter.bumped(at: .now) }
         journals = next
         let published = next
         hub.update { $0.journals = published }
