@@ -135,13 +135,17 @@ extension YAMLReader {
                 case "algorithm":
                     if let s = string(v, p) {
                         let a = s.lowercased()
-                        if TSIGKeyConfig.algorithms.contains(a) { algorithm = a } else {
+                        if TSIGKeyConfig.algorithms.contains(a) {
+                            algorithm = a
+                        } else {
                             fail(v, p, "\"\(s)\" is not one of \(TSIGKeyConfig.algorithms.joined(separator: ", "))")
                         }
                     }
                 default:
                     if let s = string(v, p) {
-                        if let d = Data(base64Encoded: s), !d.isEmpty { secret = Array(d) } else {
+                        if let d = Data(base64Encoded: s), !d.isEmpty {
+                            secret = Array(d)
+                        } else {
                             fail(v, p, "expected a base64 secret")
                         }
                     }
@@ -151,7 +155,9 @@ extension YAMLReader {
                 fail(item, "\(path).name", "every key needs a name")
                 continue
             }
-            if let first = seen[name.lowercased()] { fail(item, "\(path).name", "key \(name) is already defined at line \(first)") }
+            if let first = seen[name.lowercased()] {
+                fail(item, "\(path).name", "key \(name) is already defined at line \(first)")
+            }
             seen[name.lowercased()] = line
             guard let secret else {
                 fail(item, "\(path).secret", "every key needs a secret")
@@ -171,7 +177,9 @@ extension YAMLReader {
         for (i, item) in seq.enumerated() {
             let path = "transfers[\(i)]"
             let entries = mapping(item, path, known: ["zone", "allow", "tsig", "notify", "publish_health"])
-            guard let zoneNode = entries.first(where: { $0.0 == "zone" })?.1, let zone = string(zoneNode, "\(path).zone") else {
+            guard let zoneNode = entries.first(where: { $0.0 == "zone" })?.1,
+                let zone = string(zoneNode, "\(path).zone")
+            else {
                 fail(item, "\(path).zone", "every entry needs a zone")
                 continue
             }
@@ -181,14 +189,18 @@ extension YAMLReader {
                 switch k {
                 case "allow":
                     for s in strings(v, p) ?? [] {
-                        if let a = AddressPrefix(s) { t.allow.append(a) } else {
+                        if let a = AddressPrefix(s) {
+                            t.allow.append(a)
+                        } else {
                             fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
                         }
                     }
                 case "tsig": t.tsig = string(v, p)
                 case "notify":
                     for s in strings(v, p) ?? [] {
-                        if let a = ListenAddress(s) { t.notify.append(a) } else if AddressPrefix.parseAddress(s) != nil {
+                        if let a = ListenAddress(s) {
+                            t.notify.append(a)
+                        } else if AddressPrefix.parseAddress(s) != nil {
                             t.notify.append(ListenAddress(host: s, port: 53))
                         } else {
                             fail(v, p, "\"\(s)\" is not ADDRESS:PORT")
@@ -218,7 +230,9 @@ extension YAMLReader {
                 case "zone": zone = string(v, p)
                 case "primary":
                     if let s = string(v, p) {
-                        if let a = ListenAddress(s) { primary = a } else if AddressPrefix.parseAddress(s) != nil {
+                        if let a = ListenAddress(s) {
+                            primary = a
+                        } else if AddressPrefix.parseAddress(s) != nil {
                             primary = ListenAddress(host: s, port: 53)
                         } else {
                             fail(v, p, "\"\(s)\" is not ADDRESS:PORT")
@@ -245,24 +259,36 @@ extension YAMLReader {
     /// Cross-checks: named keys exist, a zone appears once per list, and not as both.
     mutating func checkTransfers(_ c: Config) {
         let keys = Set(c.tsigKeys.map { $0.name.lowercased() })
-        func norm(_ z: String) -> String { z.lowercased().hasSuffix(".") ? String(z.lowercased().dropLast()) : z.lowercased() }
+        func norm(_ z: String) -> String {
+            z.lowercased().hasSuffix(".") ? String(z.lowercased().dropLast()) : z.lowercased()
+        }
         var primaries: [String: Int] = [:]
         for (i, t) in c.transfers.enumerated() {
             if let k = t.tsig, !keys.contains(k.lowercased()) {
-                errors.append(ConfigError(file: file, line: t.line, message: "transfers[\(i)].tsig: no key named \(k) in tsig_keys"))
+                errors.append(
+                    ConfigError(
+                        file: file, line: t.line, message: "transfers[\(i)].tsig: no key named \(k) in tsig_keys"))
             }
             if let first = primaries[norm(t.zone)] {
-                errors.append(ConfigError(file: file, line: t.line, message: "transfers[\(i)].zone: \(t.zone) is already listed at line \(first)"))
+                errors.append(
+                    ConfigError(
+                        file: file, line: t.line,
+                        message: "transfers[\(i)].zone: \(t.zone) is already listed at line \(first)"))
             }
             primaries[norm(t.zone)] = t.line
         }
         var secondaries: [String: Int] = [:]
         for (i, s) in c.secondaries.enumerated() {
             if let k = s.tsig, !keys.contains(k.lowercased()) {
-                errors.append(ConfigError(file: file, line: s.line, message: "secondaries[\(i)].tsig: no key named \(k) in tsig_keys"))
+                errors.append(
+                    ConfigError(
+                        file: file, line: s.line, message: "secondaries[\(i)].tsig: no key named \(k) in tsig_keys"))
             }
             if let first = secondaries[norm(s.zone)] {
-                errors.append(ConfigError(file: file, line: s.line, message: "secondaries[\(i)].zone: \(s.zone) is already listed at line \(first)"))
+                errors.append(
+                    ConfigError(
+                        file: file, line: s.line,
+                        message: "secondaries[\(i)].zone: \(s.zone) is already listed at line \(first)"))
             }
             secondaries[norm(s.zone)] = s.line
         }

@@ -10,11 +10,13 @@ extension CarouselRuntime {
         let transfers = self.transfers
         server.transfers.notifyHandler.withLockedValue { $0 = { zone in transfers.notified(zone) } }
         Task { await transfers.followHealth() }
-        await transfers.startSecondaries(config, onChange: { await self.rebuild(force: true) }, initialWait: .seconds(5))
+        await transfers.startSecondaries(
+            config, onChange: { await self.rebuild(force: true) }, initialWait: .seconds(5))
     }
 
     func transfersPublished(catalog: Catalog, plan: BalancePlan) async {
-        await transfers.published(config: config, catalog: catalog, plan: plan, health: await prober.view, snapshot: snapshot)
+        await transfers.published(
+            config: config, catalog: catalog, plan: plan, health: await prober.view, snapshot: snapshot)
         if started {
             await transfers.startSecondaries(config, onChange: { await self.rebuild(force: true) }, initialWait: .zero)
         }

@@ -162,7 +162,9 @@ public enum TSIG {
 
     /// The bytes the MAC covers (RFC 8945 §4.3): the prior MAC when there is one, the message as
     /// it was before signing (original ID, ARCOUNT less one, no TSIG), and the TSIG variables.
-    public static func digestInput(message: [UInt8], record: TSIGRecord, priorMAC: [UInt8]?, timersOnly: Bool) -> [UInt8] {
+    public static func digestInput(message: [UInt8], record: TSIGRecord, priorMAC: [UInt8]?, timersOnly: Bool)
+        -> [UInt8]
+    {
         var data: [UInt8] = []
         if let prior = priorMAC { data += u16(UInt16(prior.count)) + prior }
         data += unsignedPart(message, record)
@@ -304,7 +306,9 @@ extension DNSName {
                 p = target
                 continue
             }
-            guard len <= 63, p + 1 + len <= b.count, wire.count + 1 + len <= 255 else { throw .malformedName("bad label") }
+            guard len <= 63, p + 1 + len <= b.count, wire.count + 1 + len <= 255 else {
+                throw .malformedName("bad label")
+            }
             wire += b[p...(p + len)]
             if len == 0 { return DNSName(trustedWire: wire) }
             p += 1 + len
@@ -344,13 +348,17 @@ public struct TSIGStreamVerifier: Sendable {
             lastSigned = false
             return
         }
-        guard record.keyName == key.name else { throw Failure(description: "signed with another key (\(record.keyName))") }
+        guard record.keyName == key.name else {
+            throw Failure(description: "signed with another key (\(record.keyName))")
+        }
         if record.error != 0 { throw Failure(description: "TSIG error \(record.error) from the server") }
         var data = TSIG.u16(UInt16(prior.count)) + prior + pending
         data += TSIG.unsignedPart(message, record)
         data += TSIG.variables(record, timersOnly: !first)
         let mac = key.algorithm.mac(secret: key.secret, data: data)
-        guard record.mac.count >= max(10, mac.count / 2), TSIG.constantTimeEqual(Array(mac.prefix(record.mac.count)), record.mac) else {
+        guard record.mac.count >= max(10, mac.count / 2),
+            TSIG.constantTimeEqual(Array(mac.prefix(record.mac.count)), record.mac)
+        else {
             throw Failure(description: "bad TSIG signature on a response message")
         }
         let skew = now > record.timeSigned ? now - record.timeSigned : record.timeSigned - now

@@ -68,7 +68,8 @@ public enum TransferResponder {
         case .failed(let error, let key, let record):
             let base = errorBase(request, rcode: RCode.notAuth.rawValue, record: record)
             if error == TSIGError.badTime, let key {
-                return TSIG.sign(base, key: key, priorMAC: record.mac, time: now, error: error, other: TSIG.u48(now)).message
+                return TSIG.sign(base, key: key, priorMAC: record.mac, time: now, error: error, other: TSIG.u48(now))
+                    .message
             }
             return TSIG.unsignedError(base, record: record, error: error)
         }

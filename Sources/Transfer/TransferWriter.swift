@@ -17,7 +17,10 @@ public enum TransferWriter {
         defer { buffer.deallocate() }
         let scratch = CompressionScratch(capacity: 1024)
         let questionWire: [UInt8]? = question.map { q in
-            q.name.wire + [UInt8(q.type.rawValue >> 8), UInt8(q.type.rawValue & 0xFF), UInt8(q.qclass.rawValue >> 8), UInt8(q.qclass.rawValue & 0xFF)]
+            q.name.wire + [
+                UInt8(q.type.rawValue >> 8), UInt8(q.type.rawValue & 0xFF), UInt8(q.qclass.rawValue >> 8),
+                UInt8(q.qclass.rawValue & 0xFF),
+            ]
         }
         let flags = Header.qrBit | Header.aaBit | rcode
         var out: [[UInt8]] = []
@@ -51,7 +54,8 @@ public enum TransferWriter {
     static func write(_ r: ResourceRecord, _ w: inout ResponseWriter) -> Bool {
         r.name.wire.withUnsafeBytes { owner in
             r.rdata.withUnsafeBytes { rdata in
-                w.writeRecord(.answer, owner: owner, type: r.type, rrClass: r.rrClass.rawValue, ttl: r.ttl, rdata: rdata)
+                w.writeRecord(
+                    .answer, owner: owner, type: r.type, rrClass: r.rrClass.rawValue, ttl: r.ttl, rdata: rdata)
             }
         }
     }

@@ -32,11 +32,15 @@ public struct ZoneVersion: Sendable {
                     soa = records.first
                     continue
                 }
-                if let plan, let health, zoneIndex >= 0, set.slot >= 0, let b = plan.binding(zone: zoneIndex, slot: set.slot) {
+                if let plan, let health, zoneIndex >= 0, set.slot >= 0,
+                    let b = plan.binding(zone: zoneIndex, slot: set.slot)
+                {
                     let bs = plan.sets[b]
                     let down = (0..<records.count).map { k in
                         k < bs.targets.count
-                            && (bs.drained[k] || (bs.targets[k] >= 0 && (!health.isUp(bs.targets[k]) || health.isDrained(bs.targets[k]))))
+                            && (bs.drained[k]
+                                || (bs.targets[k] >= 0
+                                    && (!health.isUp(bs.targets[k]) || health.isDrained(bs.targets[k]))))
                     }
                     if !down.allSatisfy({ $0 }) {
                         records = zip(records, down).filter { !$0.1 }.map(\.0)

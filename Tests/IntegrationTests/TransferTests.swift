@@ -9,7 +9,8 @@ import Testing
 struct TransferTests {
     static let origin = "xfr.test."
 
-    static func zone(serial: Int, addresses: [String], extra: String = "", timers: String = "3600 600 86400") -> String {
+    static func zone(serial: Int, addresses: [String], extra: String = "", timers: String = "3600 600 86400") -> String
+    {
         var text = """
             $ORIGIN xfr.test.
             $TTL 300
@@ -24,7 +25,9 @@ struct TransferTests {
         return text + extra
     }
 
-    static func transfers(notify: UInt16?, tsig: Bool = false, allow: String = "127.0.0.1", publishHealth: Bool = false) -> String {
+    static func transfers(notify: UInt16?, tsig: Bool = false, allow: String = "127.0.0.1", publishHealth: Bool = false)
+        -> String
+    {
         var text = tsig ? TestKey.yaml : ""
         text += """
             transfers:
@@ -54,7 +57,8 @@ struct TransferTests {
         try await withConfiguredCarousel(
             zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: v1)], config: Self.transfers(notify: peerPort)
         ) { carousel in
-            try await withPeer(kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint)]) { peer in
+            try await withPeer(kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint)]) {
+                peer in
                 try await peer.waitForZone(Self.origin)
                 let first = try await Dig.query(peer.endpoint, "www.xfr.test", "A")
                 #expect(Set(first.addresses) == Set(v1), "\(first)")
@@ -72,7 +76,9 @@ struct TransferTests {
                         Set($0.addresses) == Set(v2)
                     }
                 }
-                report("\(kind): an edit at Carousel answered by the secondary \(secs(seen.seconds)) after the file was written")
+                report(
+                    "\(kind): an edit at Carousel answered by the secondary \(secs(seen.seconds)) after the file was written"
+                )
                 #expect(try await peer.serial(Self.origin) == 2)
                 #expect(try await carousel.waitForLog("NOTIFY answered"), "\(carousel.log)")
                 #expect(carousel.log.contains("type=IXFR") && carousel.log.contains("rcode=0"), "\(carousel.log)")
@@ -80,7 +86,9 @@ struct TransferTests {
         }
     }
 
-    @Test("TSIG required: the keyed secondary transfers; no key, a wrong key and other clients are refused", arguments: peers())
+    @Test(
+        "TSIG required: the keyed secondary transfers; no key, a wrong key and other clients are refused",
+        arguments: peers())
     func tsigRequired(kind: TransferPeer.Kind) async throws {
         let peerPort = try Ports.free()
         // 4,000 more records: about 150 KB, so the transfer spans several messages, each signed.
@@ -89,34 +97,57 @@ struct TransferTests {
             zones: ["xfr.test.zone": Self.zone(serial: 7, addresses: ["192.0.2.1"], extra: bulk)],
             config: Self.transfers(notify: peerPort, tsig: true)
         ) { carousel in
-            try await withPeer(kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint, key: true)]) { peer in
+            try await withPeer(
+                kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint, key: true)]
+            ) { peer in
                 try await peer.waitForZone(Self.origin)
                 #expect(try await peer.serial(Self.origin) == 7)
                 let last = try await Dig.query(peer.endpoint, "h3999.xfr.test", "A")
                 #expect(last.addresses == ["10.0.15.159"], "\(last)")
             }
-            #expect(carousel.log.contains("messages=") && !carousel.log.contains("messages=1 rcode=0 type=AXFR"), "several messages\n\(carousel.log)")
+            #expect(
+                carousel.log.contains("messages=") && !carousel.log.contains("messages=1 rcode=0 type=AXFR"),
+                "several messages\n\(carousel.log)")
             // dig with the right key: the whole zone, every message's TSIG checked by dig.
-            let good = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "AXFR"])
-            #expect(good.stdout.contains("www.xfr.test.") && !good.stdout.contains("failed"), "\(good.stdout)\(good.stderr)")
+            let good = try await Dig.run(
+                carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "AXFR"])
+            #expect(
+                good.stdout.contains("www.xfr.test.") && !good.stdout.contains("failed"), "\(good.stdout)\(good.stderr)"
+            )
             #expect(good.stdout.components(separatedBy: "\tSOA\t").count == 3, "SOA first and last\n\(good.stdout)")
             // No key: REFUSED.
             let none = try await Dig.run(carousel.endpoint, ["xfr.test", "AXFR"])
             #expect(none.stdout.contains("Transfer failed") || none.stdout.contains("REFUSED"), "\(none.stdout)")
             #expect(!none.stdout.contains("www.xfr.test."))
             // A wrong secret: NOTAUTH with a BADSIG TSIG, which dig reports.
-            let wrong = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR"])
+            let wrong = try await Dig.run(
+                carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR"])
             #expect(!wrong.stdout.contains("www.xfr.test."), "\(wrong.stdout)")
             let kdig = try await Command.run(
-                "kdig", ["@127.0.0.1", "-p", "\(carousel.endpoint.port)", "-y", "hmac-sha256:\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR"])
-            #expect(kdig.stdout.contains("NOTAUTH") || kdig.stdout.contains("BADSIG") || kdig.stderr.contains("BADSIG"), "\(kdig.stdout)\(kdig.stderr)")
+                "kdig",
+                [
+                    "@127.0.0.1", "-p", "\(carousel.endpoint.port)", "-y",
+                    "hmac-sha256:\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR",
+                ])
+            #expect(
+                kdig.stdout.contains("NOTAUTH") || kdig.stdout.contains("BADSIG") || kdig.stderr.contains("BADSIG"),
+                "\(kdig.stdout)\(kdig.stderr)")
             // An unknown key name: BADKEY.
             let unknown = try await Command.run(
-                "kdig", ["@127.0.0.1", "-p", "\(carousel.endpoint.port)", "-y", "hmac-sha256:nokey:\(TestKey.secret)", "xfr.test", "AXFR"])
-            #expect(unknown.stdout.contains("BADKEY") || unknown.stderr.contains("BADKEY"), "\(unknown.stdout)\(unknown.stderr)")
+                "kdig",
+                [
+                    "@127.0.0.1", "-p", "\(carousel.endpoint.port)", "-y", "hmac-sha256:nokey:\(TestKey.secret)",
+                    "xfr.test", "AXFR",
+                ])
+            #expect(
+                unknown.stdout.contains("BADKEY") || unknown.stderr.contains("BADKEY"),
+                "\(unknown.stdout)\(unknown.stderr)")
             // A signed ordinary query is answered and signed (dig checks the response's TSIG).
-            let soa = try await Dig.run(carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "SOA"])
-            #expect(soa.stdout.contains("NOERROR") && soa.stdout.contains("TSIG") && !soa.stdout.contains("failure"), "\(soa.stdout)")
+            let soa = try await Dig.run(
+                carousel.endpoint, ["-y", "hmac-sha256:\(TestKey.name):\(TestKey.secret)", "xfr.test", "SOA"])
+            #expect(
+                soa.stdout.contains("NOERROR") && soa.stdout.contains("TSIG") && !soa.stdout.contains("failure"),
+                "\(soa.stdout)")
         }
     }
 
@@ -144,12 +175,13 @@ struct TransferTests {
     @Test("AXFR sends the zone as loaded: a dead address stays, nothing rotates")
     func axfrIsTheZoneAsLoaded() async throws {
         try await withBackends { backends in
-            let config = Self.transfers(notify: nil) + """
-                pools:
-                  - name: www.xfr.test
-                    ttl: 20
-                    check: \(fastCheck(port: backends.port))
-                """
+            let config =
+                Self.transfers(notify: nil) + """
+                    pools:
+                      - name: www.xfr.test
+                        ttl: 20
+                        check: \(fastCheck(port: backends.port))
+                    """
             try await withConfiguredCarousel(
                 zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: backends.addresses)], config: config
             ) { carousel in
@@ -173,16 +205,19 @@ struct TransferTests {
     func publishHealthPropagates(kind: TransferPeer.Kind) async throws {
         try await withBackends { backends in
             let peerPort = try Ports.free()
-            let config = Self.transfers(notify: peerPort, publishHealth: true) + """
-                pools:
-                  - name: www.xfr.test
-                    ttl: 20
-                    check: \(fastCheck(port: backends.port))
-                """
+            let config =
+                Self.transfers(notify: peerPort, publishHealth: true) + """
+                    pools:
+                      - name: www.xfr.test
+                        ttl: 20
+                        check: \(fastCheck(port: backends.port))
+                    """
             try await withConfiguredCarousel(
                 zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: backends.addresses)], config: config
             ) { carousel in
-                try await withPeer(kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint)]) { peer in
+                try await withPeer(
+                    kind, port: peerPort, zones: [.init(origin: Self.origin, primary: carousel.endpoint)]
+                ) { peer in
                     try await peer.waitForZone(Self.origin)
                     let all = Set(backends.addresses)
                     _ = try await Poll.dig(peer.endpoint, ["www.xfr.test", "A"], limit: 10) { Set($0.addresses) == all }
@@ -199,7 +234,9 @@ struct TransferTests {
                         }
                     }
                     let lag = atPeer.seconds - atCarousel.seconds
-                    report("publish_health: \(victim) left Carousel's answers \(secs(atCarousel.seconds)) and the \(kind) secondary's \(secs(atPeer.seconds)) after SIGKILL (\(secs(lag)) after Carousel)")
+                    report(
+                        "publish_health: \(victim) left Carousel's answers \(secs(atCarousel.seconds)) and the \(kind) secondary's \(secs(atPeer.seconds)) after SIGKILL (\(secs(lag)) after Carousel)"
+                    )
                     #expect(lag <= 3, "the secondary lagged \(lag) s\n\(carousel.log)\n\(peer.log)")
                     #expect(Set(atPeer.response.addresses) == all.subtracting([victim]))
                     let after = try await peer.serial(Self.origin) ?? 0
@@ -210,30 +247,35 @@ struct TransferTests {
                     let back = try await Poll.dig(peer.endpoint, ["www.xfr.test", "A"], since: restarted) {
                         Set($0.addresses) == all
                     }
-                    report("publish_health: \(victim) back at the \(kind) secondary \(secs(back.seconds)) after it listened again")
+                    report(
+                        "publish_health: \(victim) back at the \(kind) secondary \(secs(back.seconds)) after it listened again"
+                    )
                     #expect(carousel.log.contains("type=IXFR"), "\(carousel.log)")
                 }
             }
         }
     }
 
-    @Test("Carousel as a secondary of NSD and Knot: AXFR at start, a NOTIFY-driven refresh, pools on top", arguments: peers())
+    @Test(
+        "Carousel as a secondary of NSD and Knot: AXFR at start, a NOTIFY-driven refresh, pools on top",
+        arguments: peers())
     func carouselFollowsPrimary(kind: TransferPeer.Kind) async throws {
         try await withBackends { backends in
             let nsdPort = try Ports.free()
             let dir = try TempDir(prefix: "primary")
             defer { dir.remove() }
             let file = try dir.write("xfr.test.zone", Self.zone(serial: 10, addresses: backends.addresses))
-            let config = TestKey.yaml + """
-                secondaries:
-                  - zone: xfr.test
-                    primary: "127.0.0.1:\(nsdPort)"
-                    tsig: \(TestKey.name)
-                pools:
-                  - name: www.xfr.test
-                    ttl: 20
-                    check: \(fastCheck(port: backends.port))
-                """
+            let config =
+                TestKey.yaml + """
+                    secondaries:
+                      - zone: xfr.test
+                        primary: "127.0.0.1:\(nsdPort)"
+                        tsig: \(TestKey.name)
+                    pools:
+                      - name: www.xfr.test
+                        ttl: 20
+                        check: \(fastCheck(port: backends.port))
+                    """
             // The primary must know Carousel's port for its NOTIFY: Carousel first (it retries the
             // primary until it answers), then the primary.
             try await withConfiguredCarousel(zones: [:], config: config) { carousel in
@@ -258,11 +300,14 @@ struct TransferTests {
                     let drop = try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: killed) {
                         !$0.addresses.contains(victim)
                     }
-                    report("secondary: \(victim) left Carousel's answers \(secs(drop.seconds)) after SIGKILL (zone from \(kind))")
+                    report(
+                        "secondary: \(victim) left Carousel's answers \(secs(drop.seconds)) after SIGKILL (zone from \(kind))"
+                    )
 
                     // The primary's zone changes: it reloads the file and NOTIFYs Carousel.
                     let extra = "new 60 IN A 192.0.2.99\n"
-                    _ = try dir.write("xfr.test.zone", Self.zone(serial: 11, addresses: backends.addresses, extra: extra))
+                    _ = try dir.write(
+                        "xfr.test.zone", Self.zone(serial: 11, addresses: backends.addresses, extra: extra))
                     let edited = ContinuousClock.now
                     try await primary.reload()
                     let seen = try await Self.logged(carousel.log + primary.log) {
@@ -270,7 +315,9 @@ struct TransferTests {
                             $0.addresses == ["192.0.2.99"]
                         }
                     }
-                    report("secondary: an edit at the \(kind) primary answered by Carousel \(secs(seen.seconds)) after its reload")
+                    report(
+                        "secondary: an edit at the \(kind) primary answered by Carousel \(secs(seen.seconds)) after its reload"
+                    )
                     if kind == .knot {
                         // Knot keeps the diff between zone file versions: the change came by IXFR.
                         #expect(carousel.log.contains("type=IXFR"), "\(carousel.log)")
@@ -296,11 +343,14 @@ struct TransferTests {
                 primary: "127.0.0.1:\(nsdPort)"
             """
         try await withConfiguredCarousel(zones: [:], config: config) { carousel in
-            let primary = try await TransferPeer.start(.nsd, port: nsdPort, zones: [.init(origin: Self.origin, file: file)])
+            let primary = try await TransferPeer.start(
+                .nsd, port: nsdPort, zones: [.init(origin: Self.origin, file: file)])
             do {
                 try await primary.waitForZone(Self.origin)
                 _ = try await Self.logged(carousel.log) {
-                    try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
+                    try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) {
+                        $0.addresses == ["192.0.2.1"]
+                    }
                 }
                 primary.stop()
             } catch {
@@ -312,7 +362,9 @@ struct TransferTests {
             let during = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
             #expect(during.addresses == ["192.0.2.1"], "the last good copy still serves\n\(during)")
             let gone = try await Self.logged(carousel.log) {
-                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: stopped, limit: 15) { $0.status == "REFUSED" }
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: stopped, limit: 15) {
+                    $0.status == "REFUSED"
+                }
             }
             report("secondary: zone dropped \(secs(gone.seconds)) after the primary stopped (EXPIRE 4 s)")
             #expect(gone.seconds >= 4, "not before EXPIRE")

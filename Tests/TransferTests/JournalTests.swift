@@ -25,9 +25,12 @@ import Testing
         #expect(second && third)
         let records = j.ixfrRecords(clientSerial: 1)
         // RFC 1995 §4: new SOA, (old SOA, deleted, new SOA, added)…, new SOA.
-        #expect(records.map { $0.type == .soa ? "SOA\(SOA.serial($0.rdata))" : $0.rdata.map(String.init).joined(separator: ".") } == [
-            "SOA3", "SOA1", "192.0.2.2", "SOA2", "SOA2", "SOA3", "192.0.2.3", "SOA3",
-        ])
+        #expect(
+            records.map {
+                $0.type == .soa ? "SOA\(SOA.serial($0.rdata))" : $0.rdata.map(String.init).joined(separator: ".")
+            } == [
+                "SOA3", "SOA1", "192.0.2.2", "SOA2", "SOA2", "SOA3", "192.0.2.3", "SOA3",
+            ])
         #expect(j.ixfrRecords(clientSerial: 2).count == 5)
     }
 
@@ -52,7 +55,11 @@ import Testing
         for s in 2...10 { j.advance(to: version(UInt32(s), ["192.0.2.\(s)"])) }
         #expect(j.diffs.count == 3)
         #expect(j.answer(clientSerial: 6) == .full)
-        if case .incremental(let d) = j.answer(clientSerial: 7) { #expect(d.count == 3) } else { Issue.record("expected diffs") }
+        if case .incremental(let d) = j.answer(clientSerial: 7) {
+            #expect(d.count == 3)
+        } else {
+            Issue.record("expected diffs")
+        }
     }
 
     @Test func serialGoingBackwardsDropsTheDiffs() {
@@ -83,7 +90,8 @@ import Testing
             Issue.record("expected diffs, got \(String(describing: c.result))")
             return
         }
-        let applied = try #require(TransferCollector.apply(diffs, to: soa(1), records: version(1, ["192.0.2.1", "192.0.2.2"]).records))
+        let applied = try #require(
+            TransferCollector.apply(diffs, to: soa(1), records: version(1, ["192.0.2.1", "192.0.2.2"]).records))
         #expect(SOA.serial(applied.soa.rdata) == 3)
         #expect(Set(applied.records) == Set(j.current.records))
     }
@@ -92,7 +100,9 @@ import Testing
         var c = TransferCollector(ixfr: false, ourSerial: nil)
         #expect(try !c.add([soa(7), a("a.example.test.", "192.0.2.1")]))
         #expect(try c.add([a("b.example.test.", "192.0.2.2"), soa(7)]))
-        #expect(c.result == .full(soa: soa(7), records: [a("a.example.test.", "192.0.2.1"), a("b.example.test.", "192.0.2.2")]))
+        #expect(
+            c.result
+                == .full(soa: soa(7), records: [a("a.example.test.", "192.0.2.1"), a("b.example.test.", "192.0.2.2")]))
         var up = TransferCollector(ixfr: true, ourSerial: 7)
         #expect(try up.add([soa(7)]))
         #expect(up.result == .upToDate(soa(7)))
@@ -101,7 +111,8 @@ import Testing
 
 @Suite struct WriterTests {
     @Test func largeZoneSplitsIntoMessagesThatReadBack() throws {
-        let records = [soa(1)] + (0..<5000).map { a("host\($0).example.test.", "10.0.\($0 / 256).\($0 % 256)") } + [soa(1)]
+        let records =
+            [soa(1)] + (0..<5000).map { a("host\($0).example.test.", "10.0.\($0 / 256).\($0 % 256)") } + [soa(1)]
         let q = Question(name: try DNSName("example.test."), type: .axfr)
         let msgs = TransferWriter.messages(id: 42, question: q, records: records)
         #expect(msgs.count > 1)
@@ -123,7 +134,8 @@ import Testing
         let (request, mac) = TSIG.sign(Message.query(try DNSName("example.test."), .axfr).encode(), key: key)
         _ = request
         let msgs = TransferResponder.sign(
-            TransferWriter.messages(id: 1, question: nil, records: records), key: key, requestMAC: mac, now: 1_700_000_000)
+            TransferWriter.messages(id: 1, question: nil, records: records), key: key, requestMAC: mac,
+            now: 1_700_000_000)
         var v = TSIGStreamVerifier(key: key, requestMAC: mac)
         for m in msgs {
             #expect(m.count <= TransferWriter.defaultTarget)

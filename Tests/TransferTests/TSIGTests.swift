@@ -8,10 +8,18 @@ import Testing
 /// NSD 4.6's signed answer to it, captured on loopback.
 enum Vectors {
     static let secret = Array(Data(base64Encoded: "Y2Fyb3VzZWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OSE=")!)
-    static let digQuery256 = hex("d44a01200001000000000002076578616d706c650474657374000006000100002904d000000000000c000a000811f8fd3f2ae84c46037866720000fa00ff00000000003d0b686d61632d7368613235360000006b0786a7012c0020189b9769498d8ccf614e5a90bed9828c2389bc43da4a195b4d927d2eefb38e4fd44a00000000")
-    static let nsdReply256 = hex("d44a85000001000100010003076578616d706c6504746573740000060001c00c000600010000012c0027036e7331c00c0a686f73746d6173746572c00c0000000100000e1000000258000151800000012cc00c000200010000012c0002c02ac02a000100010000012c00047f00000100002904d0000000000000037866720000fa00ff00000000003d0b686d61632d7368613235360000006b0786a7012c00204cac2c5de55fa5688ac490b5efaaef8536c2d3dd047eed96e79a0066d9ac86a3d44a00000000")
-    static let digQuery512 = hex("ddf901200001000000000002076578616d706c650474657374000006000100002904d000000000000c000a00085892b1401e51cffb037866720000fa00ff00000000005d0b686d61632d7368613531320000006b0786ad012c004097a323624251cbf4f1c4258de47fc5b2e6f708e45c199157199b058e1a1e9b5086762a4f966197a0b2132d2a9145792782d441dd7eb724cb228032a29b502fd9ddf900000000")
-    static let nsdReply512 = hex("ddf985000001000100010003076578616d706c6504746573740000060001c00c000600010000012c0027036e7331c00c0a686f73746d6173746572c00c0000000100000e1000000258000151800000012cc00c000200010000012c0002c02ac02a000100010000012c00047f00000100002904d0000000000000037866720000fa00ff00000000005d0b686d61632d7368613531320000006b0786ad012c00405885f610e555d96ca1ed20d8ca378b2f6cb6dde08c1d50af6cc5afe5f8bd7861cfada6921fc58cfe443250084e31253a0d7cab16397d4821bdecaf505662eb62ddf900000000")
+    static let digQuery256 = hex(
+        "d44a01200001000000000002076578616d706c650474657374000006000100002904d000000000000c000a000811f8fd3f2ae84c46037866720000fa00ff00000000003d0b686d61632d7368613235360000006b0786a7012c0020189b9769498d8ccf614e5a90bed9828c2389bc43da4a195b4d927d2eefb38e4fd44a00000000"
+    )
+    static let nsdReply256 = hex(
+        "d44a85000001000100010003076578616d706c6504746573740000060001c00c000600010000012c0027036e7331c00c0a686f73746d6173746572c00c0000000100000e1000000258000151800000012cc00c000200010000012c0002c02ac02a000100010000012c00047f00000100002904d0000000000000037866720000fa00ff00000000003d0b686d61632d7368613235360000006b0786a7012c00204cac2c5de55fa5688ac490b5efaaef8536c2d3dd047eed96e79a0066d9ac86a3d44a00000000"
+    )
+    static let digQuery512 = hex(
+        "ddf901200001000000000002076578616d706c650474657374000006000100002904d000000000000c000a00085892b1401e51cffb037866720000fa00ff00000000005d0b686d61632d7368613531320000006b0786ad012c004097a323624251cbf4f1c4258de47fc5b2e6f708e45c199157199b058e1a1e9b5086762a4f966197a0b2132d2a9145792782d441dd7eb724cb228032a29b502fd9ddf900000000"
+    )
+    static let nsdReply512 = hex(
+        "ddf985000001000100010003076578616d706c6504746573740000060001c00c000600010000012c0027036e7331c00c0a686f73746d6173746572c00c0000000100000e1000000258000151800000012cc00c000200010000012c0002c02ac02a000100010000012c00047f00000100002904d0000000000000037866720000fa00ff00000000005d0b686d61632d7368613531320000006b0786ad012c00405885f610e555d96ca1ed20d8ca378b2f6cb6dde08c1d50af6cc5afe5f8bd7861cfada6921fc58cfe443250084e31253a0d7cab16397d4821bdecaf505662eb62ddf900000000"
+    )
 
     static func hex(_ s: String) -> [UInt8] {
         var out: [UInt8] = []
@@ -46,7 +54,10 @@ enum Vectors {
     }
 
     @Test func nsdsReplyVerifiesOverTheRequestMAC() throws {
-        for (alg, q, r) in [(TSIGAlgorithm.hmacSHA256, Vectors.digQuery256, Vectors.nsdReply256), (.hmacSHA512, Vectors.digQuery512, Vectors.nsdReply512)] {
+        for (alg, q, r) in [
+            (TSIGAlgorithm.hmacSHA256, Vectors.digQuery256, Vectors.nsdReply256),
+            (.hmacSHA512, Vectors.digQuery512, Vectors.nsdReply512),
+        ] {
             let requestMAC = try TSIG.find(in: q)!.mac
             var v = TSIGStreamVerifier(key: Vectors.key(alg), requestMAC: requestMAC)
             try v.check(r, now: time(r))
@@ -85,7 +96,9 @@ enum Vectors {
 
     @Test func oldSignatureIsBadTime() {
         let now = time(Vectors.digQuery256) + 301
-        guard case .failed(let error, _, _) = TSIGKeyring([Vectors.key(.hmacSHA256)]).verify(request: Vectors.digQuery256, now: now)
+        guard
+            case .failed(let error, _, _) = TSIGKeyring([Vectors.key(.hmacSHA256)]).verify(
+                request: Vectors.digQuery256, now: now)
         else {
             Issue.record("expected failure")
             return
@@ -114,7 +127,8 @@ enum Vectors {
         let (request, requestMAC) = TSIG.sign(Message.query(try DNSName("example.test."), .axfr).encode(), key: key)
         #expect(TSIGKeyring([key]).verify(request: request) == .valid(key, try TSIG.find(in: request)!))
         let msgs = (0..<3).map { Message(id: 0, flags: Header.qrBit, answer: [soa(UInt32($0))]).encode() }
-        let signed = TransferResponder.sign(msgs, key: key, requestMAC: requestMAC, now: UInt64(Date().timeIntervalSince1970))
+        let signed = TransferResponder.sign(
+            msgs, key: key, requestMAC: requestMAC, now: UInt64(Date().timeIntervalSince1970))
         var v = TSIGStreamVerifier(key: key, requestMAC: requestMAC)
         for m in signed { try v.check(m) }
         #expect(v.lastSigned)

@@ -47,7 +47,8 @@ import Testing
         for m in out { try v.check(m) }
         #expect(rcode(out[0]) == 0)
         let wrong = TSIGKey(name: try DNSName("xfr."), algorithm: .hmacSHA256, secret: Array("wrong".utf8))
-        let bad = respond(TSIG.sign(Message.query(origin, .axfr, flags: 0).encode(), key: wrong).message, requireKey: true)
+        let bad = respond(
+            TSIG.sign(Message.query(origin, .axfr, flags: 0).encode(), key: wrong).message, requireKey: true)
         #expect(rcode(bad[0]) == RCode.notAuth.rawValue)
         #expect(try TSIG.find(in: bad[0])?.error == TSIGError.badSig)
     }
@@ -59,7 +60,8 @@ import Testing
         #expect(tcp.count == 6)  // SOA2, SOA1, old A, SOA2, new A, SOA2
         let udp = try respond(q.encode(), tcp: false).flatMap { try Message.decode($0).answer }
         #expect(udp == [soa(2)])
-        #expect(rcode(respond(Message.query(origin, .axfr, flags: 0).encode(), tcp: false)[0]) == RCode.refused.rawValue)
+        #expect(
+            rcode(respond(Message.query(origin, .axfr, flags: 0).encode(), tcp: false)[0]) == RCode.refused.rawValue)
     }
 
     @Test func unknownZoneIsRefused() throws {

@@ -15,7 +15,9 @@ enum DNSClient {
     }
 
     /// Sends `query` over UDP and returns the first reply with the same id.
-    static func udp(_ query: [UInt8], to address: SocketAddress, timeout: TimeAmount, group: EventLoopGroup) async throws -> [UInt8] {
+    static func udp(_ query: [UInt8], to address: SocketAddress, timeout: TimeAmount, group: EventLoopGroup)
+        async throws -> [UInt8]
+    {
         let bindHost = address.protocol == .inet6 ? "::" : "0.0.0.0"
         let channel = try await DatagramBootstrap(group: group)
             .bind(host: bindHost, port: 0) { channel in

@@ -12,7 +12,8 @@ extension TransferCoordinator {
     /// the answer section, signed with the zone's key when it has one, resent until answered.
     func notify(_ t: TransferConfig, _ version: ZoneVersion) {
         guard !t.notify.isEmpty else { return }
-        let key = t.tsig.flatMap { n in config.tsigKeys.first { $0.name.lowercased() == n.lowercased() } }.flatMap(TransferCoordinator.key)
+        let key = t.tsig.flatMap { n in config.tsigKeys.first { $0.name.lowercased() == n.lowercased() } }.flatMap(
+            TransferCoordinator.key)
         for target in t.notify {
             let id = UInt16.random(in: 0...UInt16.max)
             var m = Message(id: id, flags: UInt16(Opcode.notify) << 11 | Header.aaBit)
@@ -34,14 +35,20 @@ extension TransferCoordinator {
                         let reply = try await DNSClient.udp(bytes, to: address, timeout: timeout, group: group)
                         let rcode = reply[3] & 0xF
                         logger.info(
-                            "NOTIFY answered", metadata: ["zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)",
-                            "rcode": "\(RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)")", "attempt": "\(attempt + 1)"])
+                            "NOTIFY answered",
+                            metadata: [
+                                "zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)",
+                                "rcode": "\(RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)")",
+                                "attempt": "\(attempt + 1)",
+                            ])
                         return
                     } catch {
                         continue
                     }
                 }
-                logger.warning("NOTIFY not answered", metadata: ["zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)"])
+                logger.warning(
+                    "NOTIFY not answered",
+                    metadata: ["zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)"])
             }
         }
     }

@@ -26,7 +26,8 @@ extension TransferCoordinator {
 
     /// Starts (or restarts, on a config change) one loop per `secondaries:` entry, and waits up to
     /// `initialWait` for the first transfers so the first answers are not empty.
-    func startSecondaries(_ config: Config, onChange: @escaping @Sendable () async -> Void, initialWait: Duration) async {
+    func startSecondaries(_ config: Config, onChange: @escaping @Sendable () async -> Void, initialWait: Duration) async
+    {
         onSecondaryChange = onChange
         onServedSerialChange = onChange
         self.config = config
@@ -68,8 +69,11 @@ extension TransferCoordinator {
                 delay = min(delay, .seconds(60))
                 if secondaryCopies[zone] == nil { delay = min(delay, .seconds(2)) }
             }
-            if let copy = secondaryCopies[zone], ContinuousClock.now - copy.confirmed > .seconds(Int64(SOA.expire(copy.soa.rdata))) {
-                logger.error("secondary: \(zone) expired (no answer from \(s.primary) for EXPIRE seconds); no longer served")
+            if let copy = secondaryCopies[zone],
+                ContinuousClock.now - copy.confirmed > .seconds(Int64(SOA.expire(copy.soa.rdata)))
+            {
+                logger.error(
+                    "secondary: \(zone) expired (no answer from \(s.primary) for EXPIRE seconds); no longer served")
                 secondaryCopies[zone] = nil
                 await onSecondaryChange?()
             }
@@ -84,7 +88,8 @@ extension TransferCoordinator {
     }
 
     func key(for s: SecondaryConfig) -> TSIGKey? {
-        s.tsig.flatMap { n in config.tsigKeys.first { $0.name.lowercased() == n.lowercased() } }.flatMap(TransferCoordinator.key)
+        s.tsig.flatMap { n in config.tsigKeys.first { $0.name.lowercased() == n.lowercased() } }.flatMap(
+            TransferCoordinator.key)
     }
 
     /// One refresh round: an SOA check over UDP when we hold a copy, then IXFR or AXFR over TCP.
@@ -105,7 +110,9 @@ extension TransferCoordinator {
         do {
             result = try await transfer(zone, address, key, ixfrFrom: current?.soa)
             if case .incremental(let diffs) = result {
-                guard let current, let applied = TransferCollector.apply(diffs, to: current.soa, records: current.records) else {
+                guard let current,
+                    let applied = TransferCollector.apply(diffs, to: current.soa, records: current.records)
+                else {
                     throw TransferFailure(description: "IXFR diffs do not start from our serial")
                 }
                 (soa, records) = applied
@@ -119,7 +126,9 @@ extension TransferCoordinator {
             // A primary without IXFR (NOTIMP, FORMERR) or diffs that do not fit: the whole zone.
             logger.notice("secondary: IXFR of \(zone) failed (\(error)); asking for AXFR")
             result = try await transfer(zone, address, key, ixfrFrom: nil)
-            guard case .full(let s, let r) = result else { throw TransferFailure(description: "AXFR did not send a zone") }
+            guard case .full(let s, let r) = result else {
+                throw TransferFailure(description: "AXFR did not send a zone")
+            }
             (soa, records) = (s, r)
         }
         let built: Zone
@@ -131,7 +140,10 @@ extension TransferCoordinator {
         let kind: String = if case .incremental = result { "IXFR" } else { "AXFR" }
         logger.info(
             "secondary: zone transferred",
-            metadata: ["zone": "\(zone)", "serial": "\(built.serial)", "type": "\(kind)", "records": "\(built.recordCount)", "primary": "\(s.primary)"])
+            metadata: [
+                "zone": "\(zone)", "serial": "\(built.serial)", "type": "\(kind)", "records": "\(built.recordCount)",
+                "primary": "\(s.primary)",
+            ])
         secondaryCopies[zone] = SecondaryCopy(soa: soa, records: records, zone: built, confirmed: .now)
         await onSecondaryChange?()
     }
@@ -148,13 +160,15 @@ extension TransferCoordinator {
         }
         q = try Message.decode(reply)
         guard q.rcode == 0, let soa = q.answer.first(where: { $0.type == .soa }) else {
-            throw TransferFailure(description: "SOA query answered \(RCode(rawValue: q.rcode)?.description ?? "\(q.rcode)")")
+            throw TransferFailure(
+                description: "SOA query answered \(RCode(rawValue: q.rcode)?.description ?? "\(q.rcode)")")
         }
         return SOA.serial(soa.rdata)
     }
 
     /// An IXFR (when we have a copy) or AXFR over TCP, every message's TSIG checked.
-    func transfer(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?, ixfrFrom ours: ResourceRecord?) async throws
+    func transfer(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?, ixfrFrom ours: ResourceRecord?)
+        async throws
         -> TransferCollector.Result
     {
         var q = Message.query(id: UInt16.random(in: 0...UInt16.max), zone, ours == nil ? .axfr : .ixfr, flags: 0)
@@ -191,7 +205,8 @@ final class CollectorBox: @unchecked Sendable {
         try verifier?.check(message)
         let m = try Message.decode(message)
         guard m.rcode == 0 else {
-            throw TransferFailure(description: "primary answered \(RCode(rawValue: m.rcode)?.description ?? "\(m.rcode)")")
+            throw TransferFailure(
+                description: "primary answered \(RCode(rawValue: m.rcode)?.description ?? "\(m.rcode)")")
         }
         let done = try collector.add(m.answer)
         if done, let v = verifier, !v.lastSigned {

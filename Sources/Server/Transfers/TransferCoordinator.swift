@@ -93,13 +93,15 @@ public actor TransferCoordinator {
         var policies: [DNSName: TransferPolicy] = [:]
         for t in config.transfers {
             guard let zone = try? DNSName(TransferCoordinator.absolute(t.zone)) else { continue }
-            let key = t.tsig.flatMap { n in (try? DNSName(TransferCoordinator.absolute(n))).flatMap(keyring.key(named:)) }
+            let key = t.tsig.flatMap { n in (try? DNSName(TransferCoordinator.absolute(n))).flatMap(keyring.key(named:))
+            }
             policies[zone] = TransferPolicy(zone: zone, allow: t.allow, key: key)
         }
         var secondaries: [DNSName: (key: TSIGKey?, primary: [UInt8]?)] = [:]
         for s in config.secondaries {
             guard let zone = try? DNSName(TransferCoordinator.absolute(s.zone)) else { continue }
-            let key = s.tsig.flatMap { n in (try? DNSName(TransferCoordinator.absolute(n))).flatMap(keyring.key(named:)) }
+            let key = s.tsig.flatMap { n in (try? DNSName(TransferCoordinator.absolute(n))).flatMap(keyring.key(named:))
+            }
             secondaries[zone] = (key, AddressPrefix.parseAddress(s.primary.host))
         }
         hub.update {
@@ -125,13 +127,16 @@ public actor TransferCoordinator {
                 continue
             }
             guard let zi = catalog.zones.firstIndex(where: { $0.origin == origin }) else {
-                if journals[origin] != nil { logger.warning("transfers: zone \(origin) is not loaded; not transferred") }
+                if journals[origin] != nil {
+                    logger.warning("transfers: zone \(origin) is not loaded; not transferred")
+                }
                 continue
             }
             let served = catalog.zones[zi]
             let zone = sourceZone(served)
             let version =
-                t.publishHealth ? ZoneVersion(zone: served, zoneIndex: zi, plan: plan, health: health) : ZoneVersion(zone: zone)
+                t.publishHealth
+                ? ZoneVersion(zone: served, zoneIndex: zi, plan: plan, health: health) : ZoneVersion(zone: zone)
             guard var journal = journals[origin] else {
                 var serial = zone.serial
                 if t.publishHealth {
@@ -159,7 +164,8 @@ public actor TransferCoordinator {
             }
             if journal.advance(to: version.withSerial(serial)) {
                 logger.info(
-                    "zone version", metadata: ["zone": "\(origin)", "serial": "\(serial)", "diffs": "\(journal.diffs.count)"])
+                    "zone version",
+                    metadata: ["zone": "\(origin)", "serial": "\(serial)", "diffs": "\(journal.diffs.count)"])
                 announce.append((t, journal.current))
             }
             sourceSerials[origin] = zone.serial
@@ -194,12 +200,15 @@ public actor TransferCoordinator {
 
     /// The zones to serve: those of `publish_health` transfers carry the published serial.
     func servedZones(_ zones: [Zone]) -> [Zone] {
-        let health = Set(config.transfers.filter(\.publishHealth).compactMap { try? DNSName(TransferCoordinator.absolute($0.zone)) })
+        let health = Set(
+            config.transfers.filter(\.publishHealth).compactMap { try? DNSName(TransferCoordinator.absolute($0.zone)) })
         return zones.map { z in
             guard health.contains(z.origin), let j = journals[z.origin], j.current.serial != z.serial else { return z }
             if let p = patched[z.origin], p.original === z, p.serial == j.current.serial { return p.zone }
             let v = ZoneVersion(zone: z).withSerial(j.current.serial)
-            guard let built = try? Zone.build(origin: z.origin, file: z.file, records: [v.soa] + v.records) else { return z }
+            guard let built = try? Zone.build(origin: z.origin, file: z.file, records: [v.soa] + v.records) else {
+                return z
+            }
             patched[z.origin] = (z, j.current.serial, built)
             return built
         }
@@ -215,7 +224,9 @@ public actor TransferCoordinator {
     public func publishedSerial(_ origin: DNSName) -> UInt32? { journals[origin]?.current.serial }
 
     static func key(_ k: TSIGKeyConfig) -> TSIGKey? {
-        guard let name = try? DNSName(absolute(k.name)), let alg = TSIGAlgorithm(rawValue: k.algorithm) else { return nil }
+        guard let name = try? DNSName(absolute(k.name)), let alg = TSIGAlgorithm(rawValue: k.algorithm) else {
+            return nil
+        }
         return TSIGKey(name: name, algorithm: alg, secret: k.secret)
     }
 

@@ -119,11 +119,15 @@ public final class TransferHub: Sendable {
         if opcode == Opcode.notify { return notify(request, source: source, s, now: now) }
         if let q = try? Message.decode(request).question.first, q.type == .axfr || q.type == .ixfr {
             let out = TransferResponder.respond(
-                to: request, source: source, tcp: tcp, keyring: s.keyring, policies: s.policies, journals: s.journals, now: now)
+                to: request, source: source, tcp: tcp, keyring: s.keyring, policies: s.policies, journals: s.journals,
+                now: now)
             let rcode = out.first.map { $0[3] & 0xF } ?? 0
             logger.info(
-                "zone transfer", metadata: ["zone": "\(q.name)", "type": "\(q.type)", "client": "\(TransferHub.text(source))",
-                "rcode": "\(rcode)", "messages": "\(out.count)"])
+                "zone transfer",
+                metadata: [
+                    "zone": "\(q.name)", "type": "\(q.type)", "client": "\(TransferHub.text(source))",
+                    "rcode": "\(rcode)", "messages": "\(out.count)",
+                ])
             return out
         }
         return signedQuery(request, s, tcp: tcp, now: now)
@@ -141,7 +145,8 @@ public final class TransferHub: Sendable {
         defer { out.deallocate() }
         let outcome = plain.withUnsafeBytes {
             Responder.respond(
-                to: $0, over: tcp ? .tcp : .udp, snapshot: snapshot, health: s.health, into: out, scratch: ResponderScratch())
+                to: $0, over: tcp ? .tcp : .udp, snapshot: snapshot, health: s.health, into: out,
+                scratch: ResponderScratch())
         }
         guard outcome.length > 0 else { return [] }
         let reply = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
@@ -171,7 +176,8 @@ public final class TransferHub: Sendable {
         } else {
             logger.notice("NOTIFY refused", metadata: ["zone": "\(q.name)", "from": "\(TransferHub.text(source))"])
         }
-        var reply = Message(id: m.id, flags: Header.qrBit | UInt16(Opcode.notify) << 11 | (rcode == 0 ? Header.aaBit : 0), rcode: rcode)
+        var reply = Message(
+            id: m.id, flags: Header.qrBit | UInt16(Opcode.notify) << 11 | (rcode == 0 ? Header.aaBit : 0), rcode: rcode)
         reply.question = [q]
         let bytes = reply.encode()
         guard let key else { return [bytes] }

@@ -51,7 +51,8 @@ final class TransferPeer: @unchecked Sendable {
         do {
             conf = try dir.write(
                 kind == .nsd ? "nsd.conf" : "knot.conf",
-                kind == .nsd ? nsdConfig(port: port, dir: dir, zones: zones) : knotConfig(port: port, dir: dir, zones: zones))
+                kind == .nsd
+                    ? nsdConfig(port: port, dir: dir, zones: zones) : knotConfig(port: port, dir: dir, zones: zones))
             if kind == .nsd {
                 let check = try await Command.run("nsd-checkconf", [conf])
                 guard check.status == 0 else { throw HarnessError("nsd-checkconf: \(check.stderr)\(check.stdout)") }
@@ -150,7 +151,8 @@ final class TransferPeer: @unchecked Sendable {
         }
         text += "acl:\n  - id: peers\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
         if zones.contains(where: \.key) { text += "    key: \(TestKey.name)\n" }
-        text += "template:\n  - id: default\n    storage: \"\(dir.url.path)\"\n    zonefile-sync: -1\n    journal-content: none\n"
+        text +=
+            "template:\n  - id: default\n    storage: \"\(dir.url.path)\"\n    zonefile-sync: -1\n    journal-content: none\n"
         text += "zone:\n"
         for z in zones {
             text += "  - domain: \(z.origin)\n"
@@ -158,8 +160,11 @@ final class TransferPeer: @unchecked Sendable {
                 text += "    master: primary\(p.port)\n    acl: peers\n"
             } else {
                 // Diffs between zone file versions kept in the journal: Knot answers IXFR with them.
-                text += "    file: \"\(z.file!)\"\n    acl: peers\n    journal-content: changes\n    zonefile-load: difference\n"
-                if !z.notify.isEmpty { text += "    notify: [\(z.notify.map { "notify\($0.port)" }.joined(separator: ", "))]\n" }
+                text +=
+                    "    file: \"\(z.file!)\"\n    acl: peers\n    journal-content: changes\n    zonefile-load: difference\n"
+                if !z.notify.isEmpty {
+                    text += "    notify: [\(z.notify.map { "notify\($0.port)" }.joined(separator: ", "))]\n"
+                }
             }
         }
         return text
@@ -169,7 +174,9 @@ final class TransferPeer: @unchecked Sendable {
     func waitForZone(_ origin: String, timeout: Double = 15) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            guard process.isRunning else { throw HarnessError("\(kind) exited with status \(process.exitStatus)\n\(log)") }
+            guard process.isRunning else {
+                throw HarnessError("\(kind) exited with status \(process.exitStatus)\n\(log)")
+            }
             let r = try await Dig.query(endpoint, origin, "SOA")
             if r.status == "NOERROR", !r.answer.isEmpty { return }
             try await Task.sleep(for: .milliseconds(100))
