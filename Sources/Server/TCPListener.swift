@@ -62,7 +62,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context ctx: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
-        if let hub = context.transfers, message.withUnsafeReadableBytes(hub.intercepts) {
+        if let hub = context.transfers, message.withUnsafeReadableBytes({ hub.intercepts($0) }) {
             hub.handle(message, remote: ctx.channel.remoteAddress, channel: ctx.channel, tcp: true)
             return
         }

@@ -23,7 +23,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context ctx: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        if let hub = context.transfers, envelope.data.withUnsafeReadableBytes(hub.intercepts) {
+        if let hub = context.transfers, envelope.data.withUnsafeReadableBytes({ hub.intercepts($0) }) {
             hub.handle(envelope.data, remote: envelope.remoteAddress, channel: ctx.channel, tcp: false)
             return
         }
