@@ -1,6 +1,7 @@
 import CarouselConfig
 import DNSWire
 import Foundation
+import Metrics
 import NIOCore
 import Transfer
 
@@ -41,11 +42,13 @@ extension TransferCoordinator {
                                 "rcode": "\(RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)")",
                                 "attempt": "\(attempt + 1)",
                             ])
+                        Counter(label: "carousel_notify_total", dimensions: [("result", "answered")]).increment()
                         return
                     } catch {
                         continue
                     }
                 }
+                Counter(label: "carousel_notify_total", dimensions: [("result", "unanswered")]).increment()
                 logger.warning(
                     "NOTIFY not answered",
                     metadata: ["zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)"])

@@ -2,6 +2,7 @@ import CarouselConfig
 import DNSWire
 import DNSZone
 import Foundation
+import Metrics
 import NIOCore
 import Transfer
 
@@ -62,8 +63,10 @@ extension TransferCoordinator {
             var delay: Duration
             do {
                 try await refresh(zone, s)
+                Counter(label: "carousel_secondary_refreshes_total", dimensions: [("result", "ok")]).increment()
                 delay = .seconds(Int64(secondaryCopies[zone].map { SOA.refresh($0.soa.rdata) } ?? 60))
             } catch {
+                Counter(label: "carousel_secondary_refreshes_total", dimensions: [("result", "failed")]).increment()
                 logger.warning("secondary: \(zone) from \(s.primary): \(error)")
                 delay = .seconds(Int64(secondaryCopies[zone].map { SOA.retry($0.soa.rdata) } ?? 5))
                 delay = min(delay, .seconds(60))

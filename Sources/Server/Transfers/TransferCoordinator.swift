@@ -5,6 +5,7 @@ import DNSZone
 import Foundation
 import Health
 import Logging
+import Metrics
 import NIOCore
 import Responder
 import Transfer
@@ -173,6 +174,9 @@ public actor TransferCoordinator {
         }
         if bumped { limiter.bumped(at: .now) }
         journals = next
+        for (origin, j) in next {
+            Gauge(label: "carousel_zone_published_serial", dimensions: [("zone", "\(origin)")]).record(Int64(j.current.serial))
+        }
         let published = next
         hub.update { $0.journals = published }
         // A publish_health zone whose served SOA lags its published serial: a new snapshot.

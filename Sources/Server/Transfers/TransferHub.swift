@@ -3,6 +3,7 @@ import DNSWire
 import Foundation
 import Health
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import Responder
@@ -122,6 +123,8 @@ public final class TransferHub: Sendable {
                 to: request, source: source, tcp: tcp, keyring: s.keyring, policies: s.policies, journals: s.journals,
                 now: now)
             let rcode = out.first.map { $0[3] & 0xF } ?? 0
+            let rcodeName = RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)"
+            Counter(label: "carousel_transfers_total", dimensions: [("type", "\(q.type)"), ("rcode", rcodeName)]).increment()
             logger.info(
                 "zone transfer",
                 metadata: [
