@@ -175,7 +175,8 @@ public actor TransferCoordinator {
         if bumped { limiter.bumped(at: .now) }
         journals = next
         for (origin, j) in next {
-            Gauge(label: "carousel_zone_published_serial", dimensions: [("zone", "\(origin)")]).record(Int64(j.current.serial))
+            Gauge(label: "carousel_zone_published_serial", dimensions: [("zone", "\(origin)")]).record(
+                Int64(j.current.serial))
         }
         let published = next
         hub.update { $0.journals = published }

@@ -124,7 +124,8 @@ public final class TransferHub: Sendable {
                 now: now)
             let rcode = out.first.map { $0[3] & 0xF } ?? 0
             let rcodeName = RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)"
-            Counter(label: "carousel_transfers_total", dimensions: [("type", "\(q.type)"), ("rcode", rcodeName)]).increment()
+            Counter(label: "carousel_transfers_total", dimensions: [("type", "\(q.type)"), ("rcode", rcodeName)])
+                .increment()
             logger.info(
                 "zone transfer",
                 metadata: [
