@@ -34,6 +34,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
     let maxConnections: Int
     var pending = false
     var counted = false
+    /// Messages handed to the transfer lane and not answered yet; a client that half-closes
+    /// meanwhile gets its answers before the connection closes.
+    var intercepted = 0
+    var closeWhenAnswered = false
 
     init(context: LoopContext, stats: ServerStats, maxConnections: Int) {
         self.context = context
@@ -63,7 +67,12 @@ final class TCPQueryHandler: ChannelInboundHandler {
     func channelRead(context ctx: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
         if let hub = context.transfers, message.withUnsafeReadableBytes({ hub.intercepts($0) }) {
-            hub.handle(message, remote: ctx.channel.remoteAddress, channel: ctx.channel, tcp: true)
+            intercepted += 1
+            let handler = NIOLoopBound(self, eventLoop: ctx.eventLoop)
+            let channel = ctx.channel
+            hub.handle(message, remote: channel.remoteAddress, channel: channel, tcp: true) {
+                handler.value.answered(channel)
+            }
             return
         }
         guard let (reply, _) = context.respond(to: message, over: .tcp, allocator: ctx.channel.allocator, framed: true) else {
@@ -86,6 +95,8 @@ final class TCPQueryHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context ctx: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             ctx.close(promise: nil)
+        } else if let e = event as? ChannelEvent, e == .inputClosed, intercepted > 0 {
+            closeWhenAnswered = true
         } else if let e = event as? ChannelEvent, e == .inputClosed {
             // The client is done sending: let the answers already written go out, then close.
             ctx.writeAndFlush(wrapOutboundOut(ctx.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
@@ -98,6 +109,14 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func errorCaught(context ctx: ChannelHandlerContext, error: Error) {
         ctx.close(promise: nil)
+    }
+
+    /// The transfer lane wrote its answer (on this loop).
+    func answered(_ channel: Channel) {
+        intercepted -= 1
+        if intercepted == 0 && closeWhenAnswered {
+            channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 }
 

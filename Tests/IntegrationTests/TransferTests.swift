@@ -197,6 +197,25 @@ struct TransferTests {
                 let second = try await www()
                 #expect(first == backends.addresses, "all four, in zone file order")
                 #expect(first == second, "not rotated")
+
+                // A client that half-closes right after its request still gets the transfer,
+                // then the connection closes (RFC 7766 §6.2.1).
+                let script = """
+                    import socket, struct, sys
+                    q = bytes.fromhex("123400000001000000000000") + b"\\x03xfr\\x04test\\x00" + struct.pack(">HH", 252, 1)
+                    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                    s.sendall(struct.pack(">H", len(q)) + q)
+                    s.shutdown(socket.SHUT_WR)
+                    s.settimeout(5)
+                    data = b""
+                    while True:
+                        d = s.recv(65535)
+                        if not d: break
+                        data += d
+                    print(len(data))
+                    """
+                let halfClosed = try await Command.run("python3", ["-c", script, "\(carousel.endpoint.port)"])
+                #expect((Int(halfClosed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 100, "\(halfClosed.stdout)\(halfClosed.stderr)")
             }
         }
     }

@@ -81,8 +81,11 @@ public final class TransferHub: Sendable {
     }
 
     /// Answers an intercepted message and writes the replies to `channel` (framed on TCP,
-    /// addressed to `remote` on UDP).
-    func handle(_ message: ByteBuffer, remote: SocketAddress?, channel: Channel, tcp: Bool) {
+    /// addressed to `remote` on UDP). `done` runs on the channel's loop once they are written.
+    func handle(
+        _ message: ByteBuffer, remote: SocketAddress?, channel: Channel, tcp: Bool,
+        done: (@Sendable () -> Void)? = nil
+    ) {
         let bytes = Array(message.readableBytesView)
         let source = remote.map(TransferHub.addressBytes) ?? []
         Task {
@@ -100,6 +103,7 @@ public final class TransferHub: Sendable {
                     }
                 }
                 channel.flush()
+                done?()
             }
         }
     }
