@@ -215,7 +215,9 @@ struct TransferTests {
                     print(len(data))
                     """
                 let halfClosed = try await Command.run("python3", ["-c", script, "\(carousel.endpoint.port)"])
-                #expect((Int(halfClosed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 100, "\(halfClosed.stdout)\(halfClosed.stderr)")
+                #expect(
+                    (Int(halfClosed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 100,
+                    "\(halfClosed.stdout)\(halfClosed.stderr)")
             }
         }
     }
