@@ -392,4 +392,48 @@ struct TransferTests {
             #expect(carousel.log.contains("expired"), "\(carousel.log)")
         }
     }
+
+    @Test("carousel check lists every transfer config error as file:line")
+    func checkCommand() async throws {
+        let dir = try TempDir(prefix: "xfrcheck")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path("zones"), withIntermediateDirectories: true)
+        _ = try dir.write("zones/xfr.test.zone", Self.zone(serial: 1, addresses: ["192.0.2.1"]))
+        let config = try dir.write(
+            "carousel.yaml",
+            """
+            zones: zones
+            tsig_keys:
+              - { name: xfr, algorithm: hmac-md5, secret: "c2VjcmV0" }
+            transfers:
+              - zone: xfr.test
+                allow: ["127.0.0.1", "not-an-address"]
+                tsig: other
+              - zone: nope.test
+                allow: ["127.0.0.1"]
+            """)
+        let result = try await Command.run(CarouselServer.binary, ["check", "--config", config])
+        #expect(result.status == 1)
+        for line in [
+            "carousel.yaml:3: tsig_keys[0].algorithm: \"hmac-md5\" is not one of",
+            "carousel.yaml:6: transfers[0].allow: \"not-an-address\" is not an address or prefix",
+            "carousel.yaml:5: transfers[0].tsig: no key named other in tsig_keys",
+        ] {
+            #expect(result.stderr.contains(line), "missing \(line)\n\(result.stderr)")
+        }
+        // The config is valid once fixed, but a transferred zone must be served.
+        _ = try dir.write(
+            "carousel.yaml",
+            """
+            zones: zones
+            transfers:
+              - { zone: xfr.test, allow: ["127.0.0.1"] }
+              - { zone: nope.test, allow: ["127.0.0.1"] }
+            """)
+        let second = try await Command.run(CarouselServer.binary, ["check", "--config", config])
+        #expect(second.status == 1)
+        #expect(
+            second.stderr.contains("carousel.yaml:4: transfers: no zone file or secondaries entry serves nope.test"),
+            "\(second.stderr)")
+    }
 }
