@@ -13,8 +13,19 @@ public struct Config: Sendable, Equatable {
     /// CH TXT `version.bind` and `id.server` answers; nil refuses them.
     public var chaosVersion: String? = nil
     public var chaosIdentity: String? = nil
+    /// A TCP connection with no query in progress is closed after this long.
     public var tcpIdleTimeout: Duration = .seconds(10)
+    /// Open TCP connections; when full, the oldest idle one is closed for a new one.
     public var tcpMaxConnections: Int = 1000
+    /// Once the first byte of a message (its length prefix) arrives, the whole message must
+    /// follow within this long (slowloris).
+    public var tcpMessageTimeout: Duration = .seconds(3)
+    /// Queries answered on one connection before it is closed; 0 means no cap.
+    public var tcpMaxQueries: Int = 0
+    /// Response rate limiting on UDP.
+    public var rrl = RRLConfig()
+    /// The most records one zone may have; a bigger zone is refused with an error.
+    public var maxZoneRecords: Int = 10_000_000
     /// Event loops (threads); nil means one per core.
     public var threads: Int? = nil
     /// Health and drain state, saved so that a restart is not blind.
@@ -38,10 +49,19 @@ public struct Config: Sendable, Equatable {
 
     public init() {}
 
+    /// A config file bigger than this is refused before YAML parsing (a runaway generator, or
+    /// the wrong file).
+    public static let maxFileSize = 1 << 20
+
     /// Reads and checks a config file's text; `file` names it in errors. Paths in it are taken
     /// relative to `baseDirectory`.
     public static func parse(_ text: String, file: String, baseDirectory: String? = nil) -> Result<Config, ConfigErrors> {
         var r = YAMLReader(file: file)
+        if text.utf8.count > maxFileSize {
+            return .failure(ConfigErrors([
+                ConfigError(file: file, line: 1, message: "the config is \(text.utf8.count) bytes; the limit is \(maxFileSize)")
+            ]))
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -56,7 +76,7 @@ public struct Config: Sendable, Equatable {
         guard let root else { return .success(c) }  // An empty file means all defaults.
         let known: Set = [
             "listen", "zones", "max_udp_payload", "chaos", "tcp", "threads", "state_file", "defaults", "pools",
-            "admin", "admin_token", "user", "group", "tsig_keys", "transfers", "secondaries",
+            "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
         ]
         let entries = r.mapping(root, "", known: known)
         // Defaults first: pools build on them wherever they appear in the file.
@@ -90,14 +110,28 @@ public struct Config: Sendable, Equatable {
                     if k == "version" { c.chaosVersion = s } else { c.chaosIdentity = s }
                 }
             case "tcp":
-                for (k, tv) in r.mapping(v, key, known: ["idle_timeout", "max_connections"]) {
-                    if k == "idle_timeout" {
+                let keys: Set = ["idle_timeout", "max_connections", "message_timeout", "max_queries"]
+                for (k, tv) in r.mapping(v, key, known: keys) {
+                    switch k {
+                    case "idle_timeout":
                         if let d = r.duration(tv, "tcp.idle_timeout", range: .milliseconds(100)...(.seconds(3600))) {
                             c.tcpIdleTimeout = d
                         }
-                    } else if let n = r.int(tv, "tcp.max_connections", range: 1...1_000_000) {
-                        c.tcpMaxConnections = n
+                    case "message_timeout":
+                        if let d = r.duration(tv, "tcp.message_timeout", range: .milliseconds(100)...(.seconds(600))) {
+                            c.tcpMessageTimeout = d
+                        }
+                    case "max_queries":
+                        if let n = r.int(tv, "tcp.max_queries", range: 0...1_000_000_000) { c.tcpMaxQueries = n }
+                    default:
+                        if let n = r.int(tv, "tcp.max_connections", range: 1...1_000_000) { c.tcpMaxConnections = n }
                     }
+                }
+            case "rrl":
+                c.rrl = r.rrl(v)
+            case "limits":
+                for (k, lv) in r.mapping(v, key, known: ["zone_records"]) where k == "zone_records" {
+                    if let n = r.int(lv, "limits.zone_records", range: 1...100_000_000) { c.maxZoneRecords = n }
                 }
             case "admin":
                 if let s = r.string(v, key) {
@@ -157,4 +191,45 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Response rate limiting (the RRL of BIND, NSD and Knot): UDP responses per second to one
+/// client prefix for one answer. Over the limit, every `slip`-th response goes out truncated
+/// (TC=1, so a real client retries over TCP) and the others are dropped.
+public struct RRLConfig: Sendable, Equatable {
+    /// 0 turns rate limiting off.
+    public var responsesPerSecond = 200
+    /// 0: never slip (drop all); 1: every limited response is a TC=1 one; N: every Nth.
+    public var slip = 2
+    public var ipv4Prefix = 24
+    public var ipv6Prefix = 56
+
+    public init() {}
+    public var enabled: Bool { responsesPerSecond > 0 }
+}
+
+extension YAMLReader {
+    /// `rrl: { responses_per_second: 200, slip: 2, ipv4_prefix: 24, ipv6_prefix: 56 }`, or
+    /// `rrl: off`.
+    mutating func rrl(_ node: Node) -> RRLConfig {
+        var c = RRLConfig()
+        if let scalar = node.scalar, ["off", "false", "no"].contains(scalar.string) {
+            c.responsesPerSecond = 0
+            return c
+        }
+        let keys: Set = ["responses_per_second", "slip", "ipv4_prefix", "ipv6_prefix"]
+        for (k, v) in mapping(node, "rrl", known: keys) {
+            switch k {
+            case "responses_per_second":
+                if let n = int(v, "rrl.responses_per_second", range: 0...1_000_000) { c.responsesPerSecond = n }
+            case "slip":
+                if let n = int(v, "rrl.slip", range: 0...10) { c.slip = n }
+            case "ipv4_prefix":
+                if let n = int(v, "rrl.ipv4_prefix", range: 8...32) { c.ipv4Prefix = n }
+            default:
+                if let n = int(v, "rrl.ipv6_prefix", range: 16...128) { c.ipv6Prefix = n }
+            }
+        }
+        return c
+    }
 }

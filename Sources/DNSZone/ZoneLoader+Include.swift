@@ -13,10 +13,15 @@ struct ZoneReader {
     static let maxIncludeDepth = 8
 
     private(set) var records: [LoadedRecord] = []
+    /// The most records kept; one more is an error (`limits.zone_records`).
+    var maxRecords = Int.max
     /// Records already kept, with TTL 0: a repeat of owner, type, class and rdata is dropped.
     private var seen: Set<ResourceRecord> = []
     /// Canonical paths of the files being read, outermost first, to catch include loops.
     private var reading: [String] = []
+    /// Every file `$INCLUDE`d so far (resolved paths, first read order, no repeats), so that a
+    /// watcher can notice edits to them as well as to the zone file.
+    private(set) var includes: [String] = []
 
     /// Reads `file` with `origin` and `defaultTTL` in force at its start; `site` is the
     /// `$INCLUDE` line that names it, nil for the zone file.
@@ -35,6 +40,7 @@ struct ZoneReader {
                     message: "$INCLUDE nested deeper than \(ZoneReader.maxIncludeDepth) levels at \(file)")
             }
         }
+        if site != nil, !includes.contains(file) { includes.append(file) }
         let cursor = try LDNSCursor(file: file, origin: origin, defaultTTL: defaultTTL, site: site)
         reading.append(canonical)
         defer { reading.removeLast() }
@@ -44,6 +50,9 @@ struct ZoneReader {
                 var key = record
                 key.ttl = 0
                 if seen.insert(key).inserted {
+                    guard records.count < maxRecords else {
+                        throw cursor.problem(line, "more than \(maxRecords) records: the zone is over limits.zone_records")
+                    }
                     records.append(LoadedRecord(record: record, file: file, line: line))
                 }
             case .origin:

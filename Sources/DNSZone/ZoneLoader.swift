@@ -19,10 +19,13 @@ import DNSWire
 public struct LoadOutcome: Sendable {
     public var zone: ZoneFile
     public var warnings: [ZoneProblem]
+    /// The files the zone file `$INCLUDE`s, directly or not.
+    public var includes: [String]
 
-    public init(zone: ZoneFile, warnings: [ZoneProblem] = []) {
+    public init(zone: ZoneFile, warnings: [ZoneProblem] = [], includes: [String] = []) {
         self.zone = zone
         self.warnings = warnings
+        self.includes = includes
     }
 }
 
@@ -68,28 +71,41 @@ public enum ZoneLoader {
     /// TTL and line win). Records without a TTL and with no `$TTL` before them get 3600
     /// (libldns's default; BIND would use the SOA minimum).
     public static func parse(file: String, origin: DNSName? = nil) -> Result<ZoneFile, ZoneProblem> {
+        parseWithIncludes(file: file, origin: origin).result
+    }
+
+    /// `parse`, and the files included up to the end or the first error.
+    static func parseWithIncludes(
+        file: String, origin: DNSName?, maxRecords: Int = .max
+    ) -> (result: Result<ZoneFile, ZoneProblem>, includes: [String]) {
+        var reader = ZoneReader()
+        reader.maxRecords = maxRecords
         do throws(ZoneProblem) {
             var (zoneOrigin, startOrigin) = (origin ?? .root, origin ?? .root)
             if origin == nil { (zoneOrigin, startOrigin) = try inferOrigin(file: file) }
-            var reader = ZoneReader()
             try reader.read(file: file, origin: startOrigin, defaultTTL: nil)
-            return .success(ZoneFile(origin: zoneOrigin, file: file, records: reader.records))
+            return (.success(ZoneFile(origin: zoneOrigin, file: file, records: reader.records)), reader.includes)
         } catch {
-            return .failure(error)
+            return (.failure(error), reader.includes)
         }
     }
 
     /// Parses and checks `file`: the zone and its warnings, or every error (with the warnings).
-    public static func load(file: String, origin: DNSName? = nil) -> Result<LoadOutcome, ZoneLoadFailure> {
-        switch parse(file: file, origin: origin) {
+    /// Both carry the files the zone file includes, so edits to them can be watched too.
+    /// A zone of more than `maxRecords` records is refused.
+    public static func load(
+        file: String, origin: DNSName? = nil, maxRecords: Int = .max
+    ) -> Result<LoadOutcome, ZoneLoadFailure> {
+        let (parsed, includes) = parseWithIncludes(file: file, origin: origin, maxRecords: maxRecords)
+        switch parsed {
         case .failure(let problem):
-            return .failure(ZoneLoadFailure(errors: [problem]))
+            return .failure(ZoneLoadFailure(errors: [problem], includes: includes))
         case .success(let zone):
             let result = check(zone)
             guard result.errors.isEmpty else {
-                return .failure(ZoneLoadFailure(errors: result.errors, warnings: result.warnings))
+                return .failure(ZoneLoadFailure(errors: result.errors, warnings: result.warnings, includes: includes))
             }
-            return .success(LoadOutcome(zone: zone, warnings: result.warnings))
+            return .success(LoadOutcome(zone: zone, warnings: result.warnings, includes: includes))
         }
     }
 

@@ -20,10 +20,13 @@ public struct ZoneProblem: Error, Sendable, Equatable, CustomStringConvertible {
 public struct ZoneLoadFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var errors: [ZoneProblem]
     public var warnings: [ZoneProblem]
+    /// The files the zone file includes, as far as parsing got.
+    public var includes: [String]
 
-    public init(errors: [ZoneProblem], warnings: [ZoneProblem] = []) {
+    public init(errors: [ZoneProblem], warnings: [ZoneProblem] = [], includes: [String] = []) {
         self.errors = errors
         self.warnings = warnings
+        self.includes = includes
     }
 
     /// One problem per line, errors only.

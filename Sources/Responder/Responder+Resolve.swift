@@ -16,6 +16,7 @@ extension Responder {
     ) -> (UInt16, Bool, Bool) {
         let catalog = snap.catalog
         var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
+        scratch.answerKey = answerKey(result)
         // The current name: the question's (owner written as a pointer to it) or a CNAME target
         // copied into scratch.
         var name = UnsafeRawBufferPointer(rebasing: p[q.qnameStart..<q.qnameEnd])
@@ -71,6 +72,24 @@ extension Responder {
                     }
                 }
             }
+        }
+    }
+
+    /// RRL's identity of an answer (as BIND's): the RRset for data (a wildcard's RRset for every
+    /// name it synthesises), the zone for NXDOMAIN and NODATA (so random names under one zone
+    /// count together), the cut for a referral.
+    @inline(__always)
+    static func answerKey(_ result: LookupResult) -> UInt64 {
+        func key(_ kind: UInt64, _ a: Int, _ b: Int = 0, _ c: Int = 0) -> UInt64 {
+            ((kind &* 0x1_0000_01b3 &+ UInt64(truncatingIfNeeded: a)) &* 0x1_0000_01b3 &+ UInt64(truncatingIfNeeded: b))
+                &* 0x1_0000_01b3 &+ UInt64(truncatingIfNeeded: c)
+        }
+        switch result {
+        case .answer(let z, let n, let r, _), .cname(let z, let n, let r, _): return key(1, z, n, r)
+        case .nodata(let z): return key(2, z)
+        case .nxDomain(let z): return key(3, z)
+        case .referral(let z, let cut): return key(4, z, cut)
+        case .refused: return 0
         }
     }
 
@@ -149,6 +168,8 @@ public final class ResponderScratch: @unchecked Sendable {
     let name = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
     /// (zone, node) pairs of the CNAMEs followed so far, for loop detection.
     let visited = UnsafeMutablePointer<Int>.allocate(capacity: Responder.maxChain)
+    /// The `Outcome.answerKey` of the query being answered.
+    var answerKey: UInt64 = 0
 
     public init() {}
 

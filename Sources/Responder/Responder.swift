@@ -20,7 +20,9 @@ public enum Responder {
             var w = ResponseWriter(into: out, limit: transport == .tcp ? 65535 : 512, scratch: scratch.compression)
             let question = questionEnd.map { UnsafeRawBufferPointer(rebasing: query[Header.size..<$0]) }
             w.start(id: id, flags: responseFlags(flags, rcode: RCode.formErr.rawValue), question: question)
-            return Outcome(length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false)
+            return Outcome(
+                length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false,
+                questionEnd: questionEnd ?? Header.size)
         case .query(let q):
             return answer(q, query, transport, snapshot, health, out, scratch)
         }
@@ -47,6 +49,7 @@ public enum Responder {
         var extended: UInt8 = 0
         var aa = false
         var truncated = false
+        scratch.answerKey = 0
         if let e = q.edns, e.version > 0 {
             // RFC 6891 §6.1.3: an unknown version gets BADVERS (16: upper bits in the OPT).
             extended = UInt8(RCode.badVers.rawValue >> 4)
@@ -79,7 +82,9 @@ public enum Responder {
         }
         let length = w.finish()
         let fullRCode = UInt16(extended) << 4 | rcode
-        return Outcome(length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: truncated)
+        return Outcome(
+            length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: truncated,
+            answerKey: scratch.answerKey, questionEnd: q.questionEnd)
     }
 
     /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.

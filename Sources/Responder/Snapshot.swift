@@ -10,6 +10,12 @@ public struct ResponderOptions: Sendable, Equatable {
     public var version: String? = nil
     /// Answer to CH TXT `id.server`/`hostname.bind`; nil refuses it.
     public var identity: String? = nil
+    /// Response rate limiting on UDP (`RateLimiter`): responses per second per client prefix
+    /// and answer (0: off), the slip, and the prefix lengths.
+    public var rrlLimit = 0
+    public var rrlSlip = 2
+    public var rrlIPv4Prefix = 24
+    public var rrlIPv6Prefix = 56
 
     public init(maxUDPPayload: UInt16 = 1232, version: String? = nil, identity: String? = nil) {
         self.maxUDPPayload = maxUDPPayload
@@ -44,6 +50,11 @@ public struct Outcome: Sendable, Equatable {
     public var rcode: UInt16
     public var qtype: UInt16
     public var truncated: Bool
+    /// Which answer this is, for response rate limiting: the RRset answered, the zone of a
+    /// negative answer, the cut of a referral; 0 for errors (REFUSED, FORMERR, …).
+    public var answerKey: UInt64 = 0
+    /// The end of the question in the response (12 without one), where a truncated copy ends.
+    public var questionEnd: Int = 12
 
     public static let dropped = Outcome(length: 0, rcode: 0, qtype: 0, truncated: false)
 }

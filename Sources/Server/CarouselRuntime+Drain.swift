@@ -52,7 +52,7 @@ extension CarouselRuntime {
                 }
             }
         }
-        if let poolName {
+        if poolName != nil {
             let key = "\(plan.pools[plan.sets[sets[0]].pool].name)/\(address)"
             await prober.setDrained(key, drained)
             await rebuild(force: true)

@@ -50,8 +50,7 @@ public actor CarouselRuntime {
         }
         self.overrides = overrides
         self.logger = logger
-        let options = ResponderOptions(
-            maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
+        let options = ResponderOptions(config)
         let snapshot = Snapshot(catalog: .empty, options: options)
         self.snapshot = snapshot
         let server = DNSServer(threads: config.threads, snapshot: snapshot, logger: logger)
@@ -80,8 +79,7 @@ public actor CarouselRuntime {
         let view = await prober.view
         server.publish(view)
         watch.check(view)
-        listeners = try await server.bind(
-            config.listen, tcpIdleTimeout: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections)
+        listeners = try await server.bind(config.listen, tcp: TCPSettings(config: config))
         let records = snapshot.catalog.zones.reduce(0) { $0 + $1.recordCount }
         logger.info("ready", metadata: ["zones": "\(snapshot.catalog.zones.count)", "records": "\(records)", "pools": "\(config.pools.count)"])
     }
@@ -91,7 +89,7 @@ public actor CarouselRuntime {
     public func reload() async {
         logger.info("reload requested")
         reloadConfigIfChanged(force: true)
-        await rebuild(force: true)
+        await rebuild(force: true, reread: true)
     }
 
     /// Looks for edits (the watcher calls this about twice a second): a changed config or zone
@@ -136,13 +134,16 @@ public actor CarouselRuntime {
                 return false
             }
             if next.listen != config.listen || next.threads != config.threads || next.tcpIdleTimeout != config.tcpIdleTimeout
-                || next.tcpMaxConnections != config.tcpMaxConnections || next.stateFile != config.stateFile
+                || next.tcpMaxConnections != config.tcpMaxConnections || next.tcpMessageTimeout != config.tcpMessageTimeout
+                || next.tcpMaxQueries != config.tcpMaxQueries || next.stateFile != config.stateFile
             {
                 logger.warning("\(path): listen, threads, tcp and state_file changes take effect at the next restart")
                 next.listen = config.listen
                 next.threads = config.threads
                 next.tcpIdleTimeout = config.tcpIdleTimeout
                 next.tcpMaxConnections = config.tcpMaxConnections
+                next.tcpMessageTimeout = config.tcpMessageTimeout
+                next.tcpMaxQueries = config.tcpMaxQueries
                 next.stateFile = config.stateFile
             }
             config = next
@@ -180,9 +181,10 @@ public actor CarouselRuntime {
     }
 
     /// Refreshes the zone cache and, when anything changed (or `force`), builds and publishes a
-    /// new snapshot.
-    func rebuild(force: Bool = true) async {
-        let r = cache.refresh(paths: config.zones)
+    /// new snapshot. `reread` compares the content of every file, not only of those whose
+    /// metadata moved.
+    func rebuild(force: Bool = true, reread: Bool = false) async {
+        let r = cache.refresh(paths: config.zones, force: reread, maxRecords: config.maxZoneRecords)
         for w in r.warnings { logger.warning("\(w)") }
         for e in r.errors { logger.error("\(e)") }
         if !r.errors.isEmpty { Counter(label: "carousel_reload_failures_total").increment(by: r.errors.count) }
@@ -190,8 +192,9 @@ public actor CarouselRuntime {
             logger.info("zone loaded", metadata: ["zone": "\(z.origin)", "serial": "\(z.serial)", "records": "\(z.recordCount)", "file": "\(z.file)"])
         }
         for f in r.removed { logger.notice("zone file removed; no longer served", metadata: ["file": "\(f)"]) }
-        for e in r.errors where cache.entries[e.file]?.good != nil {
-            logger.warning("\(e.file): keeping the last good version (serial \(cache.entries[e.file]!.good!.serial))")
+        for e in r.errors {
+            guard let served = cache.entries[e.file]?.served else { continue }
+            logger.warning("\(e.file): keeping the last good version (serial \(served.serial))")
         }
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
         pulledZones = await transfers.secondaryZones()
@@ -201,8 +204,7 @@ public actor CarouselRuntime {
         }
         let ids = await prober.setTargets(BalancePlan.targets(of: catalog, pools: config.pools))
         let plan = BalancePlan.build(catalog: catalog, pools: config.pools, ids: ids, poolDrains: await poolDrains())
-        let options = ResponderOptions(
-            maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
+        let options = ResponderOptions(config)
         snapshot = Snapshot(catalog: catalog, options: options, plan: plan)
         server.publish(snapshot)
         if started {
@@ -246,5 +248,15 @@ final class PoolWatch: Sendable {
         for (bad, line) in lines {
             if bad { logger.error("\(line)") } else { logger.notice("\(line)") }
         }
+    }
+}
+
+extension ResponderOptions {
+    init(_ config: Config) {
+        self.init(maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
+        rrlLimit = config.rrl.responsesPerSecond
+        rrlSlip = config.rrl.slip
+        rrlIPv4Prefix = config.rrl.ipv4Prefix
+        rrlIPv6Prefix = config.rrl.ipv6Prefix
     }
 }

@@ -12,6 +12,8 @@ public final class DNSServer: Sendable {
     let contexts: [ObjectIdentifier: LoopContext]
     let loops: [LoopContext]
     public let stats = ServerStats()
+    /// Response rate limiting's table, shared by the UDP sockets of every loop.
+    let limiter = RateLimiter()
     let logger: Logger
     /// Zone transfers, NOTIFY and TSIG-signed queries (off the fast path).
     public let transfers: TransferHub
@@ -29,20 +31,17 @@ public final class DNSServer: Sendable {
     }
 
     /// Binds every address; returns the listeners, so the caller can close them.
-    public func bind(_ addresses: [ListenAddress], tcpIdleTimeout: Duration, tcpMaxConnections: Int) async throws -> Listeners {
+    public func bind(_ addresses: [ListenAddress], tcp: TCPSettings) async throws -> Listeners {
         var channels: [Channel] = []
-        let idle = TimeAmount.nanoseconds(Int64(tcpIdleTimeout.components.seconds) * 1_000_000_000
-            + tcpIdleTimeout.components.attoseconds / 1_000_000_000)
         do {
             for listen in addresses {
                 let address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)
                 for loop in loops {
-                    channels.append(try await UDPListener.bind(address, context: loop, stats: stats))
+                    channels.append(
+                        try await UDPListener.bind(address, context: loop, stats: stats, limiter: limiter))
                 }
                 channels.append(
-                    try await TCPListener.bind(
-                        address, group: group, contexts: contexts, stats: stats, idleTimeout: idle,
-                        maxConnections: tcpMaxConnections))
+                    try await TCPListener.bind(address, group: group, contexts: contexts, stats: stats, settings: tcp))
                 logger.info("listening", metadata: ["address": "\(listen)", "transports": "udp,tcp", "loops": "\(loops.count)"])
             }
         } catch {

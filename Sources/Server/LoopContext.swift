@@ -11,6 +11,8 @@ final class LoopContext: @unchecked Sendable {
     var health: HealthView = .empty
     var counters = QueryCounters()
     let scratch = ResponderScratch()
+    /// This loop's TCP connections.
+    let connections = TCPConnections()
     /// Transfers, NOTIFY and signed queries leave the fast path here.
     var transfers: TransferHub?
     /// Room for the largest DNS message.

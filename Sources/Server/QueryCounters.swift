@@ -15,6 +15,9 @@ struct QueryCounters: Sendable {
     var sizeSum = [Int](repeating: 0, count: 2)
     var truncated = [Int](repeating: 0, count: 2)
     var dropped = [Int](repeating: 0, count: 2)
+    /// UDP responses that response rate limiting sent truncated (slip) or dropped.
+    var rrlSlipped = 0
+    var rrlDropped = 0
 
     @inline(__always)
     mutating func record(_ o: Outcome, _ transport: Transport) {
@@ -43,6 +46,8 @@ struct QueryCounters: Sendable {
             truncated[i] &+= o.truncated[i]
             dropped[i] &+= o.dropped[i]
         }
+        rrlSlipped &+= o.rrlSlipped
+        rrlDropped &+= o.rrlDropped
     }
 
     /// Prometheus text exposition of these counters.
@@ -68,6 +73,10 @@ struct QueryCounters: Sendable {
         s += "# HELP carousel_responses_truncated_total Responses sent with TC=1.\n"
         s += "# TYPE carousel_responses_truncated_total counter\n"
         for t in 0..<2 { s += "carousel_responses_truncated_total{transport=\"\(transports[t])\"} \(truncated[t])\n" }
+        s += "# HELP carousel_rrl_limited_total UDP responses over the rate limit: sent truncated (slip) or dropped.\n"
+        s += "# TYPE carousel_rrl_limited_total counter\n"
+        s += "carousel_rrl_limited_total{action=\"slip\"} \(rrlSlipped)\n"
+        s += "carousel_rrl_limited_total{action=\"drop\"} \(rrlDropped)\n"
         s += "# HELP carousel_response_size_bytes Size of DNS responses.\n"
         s += "# TYPE carousel_response_size_bytes histogram\n"
         for t in 0..<2 {

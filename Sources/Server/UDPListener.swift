@@ -14,11 +14,13 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     let context: LoopContext
     let stats: ServerStats
+    let limiter: RateLimiter
     var pending = false
 
-    init(context: LoopContext, stats: ServerStats) {
+    init(context: LoopContext, stats: ServerStats, limiter: RateLimiter) {
         self.context = context
         self.stats = stats
+        self.limiter = limiter
     }
 
     func channelRead(context ctx: ChannelHandlerContext, data: NIOAny) {
@@ -27,12 +29,57 @@ final class UDPQueryHandler: ChannelInboundHandler {
             hub.handle(envelope.data, remote: envelope.remoteAddress, channel: ctx.channel, tcp: false)
             return
         }
-        guard let (reply, _) = context.respond(to: envelope.data, over: .udp, allocator: ctx.channel.allocator, framed: false) else {
+        guard var (reply, outcome) = context.respond(to: envelope.data, over: .udp, allocator: ctx.channel.allocator, framed: false) else {
             stats.dropped.wrappingIncrement(ordering: .relaxed)
             return
         }
+        let options = context.snapshot.options
+        if options.rrlLimit > 0 {
+            switch limit(outcome, envelope.remoteAddress, options) {
+            case .pass:
+                break
+            case .drop:
+                context.counters.rrlDropped &+= 1
+                return
+            case .slip:
+                context.counters.rrlSlipped &+= 1
+                UDPQueryHandler.truncate(&reply, questionEnd: outcome.questionEnd)
+            }
+        }
         ctx.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
         pending = true
+    }
+
+    /// Response rate limiting (`RateLimiter`): the client's prefix and the answer's key.
+    @inline(__always)
+    func limit(_ outcome: Outcome, _ address: SocketAddress, _ options: ResponderOptions) -> RateLimiter.Verdict {
+        let client: UInt64
+        switch address {
+        case .v4(let a):
+            var ip = a.address.sin_addr
+            client = withUnsafeBytes(of: &ip) {
+                RateLimiter.prefixKey($0, v4Bits: options.rrlIPv4Prefix, v6Bits: options.rrlIPv6Prefix)
+            }
+        case .v6(let a):
+            var ip = a.address.sin6_addr
+            client = withUnsafeBytes(of: &ip) {
+                RateLimiter.prefixKey($0, v4Bits: options.rrlIPv4Prefix, v6Bits: options.rrlIPv6Prefix)
+            }
+        case .unixDomainSocket:
+            return .pass
+        }
+        return limiter.check(
+            client: client, answer: outcome.answerKey, now: RateLimiter.now(), limit: options.rrlLimit,
+            slip: options.rrlSlip)
+    }
+
+    /// A slipped response: header and question only, TC=1, so the client asks again over TCP.
+    static func truncate(_ reply: inout ByteBuffer, questionEnd: Int) {
+        let start = reply.readerIndex
+        let flags = reply.getInteger(at: start + 2, as: UInt16.self) ?? 0
+        reply.setInteger(flags | 0x0200, at: start + 2)
+        for field in [6, 8, 10] { reply.setInteger(UInt16(0), at: start + field) }
+        reply.moveWriterIndex(to: start + min(questionEnd, reply.readableBytes))
     }
 
     func channelReadComplete(context ctx: ChannelHandlerContext) {
@@ -53,7 +100,9 @@ enum UDPListener {
     static let batch = 32
     static let maxQuery = 4096
 
-    static func bind(_ address: SocketAddress, context: LoopContext, stats: ServerStats) async throws -> Channel {
+    static func bind(
+        _ address: SocketAddress, context: LoopContext, stats: ServerStats, limiter: RateLimiter
+    ) async throws -> Channel {
         try await DatagramBootstrap(group: context.eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.Types.SocketOption(level: .socket, name: .init(rawValue: SO_REUSEPORT)), value: 1)
@@ -62,7 +111,8 @@ enum UDPListener {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: batch * maxQuery))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(context: context, stats: stats))
+                    try channel.pipeline.syncOperations.addHandler(
+                        UDPQueryHandler(context: context, stats: stats, limiter: limiter))
                 }
             }
             .bind(to: address)

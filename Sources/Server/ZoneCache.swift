@@ -10,12 +10,26 @@ public struct ZoneCache: Sendable {
 
     public struct Entry: Sendable {
         var signature: FileSignature
+        /// The files the zone file includes, with their signatures when last read.
+        var includes: [String: FileSignature] = [:]
+        /// Of the zone file and its includes together.
         var digest: UInt64
-        /// The last version that loaded cleanly (served), and the problems of the current one.
+        /// The last version that loaded cleanly, and the problems of the current one.
         public var good: Zone?
         public var errors: [ZoneProblem]
+        /// Set while another file (earlier in name order) serves the same origin: `good` is kept,
+        /// not served, and comes in when that file goes.
+        var clash: ZoneProblem?
         /// When `good` was loaded.
         public var loadedAt = Date()
+
+        /// The zone this file serves now.
+        var served: Zone? { clash == nil ? good : nil }
+        var problems: [ZoneProblem] { errors + (clash.map { [$0] } ?? []) }
+
+        func unchanged(_ signature: FileSignature) -> Bool {
+            self.signature == signature && includes.allSatisfy { FileSignature($0.key) == $0.value }
+        }
     }
 
     /// What a refresh did, for logs and the status page.
@@ -30,12 +44,15 @@ public struct ZoneCache: Sendable {
     public private(set) var entries: [String: Entry] = [:]
 
     /// Every zone to serve now: the last good version of each file still present.
-    public var zones: [Zone] { entries.keys.sorted().compactMap { entries[$0]?.good } }
-    public var errors: [ZoneProblem] { entries.keys.sorted().flatMap { entries[$0]!.errors } }
+    public var zones: [Zone] { entries.keys.sorted().compactMap { entries[$0]?.served } }
+    public var errors: [ZoneProblem] { entries.keys.sorted().flatMap { entries[$0]!.problems } }
 
-    /// Looks at every zone file; loads those whose content changed. Files that disappeared stop
-    /// being served. A zone whose origin is already served from another file is an error.
-    public mutating func refresh(paths: [String]) -> Refresh {
+    /// Looks at every zone file and the files they include; loads those whose content changed.
+    /// With `force` (SIGHUP, `carousel reload`), every file's content is compared, not only the
+    /// files whose inode, size or modification time moved. Files that disappeared stop being
+    /// served. A zone whose origin is already served from another file is an error until that
+    /// file goes.
+    public mutating func refresh(paths: [String], force: Bool = false, maxRecords: Int = .max) -> Refresh {
         var r = Refresh()
         let files: [String]
         do {
@@ -50,28 +67,37 @@ public struct ZoneCache: Sendable {
         }
         for file in files {
             let sig = FileSignature(file)
-            if let e = entries[file], e.signature == sig { continue }
+            if let e = entries[file], !force, e.unchanged(sig) { continue }
             guard let data = FileManager.default.contents(atPath: file) else {
                 let p = ZoneProblem(file: file, line: 0, message: "cannot read the file")
                 entries[file, default: Entry(signature: sig, digest: 0, good: nil, errors: [])].errors = [p]
                 r.errors.append(p)
                 continue
             }
-            let digest = FileSignature.digest(data)
-            if var e = entries[file], e.digest == digest {
-                e.signature = sig  // touched, not changed
-                entries[file] = e
-                continue
+            var digest = FileSignature.digest(data)
+            if var e = entries[file] {
+                for include in e.includes.keys.sorted() {
+                    digest = FileSignature.combine(digest, FileSignature.digest(include))
+                }
+                if e.digest == digest {
+                    // touched, not changed
+                    e.signature = sig
+                    for include in e.includes.keys { e.includes[include] = FileSignature(include) }
+                    entries[file] = e
+                    continue
+                }
             }
-            var entry = entries[file] ?? Entry(signature: sig, digest: digest, good: nil, errors: [])
+            var entry = entries[file] ?? Entry(signature: sig, digest: 0, good: nil, errors: [])
             entry.signature = sig
-            entry.digest = digest
-            switch ZoneLoader.load(file: file) {
+            let includes: [String]
+            switch ZoneLoader.load(file: file, maxRecords: maxRecords) {
             case .failure(let failure):
+                includes = failure.includes
                 entry.errors = failure.errors
                 r.errors += failure.errors
                 r.warnings += failure.warnings
             case .success(let outcome):
+                includes = outcome.includes
                 r.warnings += outcome.warnings
                 do {
                     let zone = try Zone.build(
@@ -91,19 +117,34 @@ public struct ZoneCache: Sendable {
                     r.errors.append(p)
                 }
             }
+            // The digest of what was read: the zone file and the includes this parse found.
+            entry.includes = Dictionary(includes.map { ($0, FileSignature($0)) }, uniquingKeysWith: { a, _ in a })
+            entry.digest = FileSignature.digest(data)
+            for include in entry.includes.keys.sorted() {
+                entry.digest = FileSignature.combine(entry.digest, FileSignature.digest(include))
+            }
             entries[file] = entry
         }
-        // One origin, one file: the first file (in name order) wins.
+        // One origin, one file: the first file (in name order) wins; the others keep their zone
+        // for when it goes.
         var owners: [DNSName: String] = [:]
         for file in entries.keys.sorted() {
-            guard let zone = entries[file]?.good else { continue }
+            guard let zone = entries[file]?.good else {
+                entries[file]?.clash = nil
+                continue
+            }
             if let first = owners[zone.origin] {
-                let p = ZoneProblem(file: file, line: 1, message: "zone \(zone.origin) is already served from \(first)")
-                entries[file]!.good = nil
-                entries[file]!.errors = [p]
-                r.errors.append(p)
+                if entries[file]!.clash == nil {
+                    let p = ZoneProblem(file: file, line: 1, message: "zone \(zone.origin) is already served from \(first)")
+                    entries[file]!.clash = p
+                    r.errors.append(p)
+                }
             } else {
                 owners[zone.origin] = file
+                if entries[file]!.clash != nil {
+                    entries[file]!.clash = nil
+                    r.loaded.append(zone)
+                }
             }
         }
         return r
@@ -130,5 +171,15 @@ struct FileSignature: Equatable, Sendable {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h
+    }
+
+    /// The digest of a file's content; a file that cannot be read digests as 0.
+    static func digest(_ path: String) -> UInt64 {
+        FileManager.default.contents(atPath: path).map { digest($0) } ?? 0
+    }
+
+    /// Folds one digest into another, order-sensitive.
+    static func combine(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        (a ^ b) &* 0x100_0000_01b3 &+ 0x9e37_79b9_7f4a_7c15
     }
 }

@@ -20,7 +20,7 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(1)
         }
         var cache = ZoneCache()
-        let refresh = cache.refresh(paths: config.zones)
+        let refresh = cache.refresh(paths: config.zones, maxRecords: config.maxZoneRecords)
         for w in refresh.warnings { printError("\(w) (warning)") }
         for e in refresh.errors { printError("\(e)") }
         var failed = !refresh.errors.isEmpty

@@ -202,6 +202,39 @@ struct ZoneLoaderTests {
         #expect(zone.records.map(\.line) == [1, 2, 2, 3])
     }
 
+    /// `limits.zone_records`: one record over the limit fails the load at that record's line.
+    @Test func aZoneOverTheRecordLimitIsRefused() throws {
+        let dir = F.Dir()
+        let main = dir.write(
+            "example.com.zone",
+            "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n" + (1...5).map { "h\($0) A 192.0.2.\($0)\n" }.joined())
+        #expect(try ZoneLoader.load(file: main, maxRecords: 8).get().zone.records.count == 8)
+        guard case .failure(let failure) = ZoneLoader.load(file: main, maxRecords: 7) else {
+            Issue.record("8 records over a limit of 7 load")
+            return
+        }
+        #expect(failure.errors.map(\.description) == ["\(main):8: more than 7 records: the zone is over limits.zone_records"])
+    }
+
+    /// The watcher follows included files: `load` names them, also when parsing stopped at an
+    /// include that is missing (so that its creation is noticed).
+    @Test func loadNamesTheIncludedFiles() throws {
+        let dir = F.Dir()
+        let main = dir.write(
+            "example.com.zone", "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n$INCLUDE sub/hosts.inc\n$INCLUDE gone.inc\n")
+        dir.write("sub/hosts.inc", "www A 192.0.2.1\n$INCLUDE more.inc\n$INCLUDE more.inc\n")
+        dir.write("sub/more.inc", "mail A 192.0.2.2\n")
+        guard case .failure(let failure) = ZoneLoader.load(file: main) else {
+            Issue.record("a missing include fails the load")
+            return
+        }
+        let expected = [dir.path + "/sub/hosts.inc", dir.path + "/sub/more.inc", dir.path + "/gone.inc"]
+        #expect(failure.includes == expected)
+        dir.write("gone.inc", "")
+        let outcome = try ZoneLoader.load(file: main).get()
+        #expect(outcome.includes == expected)
+    }
+
     @Test func includeWithOriginRestoresTheIncludingState() throws {
         let dir = F.Dir()
         let main = dir.write(

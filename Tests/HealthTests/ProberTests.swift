@@ -39,8 +39,10 @@ import Testing
 
         try await withRunning(prober) {
             let started = ContinuousClock.now
-            await prober.firstRound(within: .seconds(2))
-            #expect(ContinuousClock.now - started < .seconds(1))
+            // Two healthy backends answer in milliseconds: the round ends with their results,
+            // long before its bound (the margin is for a loaded machine).
+            await prober.firstRound(within: .seconds(8))
+            #expect(ContinuousClock.now - started < .seconds(6))
             // Every target has its first result. (On a loaded machine one may be a timeout, which
             // rise then repairs; the view would then show it.)
             #expect(await prober.view.state(ida) != .unknown)

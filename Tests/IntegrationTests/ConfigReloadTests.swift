@@ -46,8 +46,6 @@ struct ConfigReloadTests {
         /// The config body after the header; `marker` is on the line the error must name.
         var body: String
         var marker: String
-        /// A server bug this case runs into, reported as a known issue until it is fixed.
-        var knownIssue: Comment? = nil
         var testDescription: String { name }
     }
 
@@ -94,11 +92,7 @@ struct ConfigReloadTests {
                 let problems = status["errors"] as? [String] ?? []
                 #expect(problems.contains { $0.contains("carousel.yaml:") }, "/status lists the problem: \(problems)")
             }
-            if let issue = c.knownIssue {
-                await withKnownIssue(issue) { try await rejected() }
-            } else {
-                try await rejected()
-            }
+            try await rejected()
 
             // Fixing the file applies it.
             try await server.rewriteConfig(Self.ttlPool(9), mode: .renameOver)

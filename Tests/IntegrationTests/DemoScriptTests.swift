@@ -57,7 +57,7 @@ struct DemoScriptTests {
         let out = dir.url.appendingPathComponent("stdout")
         let err = dir.url.appendingPathComponent("stderr")
         let script = repository.appendingPathComponent("scripts/demo").path
-        let process = try Spawned.withDefaultSignals(
+        let process = try Spawned(
             executable: "/usr/bin/env", arguments: ["CAROUSEL_BIN=\(CarouselServer.binary)", script, "--check"],
             stdout: out, stderr: err)
         let finished = try await offload { process.wait(timeout: 180) }

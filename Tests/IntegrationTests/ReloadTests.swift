@@ -168,9 +168,7 @@ struct ReloadTests {
 
     /// An edit the watcher cannot see (same inode, size and modification time, as `touch -r`
     /// after an edit, or `cp -p`/`rsync -t` of a same-size file) is what SIGHUP and
-    /// `carousel reload` exist for. Known server bug: a forced reload skips every file whose
-    /// signature is unchanged (`ZoneCache.refresh` compares inode/size/mtime before reading, and
-    /// `CarouselRuntime.reload` has no way to ask it to read anyway).
+    /// `carousel reload` exist for: a forced reload compares every file's content.
     @Test("SIGHUP and carousel reload re-read a file whose size, inode and mtime did not change")
     func forcedReloadOfInvisibleEdit() async throws {
         let zone1 = reloadZone(Self.origin, serial: 1, www: ["192.0.2.1"])
@@ -196,20 +194,13 @@ struct ReloadTests {
                 report(
                     "\(how) after an edit with inode, size and mtime unchanged: "
                         + (served.map { "served after \(secs($0.seconds))" } ?? "NOT served within 3 s"))
-                withKnownIssue(
-                    "a forced reload skips files whose inode, size and mtime are unchanged (ZoneCache.refresh)"
-                ) {
-                    #expect(served != nil, "\(how) did not re-read the file\n\(server.log)")
-                }
+                #expect(served != nil, "\(how) did not re-read the file\n\(server.log)")
             }
         }
     }
 
     /// `$INCLUDE` works at load time (README); an edit to the included file must reach clients
-    /// like any other zone edit. Known server bug: only the including file's signature is watched
-    /// (`ZoneCache.Entry` keeps one `FileSignature`), so the included file's edits are seen
-    /// neither by the watcher nor by SIGHUP or `carousel reload`, only after a restart or a touch
-    /// of the including file.
+    /// like any other zone edit: the watcher follows the included files too.
     @Test("an edit to an $INCLUDEd file is served (watcher within 2 s, else after SIGHUP)")
     func includedFileEdit() async throws {
         let zone = reloadZone(Self.origin, serial: 1) + "$INCLUDE hosts.inc\n"
@@ -231,17 +222,14 @@ struct ReloadTests {
                 "edit of an $INCLUDEd file: watcher "
                     + (watched.map { "served after \(secs($0.seconds))" } ?? "never (3 s)")
                     + ", then SIGHUP " + (forced.map { "served after \(secs($0.seconds))" } ?? "never (3 s)"))
-            withKnownIssue("edits to $INCLUDEd files are not watched, and a forced reload skips them too") {
-                #expect(watched != nil && watched!.seconds < 2, "the watcher missed the include's edit\n\(server.log)")
-                #expect(forced != nil, "SIGHUP did not re-read the include\n\(server.log)")
-            }
+            #expect(watched != nil && watched!.seconds < 2, "the watcher missed the include's edit\n\(server.log)")
+            #expect(forced != nil, "SIGHUP did not re-read the include\n\(server.log)")
         }
     }
 
     /// Two files for one origin: the first (by name) is served and the second reported. Deleting
-    /// the first must let the second serve, as a new file would. Known server bug:
-    /// `ZoneCache.refresh` clears the second file's `good` zone when it finds the clash and never
-    /// loads it again while its signature is unchanged, so the zone goes REFUSED (SIGHUP too).
+    /// the first must let the second serve, as a new file would (the second keeps its zone,
+    /// unserved, while the clash lasts).
     @Test("two files for one origin: deleting the served one lets the other serve")
     func duplicateOriginTakesOver() async throws {
         let first = reloadZone(Self.origin, serial: 1, www: ["192.0.2.1"])
@@ -261,11 +249,7 @@ struct ReloadTests {
                 "duplicate origin, served file deleted: "
                     + (served.map { "b.zone served after \(secs($0.seconds))" }
                         ?? "\(after.status ?? "no answer") 3 s later"))
-            withKnownIssue(
-                "the file that lost an origin clash is not loaded again when the winner goes (ZoneCache.refresh)"
-            ) {
-                #expect(served != nil && served!.seconds < 2, "\(after)\n\(server.log)")
-            }
+            #expect(served != nil && served!.seconds < 2, "\(after)\n\(server.log)")
         }
     }
 }

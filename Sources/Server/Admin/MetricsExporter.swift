@@ -32,5 +32,6 @@ public final class MetricsExporter: Sendable {
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         return String(decoding: bytes, as: UTF8.self) + (await server.queryCounters()).prometheusText()
+            + server.stats.prometheusText()
     }
 }

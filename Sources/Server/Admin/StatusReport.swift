@@ -80,7 +80,7 @@ extension CarouselRuntime {
         let drained = await prober.drainedAddresses
         let zones = cache.entries.keys.sorted().compactMap { file -> StatusReport.Zone? in
             let e = cache.entries[file]!
-            guard let z = e.good else { return nil }
+            guard let z = e.served else { return nil }
             return StatusReport.Zone(
                 origin: z.origin.description, serial: z.serial, records: z.recordCount, file: file, loadedAt: e.loadedAt,
                 error: e.errors.first.map(\.description))

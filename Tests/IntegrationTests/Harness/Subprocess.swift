@@ -79,56 +79,103 @@ struct TempDir: Sendable {
 }
 
 /// A child process whose stdout and stderr go to files. Every live one is listed in `Spawned.live`
-/// so that an exit of the test runner still stops it (see `killAllAtExit`).
+/// so that an exit of the test runner still stops it (see `installExitHandler`).
+///
+/// Started with posix_spawn rather than Foundation's `Process`: the child gets what a shell or a
+/// service manager gives it — an empty signal mask and default actions (the runner's Dispatch
+/// threads block nearly every signal, and a child inherits that across exec), only fds 0–2 open,
+/// and its own directory — and the harness reaps it itself with `waitpid(pid)`, so an exit is
+/// seen at once. (`Process` reaps on a Dispatch source of its own; under load it was seen to
+/// report a child that had long exited as running, and to crash inside `run()`.)
 final class Spawned: @unchecked Sendable {
-    let process = Process()
     let name: String
+    let pid: Int32
+    /// The raw wait status once reaped.
+    private let reaped = Locked<Int32?>(nil)
 
     init(executable: String, arguments: [String], stdout: URL, stderr: URL) throws {
         name = URL(fileURLWithPath: executable).lastPathComponent
         for file in [stdout, stderr] where !FileManager.default.createFile(atPath: file.path, contents: nil) {
             throw HarnessError("cannot create \(file.path)")
         }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout.path, O_WRONLY | O_APPEND, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr.path, O_WRONLY | O_APPEND, 0)
+        _ = spawnAddCloseFrom(&actions, 3)
         // a carousel.yaml in the runner's directory would be read as the default config
-        process.currentDirectoryURL = stdout.deletingLastPathComponent()
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
+        _ = spawnAddChdir(&actions, stdout.deletingLastPathComponent().path)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM] {
+            sigaddset(&defaults, s)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw HarnessError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        pid = child
         Spawned.installExitHandler
-        try process.run()
-        Spawned.live.withLock { $0[process.processIdentifier] = true }
+        Spawned.live.withLock { $0[pid] = true }
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32 { process.terminationStatus }
+    /// Reaps the child if it has exited; its wait status then.
+    private func poll() -> Int32? {
+        reaped.withLock { status in
+            if status != nil { return status }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                status = raw
+                Spawned.live.withLock { $0[pid] = nil }
+            }
+            return status
+        }
+    }
+
+    var isRunning: Bool { poll() == nil }
+    /// The exit code, or the signal number when it died of one (as Foundation's Process reports it).
+    var exitStatus: Int32 {
+        guard let raw = poll() else { return -1 }
+        return exitedNormally ? (raw >> 8) & 0xff : raw & 0x7f
+    }
     /// True when the process called exit (rather than dying of a signal).
-    var exitedNormally: Bool { process.terminationReason == .exit }
+    var exitedNormally: Bool {
+        guard let raw = poll() else { return false }
+        return raw & 0x7f == 0
+    }
 
     /// Waits up to `timeout` seconds for the process to exit; true when it has.
     func wait(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
+        while isRunning {
             if Date() > deadline { return false }
-            usleep(10_000)
+            usleep(5_000)
         }
-        Spawned.live.withLock { $0[pid] = nil }
         return true
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds.
     func stop(grace: Double = 5) {
-        guard process.isRunning else {
-            Spawned.live.withLock { $0[pid] = nil }
-            return
-        }
+        guard isRunning else { return }
         Glibc.kill(pid, SIGTERM)
         if !wait(timeout: grace) { kill() }
     }
 
     func kill() {
+        guard isRunning else { return }
         Glibc.kill(pid, SIGKILL)
         _ = wait(timeout: 5)
     }
@@ -146,6 +193,12 @@ final class Spawned: @unchecked Sendable {
         }
     }()
 }
+
+// glibc ≥ 2.29 and 2.34 have these; Swift's Glibc module does not import them (GNU extensions).
+@_silgen_name("posix_spawn_file_actions_addchdir_np")
+private func spawnAddChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
 
 /// A value behind a lock.
 final class Locked<Value>: @unchecked Sendable {

@@ -27,8 +27,8 @@ final class UnboundResolver: @unchecked Sendable {
                 dir.remove()
                 throw HarnessError("unbound-checkconf rejects the generated config: \(check.stderr)\(check.stdout)")
             }
-            // Default signal state, so that SIGTERM stops it at once (see DefaultSignals.swift).
-            let process = try Spawned.withDefaultSignals(
+            // Default signal state, so that SIGTERM stops it at once (Spawned gives every child that).
+            let process = try Spawned(
                 executable: unbound, arguments: ["-d", "-c", conf], stdout: dir.url.appendingPathComponent("stdout"),
                 stderr: dir.url.appendingPathComponent("stderr"))
             let resolver = UnboundResolver(

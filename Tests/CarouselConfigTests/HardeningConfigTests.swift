@@ -1,0 +1,69 @@
+import Testing
+
+@testable import CarouselConfig
+
+/// The keys of the hardening issue: `rrl`, the TCP limits, `limits`, and the config size cap.
+@Suite struct HardeningConfigTests {
+    func parse(_ text: String) -> Result<Config, ConfigErrors> {
+        Config.parse(text, file: "carousel.yaml")
+    }
+
+    func errors(_ text: String) -> [String] {
+        switch parse(text) {
+        case .success: return []
+        case .failure(let e): return e.errors.map(\.description)
+        }
+    }
+
+    @Test func defaultsProtectWithoutGettingInTheWay() throws {
+        let c = try parse("").get()
+        #expect(c.rrl.enabled && c.rrl.responsesPerSecond == 200 && c.rrl.slip == 2)
+        #expect(c.rrl.ipv4Prefix == 24 && c.rrl.ipv6Prefix == 56)
+        #expect(c.tcpMaxConnections == 1000 && c.tcpIdleTimeout == .seconds(10))
+        #expect(c.tcpMessageTimeout == .seconds(3) && c.tcpMaxQueries == 0)
+        #expect(c.maxZoneRecords == 10_000_000)
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let c = try parse("""
+            rrl: { responses_per_second: 5, slip: 3, ipv4_prefix: 32, ipv6_prefix: 64 }
+            tcp: { idle_timeout: 2s, max_connections: 20, message_timeout: 500ms, max_queries: 100 }
+            limits: { zone_records: 5000 }
+            """).get()
+        #expect(c.rrl.responsesPerSecond == 5 && c.rrl.slip == 3 && c.rrl.ipv4Prefix == 32 && c.rrl.ipv6Prefix == 64)
+        #expect(c.tcpIdleTimeout == .seconds(2) && c.tcpMaxConnections == 20)
+        #expect(c.tcpMessageTimeout == .milliseconds(500) && c.tcpMaxQueries == 100)
+        #expect(c.maxZoneRecords == 5000)
+    }
+
+    @Test(arguments: ["rrl: off", "rrl: { responses_per_second: 0 }"])
+    func rrlOff(_ text: String) throws {
+        #expect(!(try parse(text).get().rrl.enabled))
+    }
+
+    @Test func badValuesAreAllReportedWithTheirLine() {
+        let e = errors("""
+            rrl:
+              responses_per_second: -1
+              slip: 11
+              ipv4_prefix: 33
+              burst: 4
+            tcp: { message_timeout: 10ms, max_queries: -2 }
+            limits: { zone_records: 0 }
+            """)
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:2: rrl.responses_per_second:") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:3: rrl.slip:") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:4: rrl.ipv4_prefix:") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:5: rrl.burst: unknown key") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:6: tcp.message_timeout:") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:6: tcp.max_queries:") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:7: limits.zone_records:") }, "\(e)")
+        #expect(e.count == 7, "\(e)")
+    }
+
+    @Test func aConfigOverOneMebibyteIsRefusedBeforeParsing() {
+        let huge = "# " + String(repeating: "x", count: Config.maxFileSize) + "\n"
+        #expect(errors(huge) == ["carousel.yaml:1: the config is \(huge.utf8.count) bytes; the limit is 1048576"])
+        #expect(errors(String(repeating: "#\n", count: 1000)) == [])
+    }
+}

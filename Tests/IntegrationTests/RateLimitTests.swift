@@ -1,0 +1,122 @@
+// Response rate limiting against the running server, on loopback (no exemption for it): a burst
+// of one answer to one client prefix is cut to the limit, with every second limited response
+// sent truncated and the rest dropped; other answers and other prefixes go on; TCP is never limited.
+
+import Foundation
+import Testing
+
+@Suite("Response rate limiting")
+struct RateLimitTests {
+    static let zone = balancedZone("example.test.", addresses: ["192.0.2.1", "192.0.2.2"])
+
+    struct Tally: CustomStringConvertible {
+        var full = 0, truncated = 0, other = 0
+        var description: String { "\(full) answers, \(truncated) TC=1, \(other) other" }
+    }
+
+    /// Sorts replies to `ids` into full answers and empty TC=1 ones.
+    static func tally(_ replies: [[UInt8]], ids: Set<UInt16>) throws -> Tally {
+        var t = Tally()
+        for reply in replies {
+            let m = try RawMessage(reply)
+            guard ids.contains(m.id) else { continue }
+            if m.tc && m.ancount == 0 && m.rcode == 0 {
+                t.truncated += 1
+            } else if !m.tc && m.ancount > 0 {
+                t.full += 1
+            } else {
+                t.other += 1
+            }
+        }
+        return t
+    }
+
+    /// Sends `count` queries for `name` as fast as the socket buffers allow: in groups of 50,
+    /// reading the replies between groups so that neither side's kernel buffer overflows (a
+    /// loss there would look like rate limiting). The replies read are kept in `received`.
+    static func burst(_ client: UDPClient, _ name: String, type: UInt16 = 1, count: Int, received: inout [[UInt8]]) -> Set<UInt16> {
+        var ids = Set<UInt16>()
+        let base = UInt16.random(in: 0...0x7000)
+        for i in 0..<count {
+            var q = RawQuery(name, type: type)
+            q.id = base + UInt16(i)
+            ids.insert(q.id)
+            client.send(q.bytes)
+            if i % 50 == 49 { received += client.drain(quiet: 0.02) }
+        }
+        return ids
+    }
+
+    @Test("over the limit: every 2nd response is an empty TC=1 one, the rest dropped; other answers, other prefixes and TCP go on")
+    func limited() async throws {
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "rrl: { responses_per_second: 5, slip: 2 }") { server in
+            let (flooded, neighbour, elsewhere) = try await offload { () -> (Tally, Tally, Tally) in
+                let a = try UDPClient(to: server.endpoint, from: "127.0.0.1")
+                let b = try UDPClient(to: server.endpoint, from: "127.0.9.1")
+                // One answer, 60 times, from 127.0.0.0/24; then, in the same second, 5 of another
+                // answer from the same prefix and 5 of the same answer from 127.0.9.0/24.
+                // (NS, not SOA: the harness's readiness probe asked for the SOA a moment ago.)
+                var fromA: [[UInt8]] = [], fromB: [[UInt8]] = []
+                let ids = Self.burst(a, "www.example.test.", count: 60, received: &fromA)
+                let otherIDs = Self.burst(a, "example.test.", type: 2, count: 5, received: &fromA)
+                let bIDs = Self.burst(b, "www.example.test.", count: 5, received: &fromB)
+                fromA += a.drain()
+                fromB += b.drain()
+                return (
+                    try Self.tally(fromA, ids: ids), try Self.tally(fromA, ids: otherIDs), try Self.tally(fromB, ids: bIDs)
+                )
+            }
+            report("rrl 5/s slip 2, 60 queries for one answer: \(flooded); another answer: \(neighbour); another /24: \(elsewhere)")
+            // 5 a second; a burst that straddles a second boundary gets two seconds' worth.
+            #expect((5...10).contains(flooded.full), "\(flooded)")
+            #expect(flooded.truncated >= 20 && flooded.truncated <= 28, "about half of the 50 limited ones slip: \(flooded)")
+            #expect(flooded.other == 0 && flooded.full + flooded.truncated < 60, "\(flooded)")
+            #expect(neighbour.full == 5, "another answer is counted apart: \(neighbour)")
+            #expect(elsewhere.full == 5, "another prefix is counted apart: \(elsewhere)")
+
+            // TCP cannot be spoofed: never limited.
+            for _ in 0..<10 {
+                let reply = try #require(try await TCPConnection.exchange(RawQuery("www.example.test.").bytes, with: server.endpoint))
+                #expect(try RawMessage(reply).ancount == 2)
+            }
+            let text = try await Admin.request("GET", server.adminURL + "/metrics").body
+            let slipped = metric(text, "carousel_rrl_limited_total{action=\"slip\"}") ?? 0
+            let dropped = metric(text, "carousel_rrl_limited_total{action=\"drop\"}") ?? 0
+            #expect(Int(slipped) == flooded.truncated, "\(text)")
+            #expect(dropped >= 20, "\(text)")
+        }
+    }
+
+    @Test("on by default at 200 a second: 150 quick answers all go out, 600 are cut")
+    func defaults() async throws {
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "") { server in
+            let (normal, flood) = try await offload { () -> (Tally, Tally) in
+                let a = try UDPClient(to: server.endpoint, from: "127.0.0.1")
+                var fromA: [[UInt8]] = [], fromB: [[UInt8]] = []
+                let normalIDs = Self.burst(a, "www.example.test.", count: 150, received: &fromA)
+                let normal = try Self.tally(fromA + a.drain(), ids: normalIDs)
+                Thread.sleep(forTimeInterval: 1.1)
+                let b = try UDPClient(to: server.endpoint, from: "127.0.0.1")
+                let floodIDs = Self.burst(b, "www.example.test.", count: 600, received: &fromB)
+                return (normal, try Self.tally(fromB + b.drain(), ids: floodIDs))
+            }
+            report("default rrl: 150 queries → \(normal); 600 → \(flood)")
+            #expect(normal.full == 150, "\(normal)")
+            // 600 in about a second: 200 (or two seconds' 400) answered, half the rest slipped.
+            #expect(flood.full <= 400 && flood.truncated >= 90 && flood.full + flood.truncated < 600, "\(flood)")
+        }
+    }
+
+    @Test("rrl: off answers every query")
+    func off() async throws {
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "rrl: off") { server in
+            let flood = try await offload { () -> Tally in
+                let a = try UDPClient(to: server.endpoint)
+                var received: [[UInt8]] = []
+                let ids = Self.burst(a, "www.example.test.", count: 600, received: &received)
+                return try Self.tally(received + a.drain(), ids: ids)
+            }
+            #expect(flood.full == 600 && flood.truncated == 0, "\(flood)")
+        }
+    }
+}
