@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -60,10 +61,18 @@ let package = Package(
             ]
         ),
         .target(name: "Balancer", dependencies: ["DNSWire", "DNSZone", "Health", "CarouselConfig"]),
+        // Zone transfers, TSIG, NOTIFY messages and zone versions: values and bytes, no I/O.
+        .target(
+            name: "Transfer",
+            dependencies: [
+                "DNSWire", "DNSZone", "CarouselConfig", "Balancer", "Health",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "Server",
             dependencies: [
-                "DNSWire", "DNSZone", "Responder", "CarouselConfig", "Balancer", "Health",
+                "DNSWire", "DNSZone", "Responder", "CarouselConfig", "Balancer", "Health", "Transfer",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -100,6 +109,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "CarouselConfig"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),
         .testTarget(
             name: "IntegrationTests",

@@ -42,6 +42,10 @@ public struct Config: Sendable, Equatable {
     /// Drop privileges to this user and group after binding (port 53 as root).
     public var user: String? = nil
     public var group: String? = nil
+    /// Zone transfers: keys, zones served as a primary, zones pulled as a secondary.
+    public var tsigKeys: [TSIGKeyConfig] = []
+    public var transfers: [TransferConfig] = []
+    public var secondaries: [SecondaryConfig] = []
 
     public init() {}
 
@@ -72,7 +76,7 @@ public struct Config: Sendable, Equatable {
         guard let root else { return .success(c) }  // An empty file means all defaults.
         let known: Set = [
             "listen", "zones", "max_udp_payload", "chaos", "tcp", "threads", "state_file", "defaults", "pools",
-            "admin", "admin_token", "user", "group", "rrl", "limits",
+            "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
         ]
         let entries = r.mapping(root, "", known: known)
         // Defaults first: pools build on them wherever they appear in the file.
@@ -140,10 +144,14 @@ public struct Config: Sendable, Equatable {
                 if let s = r.string(v, key) { c.stateFile = resolve(s, against: baseDirectory) }
             case "pools":
                 c.pools = r.pools(v, defaults: (c.defaultTTL, c.defaultCheck))
+            case "tsig_keys": c.tsigKeys = r.tsigKeys(v)
+            case "transfers": c.transfers = r.transfers(v)
+            case "secondaries": c.secondaries = r.secondaries(v)
             default:
                 break
             }
         }
+        r.checkTransfers(c)
         return r.errors.isEmpty ? .success(c) : .failure(ConfigErrors(r.errors.sorted { $0.line < $1.line }))
     }
 

@@ -60,7 +60,7 @@ public enum Responder {
         } else if q.qclass != .in && q.qclass != .any {
             rcode = RCode.refused.rawValue
         } else if q.qtype == .axfr || q.qtype == .ixfr {
-            rcode = RCode.refused.rawValue  // no zone transfers (yet): never to just anyone.
+            rcode = RCode.refused.rawValue  // transfers go to the Server's transfer lane; never from here.
         } else if q.qtype == .opt || q.qtype == .tsig {
             rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
         } else {

@@ -33,6 +33,10 @@ public actor CarouselRuntime {
     var configErrors: [String] = []
     public private(set) var snapshot: Snapshot
     var listeners: Listeners?
+    /// Zone transfers both ways (CarouselRuntime+Transfers.swift).
+    public let transfers: TransferCoordinator
+    /// Zones pulled from primaries, served beside the zone files.
+    var pulledZones: [Zone] = []
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
@@ -53,15 +57,19 @@ public actor CarouselRuntime {
         self.server = server
         let watch = PoolWatch(logger: logger)
         self.watch = watch
+        let transfers = TransferCoordinator(hub: server.transfers, group: server.group, logger: logger)
+        self.transfers = transfers
         self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in
             server.publish(view)
             watch.check(view)
+            transfers.healthChanged(view)
         }
     }
 
     /// Loads everything, probes once (bounded by the longest check timeout) so the first answer
     /// is not blind, then listens.
     public func start() async throws {
+        await startTransfers()
         await rebuild()
         started = true
         let bound = config.pools.map(\.check.timeout).max() ?? .zero
@@ -117,7 +125,7 @@ public actor CarouselRuntime {
         case .success(var next):
             overrides(&next)
             // Everything `carousel check` rejects is refused here too: a pool with no records.
-            let unbound = BalancePlan.unboundPools(Catalog(zones: cache.zones), pools: next.pools)
+            let unbound = BalancePlan.unboundPools(Catalog(zones: cache.zones + pulledZones), pools: next.poolsOutsideSecondaries)
             if !unbound.isEmpty {
                 Counter(label: "carousel_reload_failures_total").increment()
                 configErrors = unbound.map { "\(path):\($0.line): pools: \($0.name) has no A or AAAA records in any zone" }
@@ -189,7 +197,8 @@ public actor CarouselRuntime {
             logger.warning("\(e.file): keeping the last good version (serial \(served.serial))")
         }
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
-        let catalog = Catalog(zones: cache.zones)
+        pulledZones = await transfers.secondaryZones()
+        let catalog = Catalog(zones: await transfers.servedZones(cache.zones + pulledZones))
         for pool in BalancePlan.unboundPools(catalog, pools: config.pools) {
             logger.warning("pool \(pool.name) (line \(pool.line)) matches no A or AAAA records in any zone")
         }
@@ -204,6 +213,7 @@ public actor CarouselRuntime {
         }
         watch.setPlan(plan)
         watch.check(await prober.view)
+        await transfersPublished(catalog: catalog, plan: plan)
     }
 }
 

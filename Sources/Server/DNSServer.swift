@@ -15,6 +15,8 @@ public final class DNSServer: Sendable {
     /// Response rate limiting's table, shared by the UDP sockets of every loop.
     let limiter = RateLimiter()
     let logger: Logger
+    /// Zone transfers, NOTIFY and TSIG-signed queries (off the fast path).
+    public let transfers: TransferHub
 
     public init(threads: Int? = nil, snapshot: Snapshot, logger: Logger) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
@@ -23,6 +25,9 @@ public final class DNSServer: Sendable {
         self.loops = loops
         self.contexts = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0.eventLoop), $0) })
         self.logger = logger
+        let transfers = TransferHub(logger: logger)
+        self.transfers = transfers
+        for loop in loops { loop.transfers = transfers }
     }
 
     /// Binds every address; returns the listeners, so the caller can close them.

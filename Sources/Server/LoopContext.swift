@@ -13,6 +13,8 @@ final class LoopContext: @unchecked Sendable {
     let scratch = ResponderScratch()
     /// This loop's TCP connections.
     let connections = TCPConnections()
+    /// Transfers, NOTIFY and signed queries leave the fast path here.
+    var transfers: TransferHub?
     /// Room for the largest DNS message.
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
 

@@ -68,6 +68,10 @@ final class TCPConnectionHandler: ChannelInboundHandler {
     var closing = false
     var timer: RepeatedTask?
     var channelContext: ChannelHandlerContext?
+    /// Messages handed to the transfer lane and not answered yet; a client that half-closes
+    /// meanwhile gets its answers before the connection closes.
+    var intercepted = 0
+    var closeWhenAnswered = false
 
     init(context: LoopContext, stats: ServerStats, settings: TCPSettings) {
         self.context = context
@@ -156,6 +160,16 @@ final class TCPConnectionHandler: ChannelInboundHandler {
         {
             buffer!.moveReaderIndex(forwardBy: 2)
             let message = buffer!.readSlice(length: Int(length))!
+            if let hub = context.transfers, message.withUnsafeReadableBytes({ hub.intercepts($0) }) {
+                intercepted += 1
+                queries += 1
+                let handler = NIOLoopBound(self, eventLoop: ctx.eventLoop)
+                let channel = ctx.channel
+                hub.handle(message, remote: channel.remoteAddress, channel: channel, tcp: true) {
+                    handler.value.answered(channel)
+                }
+                continue
+            }
             guard let (reply, _) = context.respond(to: message, over: .tcp, allocator: ctx.channel.allocator, framed: true)
             else {
                 // A message we would drop on UDP (a response, or garbage): end this conversation.
@@ -201,7 +215,10 @@ final class TCPConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context ctx: ChannelHandlerContext, event: Any) {
-        if let e = event as? ChannelEvent, e == .inputClosed {
+        if let e = event as? ChannelEvent, e == .inputClosed, intercepted > 0 {
+            closing = true
+            closeWhenAnswered = true
+        } else if let e = event as? ChannelEvent, e == .inputClosed {
             // The client is done sending: let the answers already written go out, then close.
             closing = true
             ctx.writeAndFlush(wrapOutboundOut(ctx.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
@@ -215,6 +232,15 @@ final class TCPConnectionHandler: ChannelInboundHandler {
     func errorCaught(context ctx: ChannelHandlerContext, error: Error) {
         closing = true
         ctx.close(promise: nil)
+    }
+
+    /// The transfer lane wrote its answer (on this loop).
+    func answered(_ channel: Channel) {
+        intercepted -= 1
+        lastActivity = .now()
+        if intercepted == 0 && closeWhenAnswered {
+            channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 }
 

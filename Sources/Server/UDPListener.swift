@@ -25,6 +25,10 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context ctx: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        if let hub = context.transfers, envelope.data.withUnsafeReadableBytes({ hub.intercepts($0) }) {
+            hub.handle(envelope.data, remote: envelope.remoteAddress, channel: ctx.channel, tcp: false)
+            return
+        }
         guard var (reply, outcome) = context.respond(to: envelope.data, over: .udp, allocator: ctx.channel.allocator, framed: false) else {
             stats.dropped.wrappingIncrement(ordering: .relaxed)
             return

@@ -157,3 +157,79 @@ import Testing
         #expect(c.pools[0].check.port == 53 && c.pools[0].check.rcodes == [0, 3] && c.pools[0].check.qtype == "SOA")
     }
 }
+
+@Suite struct TransferConfigTests {
+    @Test func theIssueExampleParses() throws {
+        let text = """
+            tsig_keys:
+              - { name: xfr, algorithm: hmac-sha256, secret: "Y2Fyb3VzZWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OSE=" }
+            transfers:
+              - zone: example.com
+                allow: ["127.0.0.1", "::1/128", "10.0.0.0/8"]
+                tsig: xfr
+                notify: ["127.0.0.1:5300"]
+                publish_health: true
+            secondaries:
+              - zone: example.net
+                primary: "127.0.0.1:5300"
+                tsig: xfr
+            """
+        let c = try Config.parse(text, file: "carousel.yaml").get()
+        #expect(c.tsigKeys.count == 1 && c.tsigKeys[0].algorithm == "hmac-sha256" && c.tsigKeys[0].secret.count == 32)
+        #expect(c.transfers[0].allow.count == 3 && c.transfers[0].publishHealth && c.transfers[0].tsig == "xfr")
+        #expect(c.transfers[0].notify == [ListenAddress(host: "127.0.0.1", port: 5300)])
+        #expect(c.transfers[0].allow[2].contains([10, 1, 2, 3]))
+        #expect(!c.transfers[0].allow[0].contains([127, 0, 0, 2]))
+        #expect(c.secondaries == [SecondaryConfig(zone: "example.net", primary: ListenAddress(host: "127.0.0.1", port: 5300), line: 10)].map {
+            var s = $0
+            s.tsig = "xfr"
+            return s
+        })
+    }
+
+    @Test func everyErrorIsListedWithItsLine() {
+        let text = """
+            tsig_keys:
+              - { name: xfr, algorithm: hmac-md5, secret: "not base64!" }
+            transfers:
+              - zone: example.com
+                allow: ["300.1.1.1", "10.0.0.0/33"]
+                tsig: nokey
+                notify: ["somewhere"]
+                publish_health: maybe
+                colour: blue
+            secondaries:
+              - zone: example.net
+            """
+        guard case .failure(let e) = Config.parse(text, file: "carousel.yaml") else {
+            Issue.record("expected errors")
+            return
+        }
+        let lines = e.errors.map(\.description)
+        for expected in [
+            "carousel.yaml:2: tsig_keys[0].algorithm: \"hmac-md5\" is not one of",
+            "carousel.yaml:2: tsig_keys[0].secret: expected a base64 secret",
+            "carousel.yaml:5: transfers[0].allow: \"300.1.1.1\" is not an address or prefix",
+            "carousel.yaml:5: transfers[0].allow: \"10.0.0.0/33\" is not an address or prefix",
+            "carousel.yaml:7: transfers[0].notify: \"somewhere\" is not ADDRESS:PORT",
+            "carousel.yaml:8: transfers[0].publish_health: expected true or false",
+            "carousel.yaml:9: transfers[0].colour: unknown key",
+            "carousel.yaml:11: secondaries[0].primary: every secondary zone needs a primary",
+        ] {
+            #expect(lines.contains { $0.hasPrefix(expected) }, "missing: \(expected) in \(lines)")
+        }
+    }
+
+    @Test func aNamedKeyMustExist() {
+        let text = """
+            transfers:
+              - zone: example.com
+                tsig: xfr
+            """
+        guard case .failure(let e) = Config.parse(text, file: "c.yaml") else {
+            Issue.record("expected errors")
+            return
+        }
+        #expect(e.errors.map(\.description) == ["c.yaml:2: transfers[0].tsig: no key named xfr in tsig_keys"])
+    }
+}

@@ -1,0 +1,58 @@
+import CarouselConfig
+import DNSWire
+import Foundation
+import Metrics
+import NIOCore
+import Transfer
+
+extension TransferCoordinator {
+    /// The delays between NOTIFY attempts (RFC 1996 §3.6 leaves the schedule to us).
+    static let notifyTimeouts: [TimeAmount] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)]
+
+    /// Tells every secondary of `t` about `version` (RFC 1996 §3.7): a NOTIFY with the new SOA in
+    /// the answer section, signed with the zone's key when it has one, resent until answered.
+    func notify(_ t: TransferConfig, _ version: ZoneVersion) {
+        guard !t.notify.isEmpty else { return }
+        let key = t.tsig.flatMap { n in config.tsigKeys.first { $0.name.lowercased() == n.lowercased() } }.flatMap(
+            TransferCoordinator.key)
+        for target in t.notify {
+            let id = UInt16.random(in: 0...UInt16.max)
+            var m = Message(id: id, flags: UInt16(Opcode.notify) << 11 | Header.aaBit)
+            m.question = [Question(name: version.origin, type: .soa)]
+            m.answer = [version.soa]
+            let group = self.group
+            let logger = self.logger
+            let zone = version.origin
+            let serial = version.serial
+            Task {
+                guard let address = try? SocketAddress.makeAddressResolvingHost(target.host, port: target.port) else {
+                    logger.error("notify: cannot resolve \(target)")
+                    return
+                }
+                for (attempt, timeout) in TransferCoordinator.notifyTimeouts.enumerated() {
+                    var bytes = m.encode()
+                    if let key { bytes = TSIG.sign(bytes, key: key).message }
+                    do {
+                        let reply = try await DNSClient.udp(bytes, to: address, timeout: timeout, group: group)
+                        let rcode = reply[3] & 0xF
+                        logger.info(
+                            "NOTIFY answered",
+                            metadata: [
+                                "zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)",
+                                "rcode": "\(RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)")",
+                                "attempt": "\(attempt + 1)",
+                            ])
+                        Counter(label: "carousel_notify_total", dimensions: [("result", "answered")]).increment()
+                        return
+                    } catch {
+                        continue
+                    }
+                }
+                Counter(label: "carousel_notify_total", dimensions: [("result", "unanswered")]).increment()
+                logger.warning(
+                    "NOTIFY not answered",
+                    metadata: ["zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)"])
+            }
+        }
+    }
+}
