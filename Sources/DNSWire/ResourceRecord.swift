@@ -16,6 +16,20 @@ public struct ResourceRecord: Sendable, Hashable, CustomStringConvertible {
         self.rdata = rdata
     }
 
+    public static func == (a: ResourceRecord, b: ResourceRecord) -> Bool {
+        a.type == b.type && a.rrClass == b.rrClass && a.ttl == b.ttl && a.rdata == b.rdata && a.name == b.name
+    }
+
+    /// The rdata goes to the hasher in one block (an array's own hash feeds it byte by byte).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(type.rawValue)
+        hasher.combine(rrClass.rawValue)
+        hasher.combine(ttl)
+        hasher.combine(rdata.count)
+        rdata.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     public var description: String {
         "\(name) \(ttl) \(rrClass) \(type) \\# \(rdata.count) \(rdata.map { String($0, radix: 16) }.joined(separator: " "))"
     }

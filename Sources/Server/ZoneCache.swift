@@ -169,7 +169,9 @@ struct FileSignature: Equatable, Sendable {
     /// FNV-1a of the content: telling a touch from an edit.
     static func digest(_ data: Data) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        data.withUnsafeBytes { bytes in
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
         return h
     }
 

@@ -5,10 +5,6 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One hostile packet and what the server must do with it.
 struct MalformedCase: Sendable, CustomTestStringConvertible {
     enum Expected: Sendable { case formErr(echoesQuestion: Bool), drop }
@@ -151,8 +147,9 @@ struct MalformedTableTests {
             // Random bytes come from one 1 MiB pool read from the kernel (cheap in a debug build):
             // a random packet is a slice of it at a random offset and length; a mutated one is a
             // real query with 1–6 bytes overwritten, one in seven also cut short.
-            var pool = [UInt8](repeating: 0, count: 1 << 20)
-            _ = pool.withUnsafeMutableBytes { getrandom($0.baseAddress, $0.count, 0) }
+            guard let urandom = FileHandle(forReadingAtPath: "/dev/urandom") else { throw HarnessError("no /dev/urandom") }
+            let pool = [UInt8](urandom.readData(ofLength: 1 << 20))
+            try urandom.close()
             var state: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(pool[0])
             func next(_ bound: Int) -> Int {
                 state ^= state << 13
