@@ -3,18 +3,7 @@ import Testing
 @testable import CarouselConfig
 
 /// The keys of the hardening issue: `rrl`, the TCP limits, `limits`, and the config size cap.
-@Suite struct HardeningConfigTests {
-    func parse(_ text: String) -> Result<Config, ConfigErrors> {
-        Config.parse(text, file: "carousel.yaml")
-    }
-
-    func errors(_ text: String) -> [String] {
-        switch parse(text) {
-        case .success: return []
-        case .failure(let e): return e.errors.map(\.description)
-        }
-    }
-
+extension ConfigTests {
     @Test func defaultsProtectWithoutGettingInTheWay() throws {
         let c = try parse("").get()
         #expect(c.rrl.enabled && c.rrl.responsesPerSecond == 200 && c.rrl.slip == 2)
