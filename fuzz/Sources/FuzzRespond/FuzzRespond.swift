@@ -1,0 +1,129 @@
+import DNSWire
+import FuzzSupport
+import Glibc
+import Health
+import Responder
+
+/// libFuzzer target for the whole query handler, `Responder.respond`, over `World`'s zones and
+/// pools. The first input byte picks the setting, the rest is the query:
+///
+///     bit 0     transport: UDP (0) or TCP (1)
+///     bits 1-2  snapshot: max UDP payload 512, 1232, 4096 or 65535 (and CH identities)
+///     bits 3-5  health view of the pools' members
+///
+/// Output buffers are the documented minimum (4096 bytes for UDP, 65535 for TCP), allocated
+/// at exactly that size so AddressSanitizer sees any write past them. Every response must be a
+/// message our own decoder accepts, answer the query it was given, and fit the transport.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRespond(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard size >= 1, let data else { return 0 }
+    let input = UnsafeRawBufferPointer(start: data, count: size)
+    let control = input[0]
+    let query = UnsafeRawBufferPointer(rebasing: input[1...])
+    let transport: Transport = control & 1 == 0 ? .udp : .tcp
+    let snapshot = World.built.snapshots[Int(control >> 1) & 3]
+    let health = World.built.views[Int(control >> 3) & 7]
+    let out = transport == .udp ? Buffers.udp : Buffers.tcp
+    let outcome = Responder.respond(to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: Buffers.scratch)
+    let response = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
+    check(query: query, transport, snapshot, outcome, response, input)
+    return 0
+}
+
+enum Buffers {
+    nonisolated(unsafe) static let udp = UnsafeMutableRawBufferPointer(start: malloc(4096), count: 4096)
+    nonisolated(unsafe) static let tcp = UnsafeMutableRawBufferPointer(start: malloc(65535), count: 65535)
+    static let scratch = ResponderScratch()
+}
+
+func check(
+    query: UnsafeRawBufferPointer, _ transport: Transport, _ snapshot: Snapshot, _ outcome: Outcome,
+    _ response: [UInt8], _ input: UnsafeRawBufferPointer
+) {
+    func expect(_ ok: Bool, _ message: @autoclosure () -> String, line: UInt = #line) {
+        Invariant.check(ok, message(), input: input, line: line)
+    }
+    let decoded = Query.decode(query)
+    if case .drop = decoded {
+        expect(outcome.length == 0, "answered a packet that must be dropped")
+        return
+    }
+    expect(outcome.length >= Header.size, "no answer (\(outcome.length) bytes) to a packet with a query header")
+    guard let m = try? Message.decode(response) else {
+        Invariant.fail("the response does not decode: \(Invariant.hex(response))", input: input, file: #fileID, line: #line)
+    }
+    expect(m.id == query.u16(0), "id not echoed")
+    expect(m.has(Header.qrBit), "QR clear in a response")
+    expect(!m.has(Header.raBit), "RA set: authoritative only")
+    expect(m.opcode == Header.opcode(query.u16(2)), "opcode not echoed")
+    expect(m.has(Header.rdBit) == (query.u16(2) & Header.rdBit != 0), "RD not copied")
+    expect(outcome.rcode == m.rcode, "outcome rcode \(outcome.rcode) but the message says \(m.rcode)")
+    expect(transport == .tcp || outcome.length <= 4096, "UDP response of \(outcome.length) bytes")
+
+    switch decoded {
+    case .drop:
+        break
+    case .formErr(_, _, let questionEnd, _):
+        expect(m.rcode == RCode.formErr.rawValue, "malformed query answered with rcode \(m.rcode)")
+        expect(m.answer.isEmpty && m.authority.isEmpty && m.additional.isEmpty, "FORMERR with records")
+        if let end = questionEnd {
+            expect(Array(response[Header.size..<end]) == Array(query[Header.size..<end]), "FORMERR question not echoed")
+        }
+        expect(outcome.length <= 512, "FORMERR of \(outcome.length) bytes")
+    case .query(let q):
+        // The question echoed byte for byte (case included, RFC 1035 §7.3 / 0x20).
+        expect(m.question.count == 1, "\(m.question.count) questions in the response")
+        expect(Array(response[Header.size..<q.questionEnd]) == Array(query[Header.size..<q.questionEnd]), "question not echoed")
+        expect(outcome.qtype == q.qtype.rawValue, "outcome qtype \(outcome.qtype)")
+        // The size limit: 512 without EDNS, else the client's payload (at least 512) capped by ours.
+        if transport == .udp {
+            let limit = q.edns.map { Int(max(512, min($0.udpPayloadSize, snapshot.options.maxUDPPayload))) } ?? 512
+            expect(outcome.length <= limit, "UDP response of \(outcome.length) bytes over the limit \(limit)")
+        } else {
+            expect(!outcome.truncated, "TC over TCP")
+        }
+        // EDNS answered with EDNS (RFC 6891 §7), never without; BADVERS for a version above 0.
+        expect((m.edns != nil) == (q.edns != nil), "EDNS in the query \(q.edns != nil), in the response \(m.edns != nil)")
+        if let e = q.edns, let r = m.edns {
+            expect(r.version == 0 && r.dnssecOK == e.dnssecOK, "OPT version \(r.version) or DO not copied")
+            expect(r.udpPayloadSize == snapshot.options.maxUDPPayload, "OPT payload \(r.udpPayloadSize)")
+            expect((m.rcode == RCode.badVers.rawValue) == (e.version > 0), "BADVERS \(m.rcode) for version \(e.version)")
+        }
+        // TC=1 answers carry no answer records (the client retries over TCP).
+        expect(outcome.truncated == m.has(Header.tcBit), "outcome and TC bit disagree")
+        if outcome.truncated { expect(m.answer.isEmpty, "TC=1 with \(m.answer.count) answers") }
+        if m.rcode == RCode.refused.rawValue || m.rcode == RCode.notImp.rawValue || m.rcode == RCode.formErr.rawValue
+            || m.rcode == RCode.servFail.rawValue || m.rcode == RCode.badVers.rawValue
+        {
+            expect(m.answer.isEmpty && m.authority.isEmpty, "rcode \(m.rcode) with records")
+            expect(!m.has(Header.aaBit), "AA with rcode \(m.rcode)")
+        }
+        if m.rcode == RCode.nxDomain.rawValue && !outcome.truncated {
+            expect(m.authority.count == 1 && m.authority[0].type == .soa, "NXDOMAIN without one SOA in authority")
+        }
+        checkChain(m, q, input)
+    }
+}
+
+/// The answer section reads as a chain: it starts at the question name, and each record's owner
+/// is the previous owner or the target of the CNAME before it (RFC 1034 §4.3.2 step 3a); the
+/// types are the question's or CNAME.
+func checkChain(_ m: Message, _ q: Query, _ input: UnsafeRawBufferPointer) {
+    guard let first = m.answer.first else { return }
+    let qname = m.question[0].name
+    Invariant.check(first.name == qname, "the first answer is for \(first.name), not \(qname)", input: input)
+    for (i, r) in m.answer.enumerated() {
+        Invariant.check(
+            r.type == q.qtype || r.type == .cname || q.qtype == .any, "a \(r.type) answer to a \(q.qtype) question",
+            input: input)
+        guard i > 0 else { continue }
+        let previous = m.answer[i - 1]
+        let follows = previous.type == .cname && (try? DNSName(wire: previous.rdata)) == r.name
+        Invariant.check(r.name == previous.name || follows, "answer \(i) for \(r.name) does not follow \(previous.name)", input: input)
+    }
+}
+
+@_cdecl("FuzzRespond_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzRespond)
+}

@@ -1,0 +1,188 @@
+import Balancer
+import CarouselConfig
+import DNSWire
+import DNSZone
+import Foundation
+import Health
+import Responder
+
+/// The data the query-handler target answers from: the responder tests' zones (exact matches, MX,
+/// TXT, a CNAME chain, loops, wildcards, delegations with glue, a child zone served beside its
+/// parent) plus a zone of pools, one per ordering and all-down policy, with health views that put
+/// their members up, down or drained.
+enum World {
+    static let zones: [(String, String)] = [exampleCom, childExampleCom, rfc4592, pools]
+
+    static let exampleCom = (
+        "example.com.",
+        """
+        $TTL 3600
+        @        3600 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300
+        @             IN NS  ns1
+        @             IN NS  ns2
+        @             IN MX  10 mail
+        ns1           IN A   192.0.2.53
+        ns2           IN A   192.0.2.54
+        mail          IN A   192.0.2.25
+        www        30 IN A   192.0.2.1
+        www        30 IN A   192.0.2.2
+        www           IN AAAA 2001:db8::1
+        txt           IN TXT "hello" "world"
+        a.b.c         IN A   192.0.2.10
+        alias         IN CNAME www
+        chain1        IN CNAME chain2
+        chain2        IN CNAME chain3
+        chain3        IN CNAME alias
+        loop1         IN CNAME loop2
+        loop2         IN CNAME loop1
+        self          IN CNAME self
+        out           IN CNAME www.elsewhere.net.
+        topool        IN CNAME www.example.net.
+        dangling      IN CNAME nothing
+        tochild       IN CNAME www.child
+        tosub         IN CNAME host.sub
+        *.wild        IN CNAME www
+        *.any         IN A   192.0.2.77
+        *.any         IN TXT "wild"
+        sub           IN NS  ns1.sub
+        sub           IN NS  ns.elsewhere.net.
+        ns1.sub       IN A   192.0.2.200
+        ns1.sub       IN AAAA 2001:db8::200
+        child         IN NS  ns1.child
+        child         IN DS  12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE9A4EE8D0D0A6F2C5C2D5A2B3
+        ns1.child     IN A   192.0.2.201
+        srv           IN SRV 0 0 53 ns1
+        unknown       IN TYPE65000 \\# 4 0a000001
+
+        """ + (1...100).map { "huge IN A 203.0.113.\($0)\n" }.joined()
+            + (1...13).map { "fat IN NS ns\($0).fat\nns\($0).fat IN A 192.0.2.\($0)\nns\($0).fat IN AAAA 2001:db8::\($0)\n" }
+            .joined()
+    )
+
+    static let childExampleCom = (
+        "child.example.com.",
+        """
+        $TTL 3600
+        @    IN SOA ns1.child.example.com. hostmaster.child.example.com. 1 7200 900 1209600 600
+        @    IN NS  ns1
+        ns1  IN A   192.0.2.201
+        www  IN A   192.0.2.210
+
+        """
+    )
+
+    /// RFC 4592 §2.2.1's zone.
+    static let rfc4592 = (
+        "example.",
+        """
+        example.                 3600 IN  SOA   ns.example.com. hostmaster.example.com. 1 7200 900 1209600 300
+        example.                 3600     NS    ns.example.com.
+        *.example.               3600     TXT   "this is a wildcard"
+        *.example.               3600     MX    10 host1.example.
+        sub.*.example.           3600     TXT   "this is not a wildcard"
+        host1.example.           3600     A     192.0.2.1
+        _ssh._tcp.host1.example. 3600     SRV   0 0 22 host1.example.
+        subdel.example.          3600     NS    ns.example.com.
+
+        """
+    )
+
+    static let pools = (
+        "example.net.",
+        """
+        $TTL 300
+        @      IN SOA ns1 hostmaster 1 7200 900 1209600 60
+        @      IN NS  ns1
+        ns1    IN A   192.0.2.53
+        www    IN A   192.0.2.1
+        www    IN A   192.0.2.2
+        www    IN A   192.0.2.3
+        www    IN A   192.0.2.4
+        www    IN AAAA 2001:db8::1
+        www    IN AAAA 2001:db8::2
+        api    IN CNAME www
+        wtd    IN A   192.0.2.11
+        wtd    IN A   192.0.2.12
+        wtd    IN A   192.0.2.13
+        fix    IN A   192.0.2.21
+        fix    IN A   192.0.2.22
+        fb     IN A   192.0.2.31
+        fb     IN AAAA 2001:db8::31
+        nd     IN A   192.0.2.41
+        *.apps IN A   192.0.2.51
+        *.apps IN A   192.0.2.52
+
+        """ + (1...40).map { "big IN A 198.51.100.\($0)\n" }.joined()
+    )
+
+    static func poolConfigs() -> [PoolConfig] {
+        func pool(_ name: String, _ configure: (inout PoolConfig) -> Void = { _ in }) -> PoolConfig {
+            var check = CheckConfig()
+            check.type = .tcp
+            var p = PoolConfig(name: name, ttl: 20, check: check, line: 1)
+            configure(&p)
+            return p
+        }
+        return [
+            pool("www.example.net"),
+            pool("big.example.net") { $0.order = .shuffle; $0.maxAnswers = 8 },
+            pool("wtd.example.net") {
+                $0.order = .weighted
+                $0.weights = ["192.0.2.11": 5, "192.0.2.12": 1, "192.0.2.13": 0]
+            },
+            pool("fix.example.net") { $0.order = .fixed; $0.allDown = .servfail; $0.maxAnswers = 1 },
+            pool("fb.example.net") { $0.allDown = .fallback; $0.fallback = ["192.0.2.250", "2001:db8::250"] },
+            pool("nd.example.net") { $0.allDown = .nodata },
+            pool("*.apps.example.net") { $0.ttl = 5 },
+        ]
+    }
+
+    /// Parses each zone with the real loader (through a temporary file, as the tests do).
+    static func catalog() -> Catalog {
+        let dir = FileManager.default.temporaryDirectory.path + "/carousel-fuzz-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let built = zones.map { (origin, text) -> Zone in
+            let file = dir + "/" + origin + "zone"
+            try! text.write(toFile: file, atomically: true, encoding: .utf8)
+            let parsed = try! ZoneLoader.parse(file: file, origin: DNSName(origin)).get()
+            return try! Zone.build(origin: parsed.origin, file: file, records: parsed.records.map(\.record))
+        }
+        return Catalog(zones: built)
+    }
+
+    struct Built {
+        /// One snapshot per UDP payload setting, all over the same catalog and plan.
+        let snapshots: [Snapshot]
+        /// Health views: unknown, all up, all down, alternate members down, all drained, …
+        let views: [HealthView]
+    }
+
+    static let built: Built = {
+        let catalog = World.catalog()
+        let configs = poolConfigs()
+        var ids: [TargetKey: Int32] = [:]
+        let keys = BalancePlan.targets(of: catalog, pools: configs).keys.sorted { $0.address < $1.address }
+        for (i, key) in keys.enumerated() { ids[key] = Int32(i) }
+        let plan = BalancePlan.build(catalog: catalog, pools: configs, ids: ids)
+        let options = [
+            ResponderOptions(maxUDPPayload: 512),
+            ResponderOptions(maxUDPPayload: 1232, version: "carousel fuzz", identity: "fuzz-1"),
+            ResponderOptions(maxUDPPayload: 4096, version: String(repeating: "v", count: 600)),
+            ResponderOptions(maxUDPPayload: 65535, identity: ""),
+        ]
+        let n = keys.count
+        let up = HealthState.up.rawValue, down = HealthState.down.rawValue, drained = HealthView.drainedBit
+        let views = [
+            HealthView.empty,
+            HealthView(states: Array(repeating: up, count: n)),
+            HealthView(states: Array(repeating: down, count: n)),
+            HealthView(states: (0..<n).map { $0 % 2 == 0 ? up : down }),
+            HealthView(states: Array(repeating: up | drained, count: n)),
+            HealthView(states: (0..<n).map { $0 % 3 == 0 ? up : down | drained }),
+            HealthView(states: (0..<n).map { $0 == 0 ? up : HealthState.unknown.rawValue }),
+            HealthView(states: Array(repeating: up, count: n / 2)),  // shorter than the target list
+        ]
+        return Built(snapshots: options.map { Snapshot(catalog: catalog, options: $0, plan: plan) }, views: views)
+    }()
+}
