@@ -51,6 +51,10 @@ enum ExecCheck {
             exit.kill()
         }
         deadline.cancel()
+        // Foundation on Linux holds an exited Process in a reference cycle that only
+        // `waitUntilExit` breaks; once the process has exited it returns at once. Without it every
+        // probe leaked the Process and its environment, ~4 KB (LeakSanitizer, Swift 6.3.1).
+        defer { if !process.isRunning { process.waitUntilExit() } }
         // After a cancellation the process may still be running: `settle` kills it then, and the
         // process is never asked for its status before it has exited.
         if exit.settle() {
