@@ -29,14 +29,18 @@ func checkQueryDecode(_ input: UnsafeRawBufferPointer) {
         Invariant.check(id == input.u16(0) && flags == input.u16(2), "FORMERR echoes another header", input: input)
         Invariant.check(!reason.isEmpty, "FORMERR without a reason", input: input)
         if let end = questionEnd {
-            Invariant.check(end >= Header.size + 5 && end <= n, "FORMERR question end \(end) outside 17...\(n)", input: input)
+            Invariant.check(
+                end >= Header.size + 5 && end <= n, "FORMERR question end \(end) outside 17...\(n)", input: input)
         }
     case .query(let q):
         Invariant.check(!isResponseOrShort, "a response decoded as a query", input: input)
-        Invariant.check(q.id == input.u16(0) && q.flags == input.u16(2), "query header differs from the input", input: input)
+        Invariant.check(
+            q.id == input.u16(0) && q.flags == input.u16(2), "query header differs from the input", input: input)
         Invariant.check(input.u16(4) == 1, "a query without exactly one question", input: input)
         Invariant.check(q.qnameStart == Header.size, "qname does not start at 12", input: input)
-        Invariant.check(q.qnameEnd + 4 == q.questionEnd && q.questionEnd <= n, "question bounds \(q.questionEnd) > \(n)", input: input)
+        Invariant.check(
+            q.qnameEnd + 4 == q.questionEnd && q.questionEnd <= n, "question bounds \(q.questionEnd) > \(n)",
+            input: input)
         let qname = Array(input[q.qnameStart..<q.qnameEnd])
         Invariant.check(qname.count <= 255, "qname of \(qname.count) bytes", input: input)
         guard let name = try? DNSName(wire: qname) else {
@@ -53,7 +57,8 @@ func checkMessageDecode(_ input: UnsafeRawBufferPointer) {
     guard let m = try? Message.decode(bytes) else { return }
     let encoded = m.encode()
     guard let again = try? Message.decode(encoded) else {
-        Invariant.fail("re-encoded message does not decode: \(Invariant.hex(encoded))", input: input, file: #fileID, line: #line)
+        Invariant.fail(
+            "re-encoded message does not decode: \(Invariant.hex(encoded))", input: input, file: #fileID, line: #line)
     }
     Invariant.check(again == m, "re-encoded message decodes differently: \(Invariant.hex(encoded))", input: input)
     for q in m.question { checkText(q.name, input) }
@@ -61,18 +66,27 @@ func checkMessageDecode(_ input: UnsafeRawBufferPointer) {
         checkText(r.name, input)
         guard decompressed.contains(r.type) else { continue }
         for range in ResourceRecord.embeddedNameRanges(type: r.type, rdata: r.rdata) {
-            Invariant.check(range.lowerBound >= 0 && range.upperBound <= r.rdata.count, "embedded name range outside rdata", input: input)
-            Invariant.check((try? DNSName(wire: Array(r.rdata[range]))) != nil, "embedded name in \(r.type) rdata is not a name", input: input)
+            Invariant.check(
+                range.lowerBound >= 0 && range.upperBound <= r.rdata.count, "embedded name range outside rdata",
+                input: input)
+            Invariant.check(
+                (try? DNSName(wire: Array(r.rdata[range]))) != nil, "embedded name in \(r.type) rdata is not a name",
+                input: input)
         }
     }
     // The hot path must accept every query the full decoder accepts, and read it the same way.
     if input[2] & 0x80 == 0 && m.question.count == 1 {
         guard case .query(let q) = Query.decode(input) else {
-            Invariant.fail("Message.decode accepts a query that Query.decode rejects", input: input, file: #fileID, line: #line)
+            Invariant.fail(
+                "Message.decode accepts a query that Query.decode rejects", input: input, file: #fileID, line: #line)
         }
-        Invariant.check(q.id == m.id && q.qtype == m.question[0].type && q.qclass == m.question[0].qclass,
-                        "the decoders read different questions", input: input)
-        Invariant.check(q.edns == m.edns, "the decoders read different EDNS: \(String(describing: q.edns)) vs \(String(describing: m.edns))", input: input)
+        Invariant.check(
+            q.id == m.id && q.qtype == m.question[0].type && q.qclass == m.question[0].qclass,
+            "the decoders read different questions", input: input)
+        Invariant.check(
+            q.edns == m.edns,
+            "the decoders read different EDNS: \(String(describing: q.edns)) vs \(String(describing: m.edns))",
+            input: input)
     }
 }
 
@@ -85,7 +99,9 @@ func checkText(_ name: DNSName, _ input: UnsafeRawBufferPointer) {
     guard let parsed = try? DNSName(text) else {
         Invariant.fail("\"\(text)\" does not parse back", input: input, file: #fileID, line: #line)
     }
-    Invariant.check(parsed.wire == name.wire, "\"\(text)\" parses to \(Invariant.hex(parsed.wire)), not \(Invariant.hex(name.wire))", input: input)
+    Invariant.check(
+        parsed.wire == name.wire,
+        "\"\(text)\" parses to \(Invariant.hex(parsed.wire)), not \(Invariant.hex(name.wire))", input: input)
 }
 
 @_cdecl("FuzzDecode_main")

@@ -24,7 +24,8 @@ public func fuzzRespond(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let snapshot = World.built.snapshots[Int(control >> 1) & 3]
     let health = World.built.views[Int(control >> 3) & 7]
     let out = transport == .udp ? Buffers.udp : Buffers.tcp
-    let outcome = Responder.respond(to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: Buffers.scratch)
+    let outcome = Responder.respond(
+        to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: Buffers.scratch)
     let response = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
     check(query: query, transport, snapshot, outcome, response, input)
     return 0
@@ -50,7 +51,8 @@ func check(
     }
     expect(outcome.length >= Header.size, "no answer (\(outcome.length) bytes) to a packet with a query header")
     guard let m = try? Message.decode(response) else {
-        Invariant.fail("the response does not decode: \(Invariant.hex(response))", input: input, file: #fileID, line: #line)
+        Invariant.fail(
+            "the response does not decode: \(Invariant.hex(response))", input: input, file: #fileID, line: #line)
     }
     expect(m.id == query.u16(0), "id not echoed")
     expect(m.has(Header.qrBit), "QR clear in a response")
@@ -73,7 +75,9 @@ func check(
     case .query(let q):
         // The question echoed byte for byte (case included, RFC 1035 §7.3 / 0x20).
         expect(m.question.count == 1, "\(m.question.count) questions in the response")
-        expect(Array(response[Header.size..<q.questionEnd]) == Array(query[Header.size..<q.questionEnd]), "question not echoed")
+        expect(
+            Array(response[Header.size..<q.questionEnd]) == Array(query[Header.size..<q.questionEnd]),
+            "question not echoed")
         expect(outcome.qtype == q.qtype.rawValue, "outcome qtype \(outcome.qtype)")
         // The size limit: 512 without EDNS, else the client's payload (at least 512) capped by ours.
         if transport == .udp {
@@ -83,11 +87,13 @@ func check(
             expect(!outcome.truncated, "TC over TCP")
         }
         // EDNS answered with EDNS (RFC 6891 §7), never without; BADVERS for a version above 0.
-        expect((m.edns != nil) == (q.edns != nil), "EDNS in the query \(q.edns != nil), in the response \(m.edns != nil)")
+        expect(
+            (m.edns != nil) == (q.edns != nil), "EDNS in the query \(q.edns != nil), in the response \(m.edns != nil)")
         if let e = q.edns, let r = m.edns {
             expect(r.version == 0 && r.dnssecOK == e.dnssecOK, "OPT version \(r.version) or DO not copied")
             expect(r.udpPayloadSize == snapshot.options.maxUDPPayload, "OPT payload \(r.udpPayloadSize)")
-            expect((m.rcode == RCode.badVers.rawValue) == (e.version > 0), "BADVERS \(m.rcode) for version \(e.version)")
+            expect(
+                (m.rcode == RCode.badVers.rawValue) == (e.version > 0), "BADVERS \(m.rcode) for version \(e.version)")
         }
         // TC=1 answers carry no answer records (the client retries over TCP).
         expect(outcome.truncated == m.has(Header.tcBit), "outcome and TC bit disagree")
@@ -119,7 +125,9 @@ func checkChain(_ m: Message, _ q: Query, _ input: UnsafeRawBufferPointer) {
         guard i > 0 else { continue }
         let previous = m.answer[i - 1]
         let follows = previous.type == .cname && (try? DNSName(wire: previous.rdata)) == r.name
-        Invariant.check(r.name == previous.name || follows, "answer \(i) for \(r.name) does not follow \(previous.name)", input: input)
+        Invariant.check(
+            r.name == previous.name || follows, "answer \(i) for \(r.name) does not follow \(previous.name)",
+            input: input)
     }
 }
 

@@ -55,7 +55,9 @@ enum World {
         unknown       IN TYPE65000 \\# 4 0a000001
 
         """ + (1...100).map { "huge IN A 203.0.113.\($0)\n" }.joined()
-            + (1...13).map { "fat IN NS ns\($0).fat\nns\($0).fat IN A 192.0.2.\($0)\nns\($0).fat IN AAAA 2001:db8::\($0)\n" }
+            + (1...13).map {
+                "fat IN NS ns\($0).fat\nns\($0).fat IN A 192.0.2.\($0)\nns\($0).fat IN AAAA 2001:db8::\($0)\n"
+            }
             .joined()
     )
 
@@ -125,13 +127,19 @@ enum World {
         }
         return [
             pool("www.example.net"),
-            pool("big.example.net") { $0.order = .shuffle; $0.maxAnswers = 8 },
+            pool("big.example.net") {
+                $0.order = .shuffle; $0.maxAnswers = 8
+            },
             pool("wtd.example.net") {
                 $0.order = .weighted
                 $0.weights = ["192.0.2.11": 5, "192.0.2.12": 1, "192.0.2.13": 0]
             },
-            pool("fix.example.net") { $0.order = .fixed; $0.allDown = .servfail; $0.maxAnswers = 1 },
-            pool("fb.example.net") { $0.allDown = .fallback; $0.fallback = ["192.0.2.250", "2001:db8::250"] },
+            pool("fix.example.net") {
+                $0.order = .fixed; $0.allDown = .servfail; $0.maxAnswers = 1
+            },
+            pool("fb.example.net") {
+                $0.allDown = .fallback; $0.fallback = ["192.0.2.250", "2001:db8::250"]
+            },
             pool("nd.example.net") { $0.allDown = .nodata },
             pool("*.apps.example.net") { $0.ttl = 5 },
         ]

@@ -1,9 +1,9 @@
 import CFuzzer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What the fuzz targets share: a failed invariant is a crash, so libFuzzer saves the input that
