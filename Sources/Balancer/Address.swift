@@ -1,3 +1,5 @@
+import CarouselConfig
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,15 +22,7 @@ public enum Address {
 
     /// Rdata (4 or 16 bytes) for an address written as text; nil if it is not an IP address.
     public static func rdata(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
-        }
-        return nil
+        AddressPrefix.parseAddress(text)
     }
 
     /// The canonical form of an address written as text, or nil.

@@ -33,9 +33,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
             stats.dropped.wrappingIncrement(ordering: .relaxed)
             return
         }
-        let options = context.snapshot.options
-        if options.rrlLimit > 0 {
-            switch limit(outcome, envelope.remoteAddress, options) {
+        // Read field by field: a copy of the whole options would retain its strings per query.
+        if context.snapshot.options.rrlLimit > 0 {
+            switch limit(outcome, envelope.remoteAddress, context.snapshot) {
             case .pass:
                 break
             case .drop:
@@ -52,25 +52,26 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     /// Response rate limiting (`RateLimiter`): the client's prefix and the answer's key.
     @inline(__always)
-    func limit(_ outcome: Outcome, _ address: SocketAddress, _ options: ResponderOptions) -> RateLimiter.Verdict {
+    func limit(_ outcome: Outcome, _ address: SocketAddress, _ snapshot: Snapshot) -> RateLimiter.Verdict {
+        let v4Bits = snapshot.options.rrlIPv4Prefix, v6Bits = snapshot.options.rrlIPv6Prefix
         let client: UInt64
         switch address {
         case .v4(let a):
             var ip = a.address.sin_addr
             client = withUnsafeBytes(of: &ip) {
-                RateLimiter.prefixKey($0, v4Bits: options.rrlIPv4Prefix, v6Bits: options.rrlIPv6Prefix)
+                RateLimiter.prefixKey($0, v4Bits: v4Bits, v6Bits: v6Bits)
             }
         case .v6(let a):
             var ip = a.address.sin6_addr
             client = withUnsafeBytes(of: &ip) {
-                RateLimiter.prefixKey($0, v4Bits: options.rrlIPv4Prefix, v6Bits: options.rrlIPv6Prefix)
+                RateLimiter.prefixKey($0, v4Bits: v4Bits, v6Bits: v6Bits)
             }
         case .unixDomainSocket:
             return .pass
         }
         return limiter.check(
-            client: client, answer: outcome.answerKey, now: RateLimiter.now(), limit: options.rrlLimit,
-            slip: options.rrlSlip)
+            client: client, answer: outcome.answerKey, now: RateLimiter.now(), limit: snapshot.options.rrlLimit,
+            slip: snapshot.options.rrlSlip)
     }
 
     /// A slipped response: header and question only, TC=1, so the client asks again over TCP.
