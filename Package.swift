@@ -31,6 +31,8 @@ let package = Package(
             pkgConfig: "ldns",
             providers: [.apt(["libldns-dev"])]
         ),
+        // recvmmsg/sendmmsg and packet-info control messages for the UDP workers (not in Glibc's Swift module).
+        .target(name: "CSocket"),
         .target(name: "DNSWire"),
         .target(
             name: "DNSZone",
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "DNSWire", "DNSZone", "Responder", "CarouselConfig", "Balancer", "Health", "Transfer",
+                "DNSWire", "DNSZone", "Responder", "CarouselConfig", "Balancer", "Health", "Transfer", "CSocket",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

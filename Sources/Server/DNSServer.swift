@@ -1,12 +1,14 @@
 import CarouselConfig
 import Health
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Responder
 
-/// The listeners: UDP (one socket per event loop, SO_REUSEPORT) and TCP on every configured
-/// address, all answering from the snapshot last published. Owns the event loops.
+/// The listeners: UDP (one ``UDPWorker`` thread and socket per event loop, SO_REUSEPORT) and TCP
+/// (on the event loops) on every configured address, all answering from the snapshot last
+/// published. Owns the event loops.
 public final class DNSServer: Sendable {
     public let group: MultiThreadedEventLoopGroup
     let contexts: [ObjectIdentifier: LoopContext]
@@ -17,6 +19,10 @@ public final class DNSServer: Sendable {
     let logger: Logger
     /// Zone transfers, NOTIFY and TSIG-signed queries (off the fast path).
     public let transfers: TransferHub
+    /// What the UDP workers start with, and the workers to post changes to.
+    /// The counts of workers already stopped.
+    private let retired = NIOLockedValueBox(QueryCounters())
+    private let current: NIOLockedValueBox<(snapshot: Snapshot, health: HealthView, workers: [UDPWorker])>
 
     public init(threads: Int? = nil, snapshot: Snapshot, logger: Logger) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
@@ -25,6 +31,7 @@ public final class DNSServer: Sendable {
         self.loops = loops
         self.contexts = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0.eventLoop), $0) })
         self.logger = logger
+        self.current = NIOLockedValueBox((snapshot, .empty, []))
         let transfers = TransferHub(logger: logger)
         self.transfers = transfers
         for loop in loops { loop.transfers = transfers }
@@ -33,12 +40,21 @@ public final class DNSServer: Sendable {
     /// Binds every address; returns the listeners, so the caller can close them.
     public func bind(_ addresses: [ListenAddress], tcp: TCPSettings) async throws -> Listeners {
         var channels: [Channel] = []
+        var workers: [UDPWorker] = []
         do {
             for listen in addresses {
                 let address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)
-                for loop in loops {
-                    channels.append(
-                        try await UDPListener.bind(address, context: loop, stats: stats, limiter: limiter))
+                for i in loops.indices {
+                    let socket = try UDPSocket(binding: address)
+                    workers.append(
+                        try current.withLockedValue { now in
+                            let worker = try UDPWorker(
+                                socket: socket, label: "carousel-udp-\(workers.count)", snapshot: now.snapshot,
+                                health: now.health, stats: stats, limiter: limiter, transfers: transfers)
+                            now.workers.append(worker)
+                            return worker
+                        })
+                    _ = i
                 }
                 channels.append(
                     try await TCPListener.bind(address, group: group, contexts: contexts, stats: stats, settings: tcp))
@@ -46,14 +62,21 @@ public final class DNSServer: Sendable {
             }
         } catch {
             for c in channels { try? await c.close() }
+            forget(workers)
             throw ServerError(message: "cannot listen: \(error)")
         }
-        return Listeners(channels: channels)
+        for w in workers { w.start() }
+        return Listeners(channels: channels, workers: workers, server: self)
     }
 
     /// Makes `snapshot` current on every loop. Each loop switches between two queries, so every
     /// query runs on exactly one snapshot.
     public func publish(_ snapshot: Snapshot) {
+        let workers = current.withLockedValue { now in
+            now.snapshot = snapshot
+            return now.workers
+        }
+        for w in workers { w.post(snapshot) }
         for loop in loops {
             loop.eventLoop.execute { loop.snapshot = snapshot }
         }
@@ -61,6 +84,11 @@ public final class DNSServer: Sendable {
 
     /// Makes the prober's latest view current on every loop, the same way.
     public func publish(_ health: HealthView) {
+        let workers = current.withLockedValue { now in
+            now.health = health
+            return now.workers
+        }
+        for w in workers { w.post(health) }
         for loop in loops {
             loop.eventLoop.execute { loop.health = health }
         }
@@ -72,7 +100,16 @@ public final class DNSServer: Sendable {
         for loop in loops {
             if let c = try? await loop.eventLoop.submit({ loop.counters }).get() { total.add(c) }
         }
+        for w in current.withLockedValue({ $0.workers }) { total.add(await w.counters()) }
+        total.add(retired.withLockedValue { $0 })
         return total
+    }
+
+    /// Drops stopped workers from the publishing list, keeping their counts.
+    func forget(_ gone: [UDPWorker], counters: QueryCounters? = nil) {
+        let ids = Set(gone.map(ObjectIdentifier.init))
+        current.withLockedValue { $0.workers.removeAll { ids.contains(ObjectIdentifier($0)) } }
+        if let counters { retired.withLockedValue { $0.add(counters) } }
     }
 
     public func shutdown() async throws {
@@ -83,10 +120,18 @@ public final class DNSServer: Sendable {
 /// The bound sockets of a server.
 public struct Listeners: Sendable {
     let channels: [Channel]
+    let workers: [UDPWorker]
+    let server: DNSServer
 
-    /// Stops accepting: closes every listening socket.
+    /// Stops accepting: closes every listening socket and stops the UDP workers.
     public func close() async {
         for c in channels { try? await c.close() }
+        var counts = QueryCounters()
+        for w in workers {
+            await w.stop()
+            counts.add(await w.counters())
+        }
+        server.forget(workers, counters: counts)
     }
 }
 

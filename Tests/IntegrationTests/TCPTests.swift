@@ -163,6 +163,23 @@ struct TCPTests {
         }
     }
 
+    @Test("a wildcard listener (0.0.0.0) answers UDP from the address it was asked on")
+    func wildcardSource() async throws {
+        try await withCarousel(hosts: ["0.0.0.0"]) { server in
+            // Every 127.x.y.z is local; without IP_PKTINFO the reply would leave from 127.0.0.1,
+            // and the connected client socket (like a resolver) would never see it.
+            for host in ["127.0.0.77", "127.3.2.1", "127.0.0.1"] {
+                let endpoint = Endpoint(host: host, port: server.endpoint.port)
+                let reply = try #require(
+                    try await UDP.exchange(RawQuery("www.example.test.").bytes, with: endpoint),
+                    "no reply from \(host)")
+                #expect(try RawMessage(reply).ancount == 2)
+                let response = try await Dig.query(endpoint, "www.example.test", "A")
+                #expect(response.status == "NOERROR" && response.answer.count == 2, "\(response)")
+            }
+        }
+    }
+
     @Test("--threads 2: every socket answers")
     func twoThreads() async throws {
         try await withCarousel(threads: 2) { server in

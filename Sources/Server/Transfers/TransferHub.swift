@@ -108,6 +108,13 @@ public final class TransferHub: Sendable {
         }
     }
 
+    /// Answers an intercepted UDP message off the worker's thread; `send` takes each reply.
+    func handleDatagram(_ bytes: [UInt8], source: [UInt8], send: @escaping @Sendable ([UInt8]) -> Void) {
+        Task {
+            for reply in self.answer(bytes, source: source, tcp: false) { send(reply) }
+        }
+    }
+
     static func addressBytes(_ a: SocketAddress) -> [UInt8] {
         switch a {
         case .v4(let v4): return withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }

@@ -1,0 +1,110 @@
+import CSocket
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A bound UDP socket of one ``UDPWorker``. On a wildcard address (0.0.0.0, ::) it asks for the
+/// destination of every datagram (IP_PKTINFO) and replies from that address, so a host with
+/// several addresses answers from the one it was asked on; resolvers drop replies from another.
+final class UDPSocket: Sendable {
+    let fd: Int32
+    let pktinfo: Bool
+
+    init(binding address: SocketAddress) throws {
+        let family: Int32
+        var wildcard = false
+        switch address {
+        case .v4(let a):
+            family = AF_INET
+            wildcard = a.address.sin_addr.s_addr == 0
+        case .v6(let a):
+            family = AF_INET6
+            wildcard = withUnsafeBytes(of: a.address.sin6_addr) { $0.allSatisfy { $0 == 0 } }
+        case .unixDomainSocket:
+            throw ServerError(message: "\(address): UDP needs an IP address")
+        }
+        let fd = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ServerError(message: "socket: \(String(cString: strerror(errno)))") }
+        func option(_ level: Int32, _ name: Int32) throws {
+            var one: Int32 = 1
+            guard setsockopt(fd, level, name, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                let message = String(cString: strerror(errno))
+                Glibc.close(fd)
+                throw ServerError(message: "\(address): setsockopt: \(message)")
+            }
+        }
+        try option(SOL_SOCKET, SO_REUSEADDR)
+        try option(SOL_SOCKET, SO_REUSEPORT)
+        if wildcard {
+            if family == AF_INET {
+                try option(Int32(IPPROTO_IP), csocket_ip_pktinfo)
+            } else {
+                try option(Int32(IPPROTO_IPV6), csocket_ipv6_recvpktinfo)
+            }
+        }
+        let bound = address.withSockAddr { Glibc.bind(fd, $0, socklen_t($1)) }
+        guard bound == 0 else {
+            let message = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw ServerError(message: "\(address): bind: \(message)")
+        }
+        self.fd = fd
+        self.pktinfo = wildcard
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Sends one datagram to `peer` (from the address it wrote to, on a wildcard socket). Safe
+    /// from any thread; used for the few replies that do not go out with a batch.
+    func send(_ bytes: [UInt8], to peer: UDPPeer) {
+        var peer = peer
+        bytes.withUnsafeBytes { data in
+            withUnsafeMutableBytes(of: &peer.name) { name in
+                withUnsafeMutableBytes(of: &peer.control) { control in
+                    var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: data.baseAddress), iov_len: data.count)
+                    withUnsafeMutablePointer(to: &iov) { iov in
+                        var msg = msghdr()
+                        msg.msg_name = name.baseAddress
+                        msg.msg_namelen = peer.nameLength
+                        msg.msg_iov = iov
+                        msg.msg_iovlen = 1
+                        if peer.controlLength > 0 {
+                            msg.msg_control = control.baseAddress
+                            msg.msg_controllen = peer.controlLength
+                        }
+                        _ = sendmsg(fd, &msg, 0)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a datagram came from, and the control message that makes the reply leave from the
+/// address it was sent to.
+struct UDPPeer: Sendable {
+    var name = sockaddr_storage()
+    var nameLength: socklen_t = 0
+    var control: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    var controlLength = 0
+
+    /// The client's address in network order: 4 bytes for IPv4 (also when it reached an IPv6
+    /// socket as ::ffff:a.b.c.d), 16 for IPv6.
+    var addressBytes: [UInt8] {
+        withUnsafeBytes(of: name) { UDPPeer.address(in: $0).map(Array.init) ?? [] }
+    }
+
+    /// The address bytes inside a sockaddr_in or sockaddr_in6.
+    @inline(__always)
+    static func address(in name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let family = name.load(as: sa_family_t.self)
+        if family == AF_INET { return UnsafeRawBufferPointer(rebasing: name[4..<8]) }
+        guard family == AF_INET6 else { return nil }
+        // ::ffff:a.b.c.d — an IPv4 client of a dual-stack socket.
+        var mapped = name[18] == 0xff && name[19] == 0xff
+        if mapped { for i in 8..<18 where name[i] != 0 { mapped = false; break } }
+        return UnsafeRawBufferPointer(rebasing: mapped ? name[20..<24] : name[8..<24])
+    }
+}
