@@ -8,9 +8,9 @@ public struct NameTable: Sendable {
     let arena: [UInt8]
     /// Per entry: start of its key in `arena`; the key's length is implied by its labels.
     let keyStart: [UInt32]
-    /// Slots hold entry index + 1 (0 = empty); capacity is a power of two, at most half full.
-    let slots: [UInt32]
-    let hashes: [UInt32]
+    /// Per slot: the key's hash in the high 32 bits, entry index + 1 in the low 32 (0 = empty),
+    /// so a probe touches one cache line, not two. Capacity is a power of two, at most half full.
+    let slots: [UInt64]
     let mask: Int
 
     public var count: Int { keyStart.count }
@@ -23,8 +23,7 @@ public struct NameTable: Sendable {
         keyStart.reserveCapacity(names.count)
         var capacity = 8
         while capacity < names.count * 2 { capacity <<= 1 }
-        var slots = [UInt32](repeating: 0, count: capacity)
-        var hashes = [UInt32](repeating: 0, count: capacity)
+        var slots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
         for (index, name) in names.enumerated() {
             keyStart.append(UInt32(arena.count))
@@ -33,19 +32,15 @@ public struct NameTable: Sendable {
             var s = Int(h) & mask
             var duplicate = false
             while slots[s] != 0 {
-                let other = names[Int(slots[s]) - 1]
-                if hashes[s] == h && other == name { duplicate = true; break }
+                let other = names[Int(slots[s] & 0xffff_ffff) - 1]
+                if UInt32(slots[s] >> 32) == h && other == name { duplicate = true; break }
                 s = (s + 1) & mask
             }
-            if !duplicate {
-                slots[s] = UInt32(index + 1)
-                hashes[s] = h
-            }
+            if !duplicate { slots[s] = UInt64(h) << 32 | UInt64(index + 1) }
         }
         self.arena = arena
         self.keyStart = keyStart
         self.slots = slots
-        self.hashes = hashes
         self.mask = mask
     }
 
@@ -55,16 +50,15 @@ public struct NameTable: Sendable {
         let h = NameTable.hash(bytes, from: from)
         var s = Int(h) & mask
         return slots.withUnsafeBufferPointer { slots in
-            hashes.withUnsafeBufferPointer { hashes in
-                arena.withUnsafeBufferPointer { arena in
-                    while true {
-                        let e = slots[s]
-                        if e == 0 { return nil }
-                        if hashes[s] == h && NameTable.equal(bytes, from, arena, Int(keyStart[Int(e) - 1])) {
-                            return Int(e) - 1
-                        }
-                        s = (s + 1) & mask
+            arena.withUnsafeBufferPointer { arena in
+                while true {
+                    let slot = slots[s]
+                    if slot == 0 { return nil }
+                    let e = Int(slot & 0xffff_ffff)
+                    if UInt32(slot >> 32) == h && NameTable.equal(bytes, from, arena, Int(keyStart[e - 1])) {
+                        return e - 1
                     }
+                    s = (s + 1) & mask
                 }
             }
         }

@@ -44,7 +44,7 @@ public final class DNSServer: Sendable {
         do {
             for listen in addresses {
                 let address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)
-                for i in loops.indices {
+                for _ in loops {
                     let socket = try UDPSocket(binding: address)
                     workers.append(
                         try current.withLockedValue { now in
@@ -54,7 +54,6 @@ public final class DNSServer: Sendable {
                             now.workers.append(worker)
                             return worker
                         })
-                    _ = i
                 }
                 channels.append(
                     try await TCPListener.bind(address, group: group, contexts: contexts, stats: stats, settings: tcp))

@@ -37,6 +37,13 @@ final class UDPSocket: Sendable {
         }
         try option(SOL_SOCKET, SO_REUSEADDR)
         try option(SOL_SOCKET, SO_REUSEPORT)
+        // Room for a burst while the thread is descheduled (the default, ~200 KiB, holds about
+        // 1,000 queries). FORCE passes net.core.rmem_max when running as root; else best effort.
+        var size: Int32 = 4 << 20
+        let sizeLength = socklen_t(MemoryLayout<Int32>.size)
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeLength) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeLength)
+        }
         if wildcard {
             if family == AF_INET {
                 try option(Int32(IPPROTO_IP), csocket_ip_pktinfo)
