@@ -58,14 +58,15 @@ final class UDPBatch {
         tx.deallocate()
     }
 
-    /// Reads up to `count` datagrams without blocking: the number read, 0 or -1 (errno set).
+    /// Waits for a datagram (up to the socket's receive timeout), then reads up to `count`
+    /// without waiting more: the number read, or -1 (errno set).
     @inline(__always)
     func receive(_ fd: Int32) -> Int {
         for i in 0..<count {
             rx[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
             rx[i].msg_hdr.msg_controllen = UDPWorker.controlSize
         }
-        return Int(csocket_recvmmsg(fd, rx, UInt32(count), Int32(MSG_DONTWAIT)))
+        return Int(csocket_recvmmsg(fd, rx, UInt32(count), Int32(MSG_WAITFORONE)))
     }
 
     /// Datagram `i` of the last receive (cut at `maxQuery` bytes).

@@ -9,6 +9,10 @@ import NIOCore
 /// destination of every datagram (IP_PKTINFO) and replies from that address, so a host with
 /// several addresses answers from the one it was asked on; resolvers drop replies from another.
 final class UDPSocket: Sendable {
+    /// How long a worker's receive blocks before it looks at its mailbox again when no query
+    /// comes: the most an idle server takes to pick up a new snapshot or to stop.
+    static let wakeInterval = 10  // milliseconds
+
     let fd: Int32
     let pktinfo: Bool
 
@@ -51,6 +55,8 @@ final class UDPSocket: Sendable {
                 try option(Int32(IPPROTO_IPV6), csocket_ipv6_recvpktinfo)
             }
         }
+        var timeout = timeval(tv_sec: 0, tv_usec: UDPSocket.wakeInterval * 1000)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let bound = address.withSockAddr { Glibc.bind(fd, $0, socklen_t($1)) }
         guard bound == 0 else {
             let message = String(cString: strerror(errno))

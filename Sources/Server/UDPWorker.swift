@@ -11,13 +11,14 @@ import Responder
 
 /// One UDP socket served by a thread of its own, outside SwiftNIO: `recvmmsg` reads up to
 /// `batch` queries, each is answered into one arena, and one `sendmmsg` sends the replies. No
-/// channel pipeline, no envelope or buffer per message, no allocation per query; the thread
-/// blocks in `poll` only when the socket is empty. Every worker of an address binds it with
+/// channel pipeline, no envelope or buffer per message, no allocation per query, and no `poll`:
+/// the thread blocks in `recvmmsg` itself. Every worker of an address binds it with
 /// SO_REUSEPORT, so the kernel spreads clients across workers (as NSD and gdnsd do).
 ///
 /// The thread owns the snapshot, health view and counters it answers with. Other threads post
 /// to its mailbox (a new snapshot or view, a request for the counters, stop) and set `posted`;
-/// the thread reads that one atomic per batch and takes the lock only when it is set.
+/// the thread reads that one atomic per batch (and at least every `UDPSocket.wakeInterval`) and
+/// takes the lock only when it is set.
 final class UDPWorker: @unchecked Sendable {
     /// Messages per recvmmsg/sendmmsg.
     static let batch = 32
@@ -50,15 +51,11 @@ final class UDPWorker: @unchecked Sendable {
     }
     private let mailbox = NIOLockedValueBox(Mailbox())
     private let posted = ManagedAtomic<Bool>(false)
-    private let wake: Int32
 
     init(
         socket: UDPSocket, label: String, snapshot: Snapshot, health: HealthView, stats: ServerStats,
         limiter: RateLimiter, transfers: TransferHub?
     ) throws {
-        let wake = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        guard wake >= 0 else { throw ServerError(message: "eventfd: \(String(cString: strerror(errno)))") }
-        self.wake = wake
         self.socket = socket
         self.label = label
         self.snapshot = snapshot
@@ -67,10 +64,6 @@ final class UDPWorker: @unchecked Sendable {
         self.limiter = limiter
         self.transfers = transfers
         self.io = UDPBatch(count: UDPWorker.batch)
-    }
-
-    deinit {
-        close(wake)
     }
 
     /// Starts the thread. It runs until ``stop()``.
@@ -116,10 +109,9 @@ final class UDPWorker: @unchecked Sendable {
         signal()
     }
 
+    /// The thread sees it after its current batch, or within `UDPSocket.wakeInterval` when idle.
     private func signal() {
         posted.store(true, ordering: .releasing)
-        var one: UInt64 = 1
-        _ = write(wake, &one, 8)
     }
 
     /// Takes what was posted; returns false when the thread should exit.
@@ -158,29 +150,12 @@ final class UDPWorker: @unchecked Sendable {
         defer { finish() }
         while true {
             if posted.load(ordering: .acquiring) && !collect() { return }
+            // Blocks for the first datagram (at most `UDPSocket.wakeInterval`, so the mailbox
+            // is read even when no query comes), then takes what else is queued: one system
+            // call per wake-up for reading, one for sending.
             let n = io.receive(socket.fd)
-            if n > 0 {
-                answer(n)
-                continue
-            }
-            if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                // ICMP errors and the like: a UDP server keeps going.
-                continue
-            }
-            waitReadable()
-        }
-    }
-
-    /// Blocks until the socket has data or something was posted.
-    private func waitReadable() {
-        var fds = [
-            pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-        ]
-        guard poll(&fds, 2, -1) > 0 else { return }
-        if fds[1].revents != 0 {
-            var value: UInt64 = 0
-            _ = read(wake, &value, 8)
+            if n > 0 { answer(n) }
+            // n < 0: the receive timeout (EAGAIN), a signal, or an ICMP error: keep going.
         }
     }
 

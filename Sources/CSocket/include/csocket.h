@@ -7,7 +7,6 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <sys/eventfd.h>
 
 typedef struct {
     struct msghdr msg_hdr;
