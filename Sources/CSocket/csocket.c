@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include "csocket.h"
 
 _Static_assert(sizeof(csocket_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -14,6 +15,10 @@ int csocket_recvmmsg(int fd, csocket_mmsghdr *msgs, unsigned int n, int flags) {
 
 int csocket_sendmmsg(int fd, csocket_mmsghdr *msgs, unsigned int n, int flags) {
     return sendmmsg(fd, (struct mmsghdr *)msgs, n, flags);
+}
+
+void csocket_name_thread(const char *name) {
+    pthread_setname_np(pthread_self(), name);
 }
 
 const int csocket_ip_pktinfo = IP_PKTINFO;

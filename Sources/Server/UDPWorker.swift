@@ -68,8 +68,10 @@ final class UDPWorker: @unchecked Sendable {
 
     /// Starts the thread. It runs until ``stop()``.
     func start() {
-        let thread = Thread { [self] in self.serve() }
-        thread.name = label
+        let thread = Thread { [self] in
+            csocket_name_thread(label)
+            self.serve()
+        }
         thread.stackSize = 1 << 20
         thread.start()
     }

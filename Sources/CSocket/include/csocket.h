@@ -27,6 +27,9 @@ typedef struct {
 int csocket_recvmmsg(int fd, csocket_mmsghdr *msgs, unsigned int n, int flags);
 int csocket_sendmmsg(int fd, csocket_mmsghdr *msgs, unsigned int n, int flags);
 
+/// Names the calling thread (15 bytes at most), as `top -H` and /proc/PID/task/TID/comm show it.
+void csocket_name_thread(const char *name);
+
 extern const int csocket_ip_pktinfo;
 extern const int csocket_ipv6_recvpktinfo;
 extern const int csocket_ipv6_pktinfo;
