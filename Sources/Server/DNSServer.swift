@@ -22,7 +22,17 @@ public final class DNSServer: Sendable {
     /// What the UDP workers start with, and the workers to post changes to.
     /// The counts of workers already stopped.
     private let retired = NIOLockedValueBox(QueryCounters())
-    private let current: NIOLockedValueBox<(snapshot: Snapshot, health: HealthView, workers: [UDPWorker])>
+    private let current: NIOLockedValueBox<Published>
+
+    struct Published {
+        var snapshot: Snapshot
+        var health: HealthView = .empty
+        var workers: [UDPWorker] = []
+        /// The snapshot before `snapshot`, held until the next publish so that its last
+        /// reference (a big zone takes a while to free) goes on the publisher's thread, not on
+        /// a query thread: workers and loops have long switched away from it by then.
+        var previous: Snapshot?
+    }
 
     public init(threads: Int? = nil, snapshot: Snapshot, logger: Logger) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
@@ -31,7 +41,7 @@ public final class DNSServer: Sendable {
         self.loops = loops
         self.contexts = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0.eventLoop), $0) })
         self.logger = logger
-        self.current = NIOLockedValueBox((snapshot, .empty, []))
+        self.current = NIOLockedValueBox(Published(snapshot: snapshot))
         let transfers = TransferHub(logger: logger)
         self.transfers = transfers
         for loop in loops { loop.transfers = transfers }
@@ -71,11 +81,14 @@ public final class DNSServer: Sendable {
     /// Makes `snapshot` current on every loop. Each loop switches between two queries, so every
     /// query runs on exactly one snapshot.
     public func publish(_ snapshot: Snapshot) {
-        let workers = current.withLockedValue { now in
+        let (workers, retired) = current.withLockedValue { now in
+            let retired = now.previous
+            now.previous = now.snapshot
             now.snapshot = snapshot
-            return now.workers
+            return (now.workers, retired)
         }
         for w in workers { w.post(snapshot) }
+        withExtendedLifetime(retired) {}  // freed here, outside the lock, if nobody else holds it
         for loop in loops {
             loop.eventLoop.execute { loop.snapshot = snapshot }
         }
