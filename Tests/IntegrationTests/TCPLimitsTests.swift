@@ -1,6 +1,7 @@
 // The TCP listener against clients that hold connections: slowloris (a byte and then nothing),
-// a message trickled slower than the message timeout, a full server, and the per-connection
-// query cap. Each closure shows up in /metrics by reason.
+// a message trickled slower than the message timeout, a full server, the per-connection query
+// cap, a quiet connection, and a client that writes but never reads (backpressure). Each closure
+// shows up in /metrics by reason.
 
 import Foundation
 import Testing
@@ -123,5 +124,105 @@ struct TCPLimitsTests {
             #expect(try await connection.waitForClose(timeout: 1))
             #expect(try await Self.closedTotal(server, "query_cap") == 1)
         }
+    }
+
+    @Test("idle_timeout: a connection quiet after its answer is closed and counted as idle")
+    func idleCounted() async throws {
+        let config = "tcp: { idle_timeout: 1s, message_timeout: 20s }"
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
+            let connection = try TCPConnection(to: server.endpoint)
+            try connection.send(Self.query)
+            #expect(try await connection.receive() != nil)
+            #expect(try await connection.waitForClose(timeout: 6))
+            #expect(try await Self.closedTotal(server, "idle") == 1)
+            #expect(try await Self.closedTotal(server, "slow") == 0)
+        }
+    }
+
+    @Test("backpressure: a client that writes queries and never reads stops being read; when it reads, every answer comes")
+    func backpressure() async throws {
+        let config = "tcp: { idle_timeout: 60s, message_timeout: 60s }"
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
+            let client = try NonBlockingTCP(to: server.endpoint)
+            let frame = TCPConnection.frame(Self.query)
+            let chunk = Array([[UInt8]](repeating: frame, count: 1000).joined())
+            // Write until the server has stopped reading for 2 s. Without backpressure it would
+            // keep reading (and buffering answers) and the writes would never stall for long.
+            let (written, stalled) = try await offload { () -> (Int, Bool) in
+                var written = 0
+                var offset = 0
+                var stallStart: Date?
+                let deadline = Date().addingTimeInterval(40)
+                while Date() < deadline {
+                    let n = try client.write(chunk, from: offset)
+                    if n > 0 {
+                        written += n
+                        offset = (offset + n) % chunk.count
+                        stallStart = nil
+                    } else if let since = stallStart {
+                        if Date().timeIntervalSince(since) >= 2 { return (written, true) }
+                        usleep(10_000)
+                    } else {
+                        stallStart = Date()
+                    }
+                }
+                return (written, false)
+            }
+            let queries = written / frame.count
+            report("backpressure: the server stopped reading after \(queries) unread-answer queries (\(written / 1024) KiB)")
+            #expect(stalled, "the server kept reading from a client that never read (\(queries) queries)")
+            // Others are still served meanwhile.
+            let udp = try #require(try await UDP.exchange(Self.query, with: server.endpoint, timeout: 10))
+            #expect(try RawMessage(udp).ancount == 2)
+            // Now read: every complete query is answered (the last one may be cut mid-frame).
+            let answers = try await offload { try client.countFrames(until: queries, timeout: 60) }
+            #expect(answers == queries)
+        }
+    }
+}
+
+/// A TCP client with a non-blocking socket, for writing without reading.
+final class NonBlockingTCP: @unchecked Sendable {
+    private let fd: Int32
+
+    init(to endpoint: Endpoint) throws {
+        let blocking = try TCPConnection.connectedSocket(to: endpoint)
+        fd = blocking
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    deinit { close(fd) }
+
+    /// Writes what the socket takes of `bytes[from...]`: the count, 0 when it takes nothing now.
+    func write(_ bytes: [UInt8], from: Int) throws -> Int {
+        let n = bytes[from...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n >= 0 { return n }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
+        throw HarnessError("send: \(String(cString: strerror(errno)))")
+    }
+
+    /// Reads framed messages until `expected` have come or nothing arrives for `timeout` s.
+    func countFrames(until expected: Int, timeout: Double) throws -> Int {
+        var count = 0
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var start = 0
+        while count < expected {
+            guard waitReadable(fd, timeout: timeout) else { break }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            pending += buffer[0..<n]
+            while pending.count - start >= 2 {
+                let length = Int(pending[start]) << 8 | Int(pending[start + 1])
+                guard pending.count - start >= 2 + length else { break }
+                start += 2 + length
+                count += 1
+            }
+            if start > 1 << 20 {
+                pending.removeFirst(start)
+                start = 0
+            }
+        }
+        return count
     }
 }

@@ -89,7 +89,7 @@ enum Ports {
 }
 
 /// Waits until `fd` is readable; false on timeout.
-private func waitReadable(_ fd: Int32, timeout: Double) -> Bool {
+func waitReadable(_ fd: Int32, timeout: Double) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while true {
         let remaining = deadline.timeIntervalSinceNow
@@ -132,13 +132,19 @@ final class TCPConnection: @unchecked Sendable {
 
     init(to endpoint: Endpoint) throws {
         self.endpoint = endpoint
-        fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue), 0)
+        fd = try Self.connectedSocket(to: endpoint)
+    }
+
+    /// A blocking TCP socket connected to `endpoint`.
+    static func connectedSocket(to endpoint: Endpoint) throws -> Int32 {
+        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(String(cString: strerror(errno)))") }
         guard endpoint.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
             let message = String(cString: strerror(errno))
             close(fd)
             throw HarnessError("connect \(endpoint) over TCP: \(message)")
         }
+        return fd
     }
 
     deinit { close(fd) }
