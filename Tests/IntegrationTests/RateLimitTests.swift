@@ -47,6 +47,27 @@ struct RateLimitTests {
         return ids
     }
 
+    @Test("on a dual-stack [::] listener IPv4 clients are counted by their /24, not lumped into one IPv6 /56")
+    func dualStackPrefixes() async throws {
+        let config = "rrl: { responses_per_second: 5, slip: 2 }"
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config, host: "::") { server in
+            let (flooded, elsewhere) = try await offload { () -> (Tally, Tally) in
+                // They reach the socket as ::ffff:127.0.0.1 and ::ffff:127.0.9.1.
+                let a = try UDPClient(to: server.endpoint, from: "127.0.0.1")
+                let b = try UDPClient(to: server.endpoint, from: "127.0.9.1")
+                var fromA: [[UInt8]] = [], fromB: [[UInt8]] = []
+                let ids = Self.burst(a, "www.example.test.", count: 60, received: &fromA)
+                let bIDs = Self.burst(b, "www.example.test.", count: 5, received: &fromB)
+                fromA += a.drain()
+                fromB += b.drain()
+                return (try Self.tally(fromA, ids: ids), try Self.tally(fromB, ids: bIDs))
+            }
+            report("rrl on [::], 60 queries from 127.0.0.1: \(flooded); 5 from 127.0.9.1: \(elsewhere)")
+            #expect((5...10).contains(flooded.full), "\(flooded)")
+            #expect(elsewhere.full == 5, "another IPv4 /24 is counted apart: \(elsewhere)")
+        }
+    }
+
     @Test("over the limit: every 2nd response is an empty TC=1 one, the rest dropped; other answers, other prefixes and TCP go on")
     func limited() async throws {
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "rrl: { responses_per_second: 5, slip: 2 }") { server in

@@ -26,9 +26,10 @@ final class ConfiguredCarousel: @unchecked Sendable {
     /// `prepare` may change the directory before the start (owners, modes). Waits until the
     /// server answers over UDP and (unless `tcpReady` is false, for tests that check TCP
     /// themselves) over TCP.
+    /// `host` is the listening address (a wildcard, `0.0.0.0` or `::`, is reached on 127.0.0.1).
     static func start(
         zones: [String: String], config: String, arguments: [String] = [], prefix: [String] = [],
-        tcpReady: Bool = true, prepare: (TempDir) throws -> Void = { _ in }
+        tcpReady: Bool = true, host: String = "127.0.0.1", prepare: (TempDir) throws -> Void = { _ in }
     ) async throws -> ConfiguredCarousel {
         var lastError: Error = HarnessError("not started")
         for _ in 0..<3 {  // a port taken between the check and the bind: try another one
@@ -40,7 +41,7 @@ final class ConfiguredCarousel: @unchecked Sendable {
                 try FileManager.default.createDirectory(atPath: dir.path("state"), withIntermediateDirectories: true)
                 for (name, text) in zones { try readable(dir.write("zones/\(name)", text)) }
                 let yaml = """
-                    listen: ["127.0.0.1:\(port)"]
+                    listen: ["\(host.contains(":") ? "[\(host)]" : host):\(port)"]
                     zones: "\(dir.path("zones"))"
                     \(admin.yaml)
                     state_file: "\(dir.path("state/carousel.state"))"
@@ -59,7 +60,7 @@ final class ConfiguredCarousel: @unchecked Sendable {
                 executable: executable, arguments: command, stdout: dir.url.appendingPathComponent("stdout"),
                 stderr: dir.url.appendingPathComponent("stderr"))
             let server = ConfiguredCarousel(
-                endpoint: Endpoint(host: "127.0.0.1", port: port), admin: admin, process: process, dir: dir)
+                endpoint: Endpoint(host: ["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host, port: port), admin: admin, process: process, dir: dir)
             do {
                 try await server.waitUntilReady(tcp: tcpReady)
                 return server
@@ -152,11 +153,12 @@ final class ConfiguredCarousel: @unchecked Sendable {
 /// Runs `body` with a configured carousel, stopped afterwards also when `body` throws.
 func withConfiguredCarousel<T>(
     zones: [String: String], config: String, arguments: [String] = [], prefix: [String] = [],
-    tcpReady: Bool = true, prepare: (TempDir) throws -> Void = { _ in },
+    tcpReady: Bool = true, host: String = "127.0.0.1", prepare: (TempDir) throws -> Void = { _ in },
     _ body: (ConfiguredCarousel) async throws -> T
 ) async throws -> T {
     let server = try await ConfiguredCarousel.start(
-        zones: zones, config: config, arguments: arguments, prefix: prefix, tcpReady: tcpReady, prepare: prepare)
+        zones: zones, config: config, arguments: arguments, prefix: prefix, tcpReady: tcpReady, host: host,
+        prepare: prepare)
     do {
         let result = try await body(server)
         server.stop()
