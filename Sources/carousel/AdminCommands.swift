@@ -92,7 +92,7 @@ func finish(_ reply: AdminClient.Reply) throws {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show zones and pools of a running Carousel; exit 2 if anything is down or broken.")
+        abstract: "Show zones, pools and transfers of a running Carousel; exit 2 if anything is down or broken.")
     @Flag(name: .long, help: "Print the raw JSON of /status.") var json = false
     @OptionGroup var options: AdminOptions
 
@@ -106,6 +106,7 @@ struct Status: AsyncParsableCommand {
         }
         if !json { print(StatusTable.render(report)) }
         let degraded = !report.errors.isEmpty || report.pools.contains { $0.sets.contains { $0.members.contains { $0.state == "down" } } }
+            || report.transfers?.secondary.contains { $0.serial == nil } == true
         if degraded { throw ExitCode(2) }
     }
 }
@@ -123,6 +124,21 @@ enum StatusTable {
             for s in p.sets {
                 lines.append(table([["  " + s.owner + " " + s.type, "STATE", "LAST CHECK", "IN ANSWERS"]] + s.members.map {
                     ["  " + $0.address, $0.state, $0.lastResult ?? "-", ($0.inAnswers ? "yes: " : "no: ") + $0.why]
+                }))
+            }
+        }
+        if let t = r.transfers {
+            if !t.primary.isEmpty {
+                lines.append("")
+                lines.append(table([["TRANSFERS OUT", "SERIAL", "VERSIONS", "NOTIFY"]] + t.primary.map { z in
+                    let told = z.notify.map { "\($0.address) \($0.result ?? "-")\($0.serial.map { " (serial \($0))" } ?? "")" }
+                    return [z.zone, z.serial.map(String.init) ?? "-", "\(z.versions)", told.joined(separator: ", ")]
+                }))
+            }
+            if !t.secondary.isEmpty {
+                lines.append("")
+                lines.append(table([["SECONDARY ZONE", "PRIMARY", "SERIAL", "LAST TRANSFER", "PROBLEM"]] + t.secondary.map { z in
+                    [z.zone, z.primary, z.serial.map(String.init) ?? "-", z.lastTransferType ?? "-", z.error ?? ""]
                 }))
             }
         }

@@ -46,6 +46,13 @@ struct TransferTests {
         do { return try await body() } catch { throw HarnessError("\(error)\n--- logs ---\n\(logs())") }
     }
 
+    /// The first entry of `transfers.secondary` in `/status`.
+    static func secondaryStatus(_ carousel: ConfiguredCarousel) async throws -> [String: Any] {
+        let status = try await Admin.status(carousel.adminURL)
+        let transfers = try #require(status["transfers"] as? [String: Any], "\(status)")
+        return try #require((transfers["secondary"] as? [[String: Any]])?.first, "\(transfers)")
+    }
+
     static func peers() -> [TransferPeer.Kind] {
         [.nsd, .knot].filter(TransferPeer.isInstalled)
     }
@@ -82,6 +89,17 @@ struct TransferTests {
                 #expect(try await peer.serial(Self.origin) == 2)
                 #expect(try await carousel.waitForLog("NOTIFY answered"), "\(carousel.log)")
                 #expect(carousel.log.contains("type=IXFR") && carousel.log.contains("rcode=0"), "\(carousel.log)")
+
+                // /status shows the zone's serial, the versions kept for IXFR and the NOTIFY.
+                let status = try await Admin.status(carousel.adminURL)
+                let transfers = try #require(status["transfers"] as? [String: Any], "\(status)")
+                let zone = try #require((transfers["primary"] as? [[String: Any]])?.first, "\(transfers)")
+                #expect(zone["zone"] as? String == "xfr.test." && zone["serial"] as? Int == 2, "\(zone)")
+                #expect(zone["versions"] as? Int == 1, "\(zone)")
+                let told = try #require((zone["notify"] as? [[String: Any]])?.first, "\(zone)")
+                #expect(told["address"] as? String == "127.0.0.1:\(peerPort)" && told["serial"] as? Int == 2, "\(told)")
+                #expect(told["result"] as? String == "answered NOERROR", "\(told)")
+                #expect((transfers["secondary"] as? [Any])?.isEmpty == true, "\(transfers)")
             }
         }
     }
@@ -382,6 +400,13 @@ struct TransferTests {
             try await Task.sleep(for: .seconds(2))
             let during = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
             #expect(during.addresses == ["192.0.2.1"], "the last good copy still serves\n\(during)")
+            // /status: the copy's serial and when it expires.
+            let zone = try await Self.secondaryStatus(carousel)
+            #expect(zone["zone"] as? String == "xfr.test." && zone["serial"] as? Int == 5, "\(zone)")
+            #expect(zone["primary"] as? String == "127.0.0.1:\(nsdPort)", "\(zone)")
+            #expect(zone["last_transfer_type"] as? String == "AXFR" && zone["records"] as? Int != nil, "\(zone)")
+            let expires = (zone["expires_at"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }
+            #expect(expires.map { $0 > Date() && $0 < Date().addingTimeInterval(5) } == true, "\(zone)")
             let gone = try await Self.logged(carousel.log) {
                 try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: stopped, limit: 15) {
                     $0.status == "REFUSED"
@@ -390,6 +415,9 @@ struct TransferTests {
             report("secondary: zone dropped \(secs(gone.seconds)) after the primary stopped (EXPIRE 4 s)")
             #expect(gone.seconds >= 4, "not before EXPIRE")
             #expect(carousel.log.contains("expired"), "\(carousel.log)")
+            let expired = try await Self.secondaryStatus(carousel)
+            #expect(expired["serial"] == nil && expired["expires_at"] == nil, "no copy served: \(expired)")
+            #expect(expired["error"] as? String != nil, "the failed checks: \(expired)")
         }
     }
 

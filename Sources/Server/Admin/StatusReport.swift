@@ -54,6 +54,8 @@ public struct StatusReport: Codable, Sendable {
     public var errors: [String]
     public var pools: [Pool]
     public var drained: [String]
+    /// Present when the config has `transfers:` or `secondaries:`.
+    public var transfers: Transfers?
 
     public static let version = "0.1.0"
 
@@ -108,6 +110,7 @@ extension CarouselRuntime {
         }
         return StatusReport(
             version: StatusReport.version, startedAt: startedAt, reloads: reloads, zones: zones,
-            errors: (configErrors + cache.errors.map(\.description)), pools: pools, drained: drained.sorted())
+            errors: (configErrors + cache.errors.map(\.description)), pools: pools, drained: drained.sorted(),
+            transfers: await transfers.status())
     }
 }

@@ -24,6 +24,7 @@ extension TransferCoordinator {
             let logger = self.logger
             let zone = version.origin
             let serial = version.serial
+            recordNotify(zone, "\(target)", serial: serial, result: "sending")
             Task {
                 guard let address = try? SocketAddress.makeAddressResolvingHost(target.host, port: target.port) else {
                     logger.error("notify: cannot resolve \(target)")
@@ -43,12 +44,16 @@ extension TransferCoordinator {
                                 "attempt": "\(attempt + 1)",
                             ])
                         Counter(label: "carousel_notify_total", dimensions: [("result", "answered")]).increment()
+                        self.recordNotify(
+                            zone, "\(target)", serial: serial,
+                            result: "answered \(RCode(rawValue: UInt16(rcode))?.description ?? "rcode \(rcode)")")
                         return
                     } catch {
                         continue
                     }
                 }
                 Counter(label: "carousel_notify_total", dimensions: [("result", "unanswered")]).increment()
+                self.recordNotify(zone, "\(target)", serial: serial, result: "unanswered")
                 logger.warning(
                     "NOTIFY not answered",
                     metadata: ["zone": "\(zone)", "serial": "\(serial)", "secondary": "\(target)"])

@@ -39,6 +39,7 @@ extension TransferCoordinator {
             task.cancel()
             secondaryTasks[zone] = nil
             secondaryCopies[zone] = nil
+            secondaryProgress[zone] = nil
         }
         let started = ContinuousClock.now
         for (zone, s) in wanted where secondaryTasks[zone] == nil {
@@ -63,9 +64,11 @@ extension TransferCoordinator {
             var delay: Duration
             do {
                 try await refresh(zone, s)
+                recordRefresh(zone, error: nil)
                 Counter(label: "carousel_secondary_refreshes_total", dimensions: [("result", "ok")]).increment()
                 delay = .seconds(Int64(secondaryCopies[zone].map { SOA.refresh($0.soa.rdata) } ?? 60))
             } catch {
+                recordRefresh(zone, error: "\(error)")
                 Counter(label: "carousel_secondary_refreshes_total", dimensions: [("result", "failed")]).increment()
                 logger.warning("secondary: \(zone) from \(s.primary): \(error)")
                 delay = .seconds(Int64(secondaryCopies[zone].map { SOA.retry($0.soa.rdata) } ?? 5))
@@ -148,6 +151,7 @@ extension TransferCoordinator {
                 "primary": "\(s.primary)",
             ])
         secondaryCopies[zone] = SecondaryCopy(soa: soa, records: records, zone: built, confirmed: .now)
+        recordRefresh(zone, error: nil, transferred: kind)
         await onSecondaryChange?()
     }
 

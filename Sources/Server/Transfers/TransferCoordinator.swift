@@ -38,6 +38,10 @@ public actor TransferCoordinator {
     var wakeRequested: Set<DNSName> = []
     var secondaryTasks: [DNSName: Task<Void, Never>] = [:]
     var onSecondaryChange: (@Sendable () async -> Void)?
+    /// For `/status`: the last NOTIFY to each secondary (by zone, then address) and each pulled
+    /// zone's last refresh.
+    var notifyResults: [DNSName: [String: StatusReport.NotifyTarget]] = [:]
+    var secondaryProgress: [DNSName: SecondaryProgress] = [:]
 
     /// `publish_health` zones served with the published serial in their SOA (so that a
     /// secondary's SOA check sees what IXFR would give): the zone as loaded, and the copy served.
