@@ -32,6 +32,20 @@ import Testing
         #expect(await Probe.run(key("127.0.0.9", ["true"]), on: group).ok)
     }
 
+    @Test func theCheckGetsOnlyStandardDescriptors() async throws {
+        // No descriptor of the server beyond 0–2 reaches the check, and it gets default signal
+        // handling: under Foundation's `Process` a script inherited the server's blocked SIGTERM
+        // (and `kill -TERM $$` did nothing), and one of Process's own sockets.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd > 2)
+        defer { close(fd) }
+        let script = "test ! -e /proc/$$/fd/\(fd) && test -e /proc/$$/fd/0 && test -e /proc/$$/fd/2"
+        let r = await Probe.run(key("127.0.0.9", ["/bin/sh", "-c", script]), on: group)
+        #expect(r.ok && r.reason == "exit 0", "\(r.reason)")
+        let signalled = await Probe.run(key("127.0.0.9", ["/bin/sh", "-c", "kill -TERM $$"]), on: group)
+        #expect(!signalled.ok && signalled.reason == "killed by signal 15", "\(signalled.reason)")
+    }
+
     @Test func aMissingProgramFails() async {
         let r = await Probe.run(key("127.0.0.9", ["/nonexistent/check-me"]), on: group)
         #expect(!r.ok && r.reason.hasPrefix("cannot run"))

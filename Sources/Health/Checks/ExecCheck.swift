@@ -9,66 +9,96 @@ import NIOCore
 /// becomes shell syntax — with `CAROUSEL_ADDRESS` and `CAROUSEL_PORT` added to the environment.
 /// Exit 0 is up. At the timeout the process and its process group get SIGKILL, so a script's
 /// children (`sleep`, `curl`) die with it.
+///
+/// Started with posix_spawn, not Foundation's `Process`: the child gets only fds 0–2 (on
+/// /dev/null; `Process` let the server's sockets leak into every check), an empty signal mask and
+/// default signal actions, and a process group of its own. The prober's event loop reaps it with
+/// `waitpid(WNOHANG)` and kills it at the deadline, so a busy cooperative pool cannot stretch the
+/// timeout.
 enum ExecCheck {
     static func run(target: TargetKey, on loop: any EventLoop) async -> ProbeResult {
         let check = target.check
         guard let program = check.command.first, let path = resolve(program) else {
             return .failure("cannot run \(check.command.first.map(quoted) ?? "an empty command"): not found")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = Array(check.command.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env["CAROUSEL_ADDRESS"] = target.address
         env["CAROUSEL_PORT"] = String(check.port)
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-
-        let exit = ExitWatch()
-        let (exits, exited) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = { _ in
-            exit.markExited()
-            exited.yield()
-            exited.finish()
+        let pid: pid_t
+        switch spawn(path, arguments: Array(check.command.dropFirst()), environment: env) {
+        case .success(let child): pid = child
+        case .failure(let message): return .failure("cannot run \(quoted(path)): \(message)")
         }
-        do {
-            try process.run()
-        } catch {
-            return .failure("cannot run \(quoted(path)): \(error.localizedDescription)")
+        let child = Child(pid: pid)
+        let waited = loop.makePromise(of: Bool.self)  // true: killed at the deadline
+        let deadline = NIODeadline.now() + .nanoseconds(check.timeout.nanoseconds)
+        // Reaped every 5 ms for the first 50 ms (most checks are that quick), then every 20 ms.
+        @Sendable func poll() {
+            guard !child.finished else { return }
+            if child.reap() { return child.finish(waited, killed: false) }
+            if NIODeadline.now() >= deadline {
+                child.kill()
+                return child.finish(waited, killed: true)
+            }
+            child.polls += 1
+            loop.scheduleTask(in: .milliseconds(child.polls < 10 ? 5 : 20)) { poll() }
         }
-        exit.started(process.processIdentifier)
-
-        // The deadline runs on the prober's event loop thread, not in the cooperative pool: a
-        // busy pool must not let a hung check outlive its timeout.
-        let deadline = loop.scheduleTask(in: .nanoseconds(check.timeout.nanoseconds)) { exit.kill() }
-        await withTaskCancellationHandler {
-            // Ends when the process is reaped (after a kill too), or at once when cancelled.
-            for await _ in exits { break }
+        loop.execute { poll() }
+        let timedOut = await withTaskCancellationHandler {
+            (try? await waited.futureResult.get()) ?? true
         } onCancel: {
             // The target was removed or the prober is stopping: do not leave the process running.
-            exit.kill()
+            loop.execute {
+                guard !child.finished else { return }
+                child.kill()
+                child.finish(waited, killed: true)
+            }
         }
-        deadline.cancel()
-        // Foundation on Linux holds an exited Process in a reference cycle that only
-        // `waitUntilExit` breaks; once the process has exited it returns at once. Without it every
-        // probe leaked the Process and its environment, ~4 KB (LeakSanitizer, Swift 6.3.1).
-        defer { if !process.isRunning { process.waitUntilExit() } }
-        // After a cancellation the process may still be running: `settle` kills it then, and the
-        // process is never asked for its status before it has exited.
-        if exit.settle() {
-            return .failure("timeout after \(DurationText.format(check.timeout))")
+        if timedOut { return .failure("timeout after \(DurationText.format(check.timeout))") }
+        let status = child.status
+        if status & 0x7f == 0 {
+            let code = (status >> 8) & 0xff
+            return code == 0 ? .success("exit 0") : .failure("exit \(code)")
         }
-        switch process.terminationReason {
-        case .exit:
-            let status = process.terminationStatus
-            return status == 0 ? .success("exit 0") : .failure("exit \(status)")
-        case .uncaughtSignal:
-            return .failure("killed by signal \(process.terminationStatus)")
-        @unknown default:
-            return .failure("ended abnormally")
-        }
+        return .failure("killed by signal \(status & 0x7f)")
+    }
+
+    private enum Spawn {
+        case success(pid_t)
+        case failure(String)
+    }
+
+    private static func spawn(_ path: String, arguments: [String], environment: [String: String]) -> Spawn {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        _ = spawnAddCloseFrom(&actions, 3)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in envp { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        return rc == 0 ? .success(pid) : .failure(String(cString: strerror(rc)))
     }
 
     /// `sleep` → `/bin/sleep` through `PATH`, as `execvp` would; a path with a slash is used as is.
@@ -83,35 +113,47 @@ enum ExecCheck {
     }
 }
 
-/// Who gets to signal the pid: the killer only until the process is reported exited, so a
-/// recycled pid is not hit.
-private final class ExitWatch: @unchecked Sendable {
-    // @unchecked: every field is only touched under `lock`.
-    private let lock = NSLock()
-    private var pid: pid_t = 0
-    private var exited = false
-    private var killed = false
+/// One spawned check, touched only on the prober's event loop: reaped once, and signalled only
+/// until then, so a recycled pid is never hit.
+private final class Child: @unchecked Sendable {
+    let pid: pid_t
+    private(set) var status: Int32 = 0
+    private var reaped = false
+    /// The promise was completed (it must be, exactly once).
+    private(set) var finished = false
+    var polls = 0
 
-    func started(_ pid: pid_t) { lock.withLock { self.pid = pid } }
-    func markExited() { lock.withLock { exited = true } }
-
-    /// Kills the process group (Foundation starts each child in its own group) and the process.
-    func kill() {
-        lock.withLock { killLocked() }
+    func finish(_ promise: EventLoopPromise<Bool>, killed: Bool) {
+        finished = true
+        promise.succeed(killed)
     }
 
-    /// Kills the process unless it has exited; true when it was killed (now or earlier).
-    func settle() -> Bool {
-        lock.withLock {
-            killLocked()
-            return killed
+    init(pid: pid_t) { self.pid = pid }
+
+    /// True once the process has exited (its wait status is in `status`).
+    func reap() -> Bool {
+        if reaped { return true }
+        var raw: Int32 = 0
+        let r = waitpid(pid, &raw, WNOHANG)
+        if r == pid || (r < 0 && errno == ECHILD) {
+            reaped = true
+            status = raw
         }
+        return reaped
     }
 
-    private func killLocked() {
-        guard !exited, !killed, pid > 0 else { return }
-        killed = true
+    /// Kills the process group and the process, then reaps it (SIGKILL cannot be ignored, so the
+    /// blocking wait is short).
+    func kill() {
+        guard !reaped else { return }
         _ = Glibc.kill(-pid, SIGKILL)
         _ = Glibc.kill(pid, SIGKILL)
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        reaped = true
+        status = raw
     }
 }
+
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
