@@ -27,6 +27,9 @@ final class UDPWorker: @unchecked Sendable {
     /// Room for one reply (the largest DNS message); replies are packed into one arena.
     static let slot = 65536
     static let controlSize = 64
+    /// Response rate limiting's answer key for everything the transfer lane answers over UDP
+    /// (NOTIFY, signed queries, AXFR/IXFR over UDP).
+    static let transferLaneKey: UInt64 = 0x7472_616e_7366_6572  // "transfer"
 
     let socket: UDPSocket
     let label: String
@@ -171,6 +174,16 @@ final class UDPWorker: @unchecked Sendable {
         for i in 0..<n {
             let query = io.query(i)
             if let hub = transfers, hub.intercepts(query) {
+                // The slow lane costs a task and copies per message: rate-limited like answers,
+                // under one key per client prefix, and never slipped (its replies are small).
+                if rrlLimit > 0
+                    && limiter.check(
+                        client: io.clientKey(i, v4Bits: snap.options.rrlIPv4Prefix, v6Bits: snap.options.rrlIPv6Prefix),
+                        answer: UDPWorker.transferLaneKey, now: RateLimiter.now(), limit: rrlLimit, slip: 0) != .pass
+                {
+                    counters.rrlDropped &+= 1
+                    continue
+                }
                 aside(i, hub: hub)
                 continue
             }

@@ -68,6 +68,31 @@ struct RateLimitTests {
         }
     }
 
+    @Test("the transfer lane is limited too: AXFR over UDP, 60 times from one /24, gets at most two seconds' worth of REFUSED")
+    func transferLane() async throws {
+        let config = "rrl: { responses_per_second: 5, slip: 2 }"
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
+            let (refused, after) = try await offload { () -> (Int, Int) in
+                let a = try UDPClient(to: server.endpoint, from: "127.0.0.1")
+                var replies: [[UInt8]] = []
+                let ids = Self.burst(a, "example.test.", type: 252, count: 60, received: &replies)
+                replies += a.drain()
+                let messages = try replies.map { try RawMessage($0) }
+                let refused = messages.filter { ids.contains($0.id) && $0.rcode == 5 }
+                // Ordinary answers to the same prefix keep their own budget.
+                var more: [[UInt8]] = []
+                let wwwIDs = Self.burst(a, "www.example.test.", count: 5, received: &more)
+                more += a.drain()
+                return (refused.count, try Self.tally(more, ids: wwwIDs).full)
+            }
+            report("rrl 5/s on the transfer lane: 60 AXFR over UDP got \(refused) REFUSED; then 5 A queries got \(after) answers")
+            #expect((5...10).contains(refused), "\(refused)")
+            #expect(after == 5)
+            let metrics = try await Admin.request("GET", server.adminURL + "/metrics").body
+            #expect((metric(metrics, "carousel_rrl_limited_total{action=\"drop\"}") ?? 0) >= 50, "\(metrics)")
+        }
+    }
+
     @Test("over the limit: every 2nd response is an empty TC=1 one, the rest dropped; other answers, other prefixes and TCP go on")
     func limited() async throws {
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "rrl: { responses_per_second: 5, slip: 2 }") { server in
