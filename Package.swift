@@ -32,6 +32,8 @@ let package = Package(
             providers: [.apt(["libldns-dev"])]
         ),
         .target(name: "DNSWire"),
+        // epoll and eventfd for Health's tcp probe engine (not in Glibc's Swift module).
+        .target(name: "CEpoll"),
         .target(
             name: "DNSZone",
             dependencies: ["DNSWire", "CLDNS", .product(name: "Atomics", package: "swift-atomics")]
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "Health",
             dependencies: [
-                "CarouselConfig", "DNSWire",
+                "CarouselConfig", "DNSWire", "CEpoll",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

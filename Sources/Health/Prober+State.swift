@@ -55,12 +55,13 @@ extension Prober {
         let transition = targets[i].machine.record(result, at: Date())
         let target = targets[i]
         logger.debug("\(describe(target)) \(result)")
-        Timer(
-            label: "carousel_probe_duration_seconds",
-            dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
-            .recordNanoseconds(
-                result.latency.components.seconds * 1_000_000_000 + result.latency.components.attoseconds
-                    / 1_000_000_000)
+        let timer =
+            target.latencyTimer
+            ?? Timer(
+                label: "carousel_probe_duration_seconds",
+                dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
+        if target.latencyTimer == nil { targets[i].latencyTimer = timer }
+        timer.recordNanoseconds(result.latency.nanoseconds)
         if let transition {
             Counter(
                 label: "carousel_target_transitions_total",

@@ -1,6 +1,7 @@
 import CarouselConfig
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 
@@ -19,8 +20,11 @@ public actor Prober {
         var machine: RiseFall
         /// False once the target has left the config; its id is never given to another key.
         var active = true
-        /// A probe loop exists for it (at most one ever does).
+        /// A probe loop exists for it (at most one ever does), or the engine probes it.
         var looping = false
+        /// Its latency histogram, made at the first result: looking it up in the metrics
+        /// registry at every probe cost more than the probe.
+        var latencyTimer: Metrics.Timer?
         /// Started without a saved state and has not had its first result: ``firstRound(within:)``
         /// waits for it.
         var awaitingFirst = false
@@ -37,6 +41,8 @@ public actor Prober {
     var saved: [String: StateFile.Entry] = [:]
     var published = HealthView.empty
     var commands: AsyncStream<Int32>.Continuation?
+    /// Runs every `tcp` check while ``run()`` runs (see ``TCPProbeEngine``).
+    var engine: TCPProbeEngine?
     var firstRoundWaiters: [Int: AsyncStream<Void>.Continuation] = [:]
     var nextWaiter = 0
     var lastSaveError: String?
@@ -80,6 +86,7 @@ public actor Prober {
         for i in targets.indices where targets[i].active && wanted[targets[i].key] == nil {
             targets[i].active = false
             targets[i].awaitingFirst = false
+            stopEngineProbe(Int32(i))
             retired[targets[i].key.description] = targets[i].machine
         }
         var result: [TargetKey: Int32] = [:]
@@ -129,18 +136,30 @@ public actor Prober {
     }
 
     /// Runs the probe loops until cancelled; then saves the state file. Targets set before or
-    /// during the run are all probed; the 1-thread event loop group lives as long as this call.
+    /// during the run are all probed; the 1-thread event loop group (http, https, dns and exec
+    /// checks) and the engine's thread (tcp checks) live as long as this call.
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let engine = startEngine()
         let (starts, starter) = AsyncStream.makeStream(of: Int32.self)
         commands = starter
         for id in targets.indices { startLoop(Int32(id)) }
-        await withDiscardingTaskGroup { tasks in
-            for await id in starts {
-                tasks.addTask { await self.probeLoop(id, group: group) }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { tasks in
+                if let engine {
+                    tasks.addTask {
+                        for await batch in engine.results { await self.record(batch) }
+                    }
+                }
+                for await id in starts {
+                    tasks.addTask { await self.probeLoop(id, group: group) }
+                }
             }
+        } onCancel: {
+            engine?.stop()
         }
         commands = nil
+        stopEngine()
         save()
         try? await group.shutdownGracefully()
     }
@@ -164,7 +183,9 @@ public actor Prober {
 
     private func startLoop(_ id: Int32) {
         let target = targets[Int(id)]
-        guard target.active, !target.looping, target.key.check.type != .none, let commands else { return }
+        guard target.active, !target.looping, target.key.check.type != .none else { return }
+        if startEngineProbe(id) { return }
+        guard let commands else { return }
         targets[Int(id)].looping = true
         commands.yield(id)
     }
