@@ -50,8 +50,11 @@ extension Prober {
         targets[Int(id)].looping = false
     }
 
-    /// One batch of the engine's results (every result of up to 10 ms).
+    /// One batch of the engine's results (every result of up to 10 ms): one view published and
+    /// one state file written for the whole batch.
     func record(_ batch: [TCPProbeEngine.Result]) {
+        var changed = false
+        var firsts = false
         for r in batch {
             let i = Int(r.id)
             // A result that crossed a removal in flight belongs to no target any more.
@@ -67,7 +70,13 @@ extension Prober {
             }
             var timed = result
             timed.latency = .nanoseconds(r.latency)
-            record(r.id, timed)
+            firsts = firsts || targets[i].awaitingFirst
+            changed = apply(r.id, timed) || changed
         }
+        if changed {
+            publishIfChanged()
+            save()
+        }
+        if firsts { checkFirstRound() }
     }
 }

@@ -63,6 +63,9 @@ final class TCPProbeEngine: @unchecked Sendable {
     static let flushEvery: Int64 = 10_000_000
     /// Sockets kept for reuse, per address family: enough for the probes of one wake-up.
     static let spareLimit = 1024
+    /// Probes started before the loop looks at completions and deadlines again: a first round
+    /// of 10,000 targets is then started in slices, not in one half-second pass.
+    static let startsPerPass = 256
     private static let wakeToken = UInt64.max
 
     let results: AsyncStream<[Result]>
@@ -249,10 +252,14 @@ final class TCPProbeEngine: @unchecked Sendable {
             release(i)
             finish(i, .timedOut, now)
         }
-        while inFlight < maxInFlight, let entry = starts.popDue(at: now) {
+        var begun = 0
+        while begun < Self.startsPerPass, inFlight < maxInFlight, let entry = starts.popDue(at: now) {
             let i = Int(entry.slot)
             guard slots[i].generation == entry.generation, let spec = slots[i].spec, slots[i].fd < 0 else { continue }
-            begin(i, spec, now)
+            // Read per probe: a pass of hundreds of connects takes milliseconds, which must not
+            // come off the timeout of the last ones.
+            begin(i, spec, monotonicNanos())
+            begun += 1
         }
     }
 
