@@ -67,19 +67,23 @@ extension Prober {
         let transition = targets[i].machine.record(result, at: Date())
         let target = targets[i]
         logger.debug("\(describe(target)) \(result)")
-        // Labelled by check, not by address: swift-prometheus copies a metric's whole label
-        // dictionary to add a label set, so 10,000 per-address series cost O(n²) to create (40 s
-        // of CPU at startup with 10,000 targets). Per-address state is `carousel_target_up`;
-        // per-address latency is in /status.
+        // Made once per target: swift-prometheus copies a metric's whole label dictionary to add
+        // a label set (O(n) per new target, O(n²) for a first round), and even a lookup takes its
+        // lock and hashes the labels.
         let timer =
             target.latencyTimer
-            ?? Timer(label: "carousel_probe_duration_seconds", dimensions: [("check", target.key.fingerprint)])
+            ?? Timer(
+                label: "carousel_probe_duration_seconds",
+                dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
         if target.latencyTimer == nil { targets[i].latencyTimer = timer }
         timer.recordNanoseconds(result.latency.nanoseconds)
         guard let transition else { return false }
         Counter(
             label: "carousel_target_transitions_total",
-            dimensions: [("check", target.key.fingerprint), ("to", transition.new.description)]
+            dimensions: [
+                ("address", target.key.address), ("check", target.key.fingerprint),
+                ("to", transition.new.description),
+            ]
         ).increment()
         let line =
             "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"
