@@ -6,13 +6,15 @@ import NIOCore
 import NIOPosix
 
 /// The `Health` module: probes each (address, check) target, damps the results with rise/fall,
-/// and publishes an immutable ``HealthView`` when a state changes. It owns its event loop thread
-/// and never touches the server's query loops; it knows nothing of zones, pools' answers or DNS
-/// serving.
+/// and publishes an immutable ``HealthView`` when a state changes. It owns its threads (an event
+/// loop, and the tcp engine's epoll thread) and never touches the server's query loops; it knows
+/// nothing of zones, pools' answers or DNS serving.
 ///
-/// `Prober` is one service: ``run()`` runs one loop per target in a task group until cancelled;
-/// ``setTargets(_:)`` reconciles the set at startup and on every reload. Each target has exactly
-/// one probe in flight; probes repeat every `interval` ±10% so they do not burst.
+/// `Prober` is one service: ``run()`` runs until cancelled; `tcp` targets are probed by one
+/// ``TCPProbeEngine`` (thousands a second without a task each), the other kinds by one loop per
+/// target in a task group. ``setTargets(_:)`` reconciles the set at startup and on every reload.
+/// Each target has exactly one probe in flight; probes repeat every `interval` ±10% so they do not
+/// burst.
 public actor Prober {
     struct Target {
         let key: TargetKey
