@@ -34,6 +34,8 @@ let package = Package(
         // recvmmsg/sendmmsg and packet-info control messages for the UDP workers (not in Glibc's Swift module).
         .target(name: "CSocket"),
         .target(name: "DNSWire"),
+        // epoll and eventfd for Health's tcp probe engine (not in Glibc's Swift module).
+        .target(name: "CEpoll"),
         .target(
             name: "DNSZone",
             dependencies: ["DNSWire", "CLDNS", .product(name: "Atomics", package: "swift-atomics")]
@@ -52,7 +54,7 @@ let package = Package(
         .target(
             name: "Health",
             dependencies: [
-                "CarouselConfig", "DNSWire",
+                "CarouselConfig", "DNSWire", "CEpoll",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -49,33 +49,46 @@ extension Prober {
 
     /// Takes one probe result; logs, publishes and saves when it changes the state.
     func record(_ id: Int32, _ result: ProbeResult) {
-        let i = Int(id)
-        let wasAwaiting = targets[i].awaitingFirst
-        targets[i].awaitingFirst = false
-        let transition = targets[i].machine.record(result, at: Date())
-        let target = targets[i]
-        logger.debug("\(describe(target)) \(result)")
-        Timer(
-            label: "carousel_probe_duration_seconds",
-            dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
-            .recordNanoseconds(
-                result.latency.components.seconds * 1_000_000_000 + result.latency.components.attoseconds
-                    / 1_000_000_000)
-        if let transition {
-            Counter(
-                label: "carousel_target_transitions_total",
-                dimensions: [
-                    ("address", target.key.address), ("check", target.key.fingerprint),
-                    ("to", transition.new.description),
-                ]
-            ).increment()
-            let line =
-                "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"
-            if transition.new == .down { logger.warning("\(line)") } else { logger.info("\(line)") }
+        let wasAwaiting = targets[Int(id)].awaitingFirst
+        if apply(id, result) {
             publishIfChanged()
             save()
         }
         if wasAwaiting { checkFirstRound() }
+    }
+
+    /// Takes one probe result and logs a change of state, but leaves publishing and saving to
+    /// the caller: a batch of results publishes and saves once, however many targets changed
+    /// (a first round of 10,000 targets would otherwise build 10,000 views and files).
+    /// Returns whether the state changed.
+    func apply(_ id: Int32, _ result: ProbeResult) -> Bool {
+        let i = Int(id)
+        targets[i].awaitingFirst = false
+        let transition = targets[i].machine.record(result, at: Date())
+        let target = targets[i]
+        logger.debug("\(describe(target)) \(result)")
+        // Made once per target: swift-prometheus copies a metric's whole label dictionary to add
+        // a label set (O(n) per new target, O(n²) for a first round), and even a lookup takes its
+        // lock and hashes the labels.
+        let timer =
+            target.latencyTimer
+            ?? Timer(
+                label: "carousel_probe_duration_seconds",
+                dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
+        if target.latencyTimer == nil { targets[i].latencyTimer = timer }
+        timer.recordNanoseconds(result.latency.nanoseconds)
+        guard let transition else { return false }
+        Counter(
+            label: "carousel_target_transitions_total",
+            dimensions: [
+                ("address", target.key.address), ("check", target.key.fingerprint),
+                ("to", transition.new.description),
+            ]
+        ).increment()
+        let line =
+            "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"
+        if transition.new == .down { logger.warning("\(line)") } else { logger.info("\(line)") }
+        return true
     }
 
     /// `www.example.com,api.example.com 127.0.0.12 http:8080/healthz`.

@@ -1,17 +1,20 @@
 import CarouselConfig
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 
 /// The `Health` module: probes each (address, check) target, damps the results with rise/fall,
-/// and publishes an immutable ``HealthView`` when a state changes. It owns its event loop thread
-/// and never touches the server's query loops; it knows nothing of zones, pools' answers or DNS
-/// serving.
+/// and publishes an immutable ``HealthView`` when a state changes. It owns its threads (an event
+/// loop, and the tcp engine's epoll thread) and never touches the server's query loops; it knows
+/// nothing of zones, pools' answers or DNS serving.
 ///
-/// `Prober` is one service: ``run()`` runs one loop per target in a task group until cancelled;
-/// ``setTargets(_:)`` reconciles the set at startup and on every reload. Each target has exactly
-/// one probe in flight; probes repeat every `interval` ±10% so they do not burst.
+/// `Prober` is one service: ``run()`` runs until cancelled; `tcp` targets are probed by one
+/// ``TCPProbeEngine`` (thousands a second without a task each), the other kinds by one loop per
+/// target in a task group. ``setTargets(_:)`` reconciles the set at startup and on every reload.
+/// Each target has exactly one probe in flight; probes repeat every `interval` ±10% so they do not
+/// burst.
 public actor Prober {
     struct Target {
         let key: TargetKey
@@ -19,8 +22,11 @@ public actor Prober {
         var machine: RiseFall
         /// False once the target has left the config; its id is never given to another key.
         var active = true
-        /// A probe loop exists for it (at most one ever does).
+        /// A probe loop exists for it (at most one ever does), or the engine probes it.
         var looping = false
+        /// Its latency histogram, made at the first result: looking it up in the metrics
+        /// registry at every probe cost more than the probe.
+        var latencyTimer: Metrics.Timer?
         /// Started without a saved state and has not had its first result: ``firstRound(within:)``
         /// waits for it.
         var awaitingFirst = false
@@ -37,6 +43,8 @@ public actor Prober {
     var saved: [String: StateFile.Entry] = [:]
     var published = HealthView.empty
     var commands: AsyncStream<Int32>.Continuation?
+    /// Runs every `tcp` check while ``run()`` runs (see ``TCPProbeEngine``).
+    var engine: TCPProbeEngine?
     var firstRoundWaiters: [Int: AsyncStream<Void>.Continuation] = [:]
     var nextWaiter = 0
     var lastSaveError: String?
@@ -80,6 +88,7 @@ public actor Prober {
         for i in targets.indices where targets[i].active && wanted[targets[i].key] == nil {
             targets[i].active = false
             targets[i].awaitingFirst = false
+            stopEngineProbe(Int32(i))
             retired[targets[i].key.description] = targets[i].machine
         }
         var result: [TargetKey: Int32] = [:]
@@ -129,18 +138,30 @@ public actor Prober {
     }
 
     /// Runs the probe loops until cancelled; then saves the state file. Targets set before or
-    /// during the run are all probed; the 1-thread event loop group lives as long as this call.
+    /// during the run are all probed; the 1-thread event loop group (http, https, dns and exec
+    /// checks) and the engine's thread (tcp checks) live as long as this call.
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let engine = startEngine()
         let (starts, starter) = AsyncStream.makeStream(of: Int32.self)
         commands = starter
         for id in targets.indices { startLoop(Int32(id)) }
-        await withDiscardingTaskGroup { tasks in
-            for await id in starts {
-                tasks.addTask { await self.probeLoop(id, group: group) }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { tasks in
+                if let engine {
+                    tasks.addTask {
+                        for await batch in engine.results { await self.record(batch) }
+                    }
+                }
+                for await id in starts {
+                    tasks.addTask { await self.probeLoop(id, group: group) }
+                }
             }
+        } onCancel: {
+            engine?.stop()
         }
         commands = nil
+        stopEngine()
         save()
         try? await group.shutdownGracefully()
     }
@@ -164,7 +185,9 @@ public actor Prober {
 
     private func startLoop(_ id: Int32) {
         let target = targets[Int(id)]
-        guard target.active, !target.looping, target.key.check.type != .none, let commands else { return }
+        guard target.active, !target.looping, target.key.check.type != .none else { return }
+        if startEngineProbe(id) { return }
+        guard let commands else { return }
         targets[Int(id)].looping = true
         commands.yield(id)
     }
