@@ -1,7 +1,6 @@
 import CarouselConfig
 import Foundation
 import Logging
-import Metrics
 
 /// What the prober reports about one target, for the admin API and `carousel status`.
 public struct TargetStatus: Sendable, Hashable {
@@ -18,6 +17,7 @@ public struct TargetStatus: Sendable, Hashable {
     public var lastChecked: Date?
     public var successes: Int
     public var failures: Int
+    public var stats: ProbeStats
 }
 
 extension Prober {
@@ -30,7 +30,7 @@ extension Prober {
                 pools: t.pools, state: t.machine.state, drained: drained.contains(t.key.address),
                 since: t.machine.since,
                 lastResult: t.machine.last, lastChecked: t.machine.checked,
-                successes: t.machine.successes, failures: t.machine.failures)
+                successes: t.machine.successes, failures: t.machine.failures, stats: t.stats)
         }.sorted { ($0.address, $0.fingerprint) < ($1.address, $1.fingerprint) }
     }
 
@@ -65,26 +65,11 @@ extension Prober {
         let i = Int(id)
         targets[i].awaitingFirst = false
         let transition = targets[i].machine.record(result, at: Date())
+        targets[i].stats.record(result.latency)  // before `target` shares the buckets (no copy)
+        if let transition { targets[i].stats.transition(to: transition.new) }
         let target = targets[i]
         logger.debug("\(describe(target)) \(result)")
-        // Made once per target: swift-prometheus copies a metric's whole label dictionary to add
-        // a label set (O(n) per new target, O(n²) for a first round), and even a lookup takes its
-        // lock and hashes the labels.
-        let timer =
-            target.latencyTimer
-            ?? Timer(
-                label: "carousel_probe_duration_seconds",
-                dimensions: [("address", target.key.address), ("check", target.key.fingerprint)])
-        if target.latencyTimer == nil { targets[i].latencyTimer = timer }
-        timer.recordNanoseconds(result.latency.nanoseconds)
         guard let transition else { return false }
-        Counter(
-            label: "carousel_target_transitions_total",
-            dimensions: [
-                ("address", target.key.address), ("check", target.key.fingerprint),
-                ("to", transition.new.description),
-            ]
-        ).increment()
         let line =
             "\(describe(target)) \(transition.old) → \(transition.new): \(result.reason) (\(target.machine.countText))"
         if transition.new == .down { logger.warning("\(line)") } else { logger.info("\(line)") }

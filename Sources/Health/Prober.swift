@@ -1,7 +1,6 @@
 import CarouselConfig
 import Foundation
 import Logging
-import Metrics
 import NIOCore
 import NIOPosix
 
@@ -24,9 +23,8 @@ public actor Prober {
         var active = true
         /// A probe loop exists for it (at most one ever does), or the engine probes it.
         var looping = false
-        /// Its latency histogram, made at the first result: looking it up in the metrics
-        /// registry at every probe cost more than the probe.
-        var latencyTimer: Metrics.Timer?
+        /// Probe durations and transitions, for /metrics.
+        var stats = ProbeStats()
         /// Started without a saved state and has not had its first result: ``firstRound(within:)``
         /// waits for it.
         var awaitingFirst = false

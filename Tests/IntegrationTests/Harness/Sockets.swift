@@ -69,6 +69,9 @@ enum Ports {
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 guard fields.count > 9, fields[1].hasSuffix(hexPort), fields[9] != "0" else { continue }
+                // Only a TCP listener (state 0A) can take our connections; a client socket that
+                // happens to hold the port number (a prober's spare socket) cannot.
+                if table.hasPrefix("tcp") && fields[3] != "0A" { continue }
                 inodes[String(fields[9])] = table
             }
         }
