@@ -76,13 +76,14 @@ public enum ZoneLoader {
 
     /// `parse`, and the files included up to the end or the first error.
     static func parseWithIncludes(
-        file: String, origin: DNSName?, maxRecords: Int = .max
+        file: String, origin: DNSName?, maxRecords: Int = .max, syntax: ZoneSyntax = .native
     ) -> (result: Result<ZoneFile, ZoneProblem>, includes: [String]) {
         var reader = ZoneReader()
         reader.maxRecords = maxRecords
+        reader.syntax = syntax
         do throws(ZoneProblem) {
             var (zoneOrigin, startOrigin) = (origin ?? .root, origin ?? .root)
-            if origin == nil { (zoneOrigin, startOrigin) = try inferOrigin(file: file) }
+            if origin == nil { (zoneOrigin, startOrigin) = try inferOrigin(file: file, syntax: syntax) }
             try reader.read(file: file, origin: startOrigin, defaultTTL: nil)
             return (.success(ZoneFile(origin: zoneOrigin, file: file, records: reader.records)), reader.includes)
         } catch {
@@ -111,9 +112,9 @@ public enum ZoneLoader {
 
     /// The zone's origin, and the origin relative names start from (they differ only when the
     /// zone's origin comes from a relative `$ORIGIN`, which is relative to the file-name origin).
-    static func inferOrigin(file: String) throws(ZoneProblem) -> (zone: DNSName, start: DNSName) {
+    static func inferOrigin(file: String, syntax: ZoneSyntax) throws(ZoneProblem) -> (zone: DNSName, start: DNSName) {
         let fromName = originFromFileName(file)
-        let cursor = try LDNSCursor(file: file, origin: (try? fromName.get()) ?? .root, defaultTTL: nil)
+        let cursor = try syntax.cursor(file: file, origin: (try? fromName.get()) ?? .root, defaultTTL: nil)
         // Errors here are left for the real parse to report; includes end the search.
         switch try? cursor.next() {
         case .origin(let origin, _):
