@@ -94,7 +94,9 @@ final class MasterFileCursor: ZoneCursor {
                     try setOrigin()
                     return .origin(origin, line: statement.line)
                 case "$INCLUDE":
-                    guard statement.tokens.count >= 2 else { throw problem(statement.line, "$INCLUDE needs a file name") }
+                    guard statement.tokens.count >= 2 else {
+                        throw problem(statement.line, "$INCLUDE needs a file name")
+                    }
                     let originText = statement.tokens.count > 2 ? text(statement.tokens[2]) : nil
                     return .include(path: text(statement.tokens[1]), origin: originText, line: statement.line)
                 default:

@@ -89,8 +89,9 @@ extension MasterFileCursor {
         if key == MasterFileCursor.keyIN { return true }
         if MasterFileCursor.otherClasses.contains(key) { return false }
         let n = t.end - t.start
-        if n > 5, MasterFileCursor.upperKey(lexer.bytes, Token(start: t.start, end: t.start + 5, quoted: false))
-            == MasterFileCursor.keyCLASS
+        if n > 5,
+            MasterFileCursor.upperKey(lexer.bytes, Token(start: t.start, end: t.start + 5, quoted: false))
+                == MasterFileCursor.keyCLASS
         {
             return false
         }

@@ -5,15 +5,15 @@ import DNSWire
 /// integers, so a record is never copied or retained to remember it (a `Set<ResourceRecord>`
 /// was a sixth of a big zone's load time).
 struct RecordDedup {
-    /// Index + 1 of a kept record, 0 when empty; a power of two in size, at most half full.
-    private var slots: [UInt32] = Array(repeating: 0, count: 16)
-    private var hashes: [UInt32] = Array(repeating: 0, count: 16)
+    /// The hash in the high half and index + 1 of a kept record in the low half (one cache line
+    /// per probe), 0 when empty; a power of two in size, at most half full.
+    private var slots: [UInt64] = Array(repeating: 0, count: 16)
     private var count = 0
 
     mutating func reserveCapacity(_ n: Int) {
         var size = slots.count
         while size < n * 2 { size <<= 1 }
-        if size > slots.count { rehash(size, []) }
+        if size > slots.count { rehash(size) }
     }
 
     /// True when `record` repeats one of `records`; otherwise remembers it as `records.count`
@@ -23,8 +23,8 @@ struct RecordDedup {
         let mask = slots.count - 1
         var s = Int(h) & mask
         while slots[s] != 0 {
-            if hashes[s] == h {
-                let other = records[Int(slots[s]) - 1].record
+            if UInt32(slots[s] >> 32) == h {
+                let other = records[Int(slots[s] & 0xFFFF_FFFF) - 1].record
                 if other.type == record.type && other.rrClass == record.rrClass && other.rdata == record.rdata
                     && other.name == record.name
                 {
@@ -33,23 +33,20 @@ struct RecordDedup {
             }
             s = (s + 1) & mask
         }
-        slots[s] = UInt32(records.count + 1)
-        hashes[s] = h
+        slots[s] = UInt64(h) << 32 | UInt64(records.count + 1)
         count += 1
-        if count * 2 > slots.count { rehash(slots.count * 2, records) }
+        if count * 2 > slots.count { rehash(slots.count * 2) }
         return false
     }
 
-    private mutating func rehash(_ size: Int, _ records: [LoadedRecord]) {
-        let (oldSlots, oldHashes) = (slots, hashes)
+    private mutating func rehash(_ size: Int) {
+        let old = slots
         slots = Array(repeating: 0, count: size)
-        hashes = Array(repeating: 0, count: size)
         let mask = size - 1
-        for (i, e) in oldSlots.enumerated() where e != 0 {
-            var s = Int(oldHashes[i]) & mask
+        for e in old where e != 0 {
+            var s = Int(e >> 32) & mask
             while slots[s] != 0 { s = (s + 1) & mask }
             slots[s] = e
-            hashes[s] = oldHashes[i]
         }
     }
 

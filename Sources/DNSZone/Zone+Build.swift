@@ -23,8 +23,7 @@ extension Zone {
             var count: Int32
             var next: Int32
         }
-        var ownerIndex: [DNSName: Int] = [:]
-        ownerIndex.reserveCapacity(records.count / 2)
+        var ownerIndex = NameIndex(capacity: records.count / 2)
         var firstSet: [Int32] = []
         var sets: [SetInfo] = []
         var nextRecord = [Int32](repeating: -1, count: records.count)
@@ -42,14 +41,11 @@ extension Zone {
                 guard r.name.isSubdomain(of: origin) else {
                     throw ZoneBuildError(message: "\(r.name) is outside the zone \(origin)")
                 }
-                let name = r.name.lowercased
-                if let known = ownerIndex[name] {
-                    o = known
-                } else {
-                    o = firstSet.count
-                    ownerIndex[name] = o
+                let (known, inserted) = ownerIndex.insert(r.name)
+                o = known
+                if inserted {
                     firstSet.append(-1)
-                    ownerNames.append(name)
+                    ownerNames.append(r.name.lowercased)
                 }
                 previousName = r.name.wire
                 previousOwner = o
@@ -101,24 +97,31 @@ extension Zone {
             while s >= 0, sets[s].type != type { s = Int(sets[s].next) }
             return s >= 0 ? s : nil
         }
-        let apexOwner = ownerIndex[origin.lowercased]
+        let apexOwner = ownerIndex.index(of: origin)
         guard let apexOwner, let soaSet = setOf(apexOwner, .soa) else {
             throw ZoneBuildError(message: "no SOA record at the apex \(origin)")
         }
         let soa = records[Int(sets[soaSet].head)]
         // Empty non-terminals: every name between the apex and an owner exists (RFC 8020). A
-        // parent already known has its own ancestors known too.
-        var allNames = Set(ownerNames)
-        allNames.reserveCapacity(ownerNames.count * 2)
-        for owner in ownerNames {
+        // parent already known has its own ancestors known too; most owners sit right below the
+        // apex, which is known, so their parent is never built.
+        var between: Set<DNSName> = []
+        var betweenNames: [DNSName] = []
+        let originLength = origin.wire.count
+        for owner in ownerNames where owner.wire.count - 1 - Int(owner.wire[0]) != originLength {
             var n = owner
             while n != origin && !n.isRoot {
                 n = n.parent
-                if !allNames.insert(n).inserted { break }
+                if ownerIndex.index(of: n) != nil || !between.insert(n).inserted { break }
+                betweenNames.append(n)
             }
         }
-        let ordered = Zone.canonicalOrder(Array(allNames))
-        allNames = []
+        between = []
+        // Entry k of `ordered` is owner `permutation[k]` when below `ownerNames.count`.
+        let permutation = Zone.canonicalOrder(ownerNames + betweenNames, commonSuffix: origin)
+        let ordered = permutation.map {
+            Int($0) < ownerNames.count ? ownerNames[Int($0)] : betweenNames[Int($0) - ownerNames.count]
+        }
         let names = NameTable(ordered)
         /// The entry of `name`'s parent, found without building the parent name.
         func parentEntry(_ name: DNSName) -> Int? {
@@ -135,7 +138,9 @@ extension Zone {
         for (i, name) in ordered.enumerated() {
             var rrsets: [RRset] = []
             var hasNS = false
-            if let o = ownerIndex[name] {
+            let p = Int(permutation[i])
+            if p < ownerNames.count {
+                let o = p
                 var order: [Int] = []
                 var s = Int(firstSet[o])
                 while s >= 0 {
@@ -197,19 +202,21 @@ extension Zone {
         )
     }
 
-    /// `names` in canonical DNS order (RFC 4034 §6.1), by keys laid out in one arena and sorted
-    /// as indices: no allocation per name or per comparison.
-    static func canonicalOrder(_ names: [DNSName]) -> [DNSName] {
+    /// The order that puts `names` in canonical DNS order (RFC 4034 §6.1), by keys laid out in
+    /// one arena and sorted as indices: no allocation per name or per comparison. Every name
+    /// ends with `commonSuffix`, which is left out of the keys.
+    static func canonicalOrder(_ names: [DNSName], commonSuffix: DNSName) -> [Int32] {
+        let skip = commonSuffix.wire.count - 1
         var arena: [UInt8] = []
-        arena.reserveCapacity(names.reduce(0) { $0 + $1.wire.count })
-        var start = [Int32](repeating: 0, count: names.count + 1)
+        arena.reserveCapacity(names.reduce(0) { $0 + $1.wire.count - skip })
+        var start = [Int](repeating: 0, count: names.count + 1)
         var labelStarts: [Int] = []
         for (i, name) in names.enumerated() {
-            start[i] = Int32(arena.count)
+            start[i] = arena.count
             labelStarts.removeAll(keepingCapacity: true)
             name.wire.withUnsafeBufferPointer { w in
                 var p = 0
-                while w[p] != 0 {
+                while p < w.count - 1 - skip {
                     labelStarts.append(p)
                     p += 1 + Int(w[p])
                 }
@@ -219,22 +226,25 @@ extension Zone {
                 }
             }
         }
-        start[names.count] = Int32(arena.count)
+        start[names.count] = arena.count
         var order = Array(0..<Int32(names.count))
         arena.withUnsafeBufferPointer { a in
-            order.sort { x, y in
-                let (xs, xe, ys, ye) = (Int(start[Int(x)]), Int(start[Int(x) + 1]), Int(start[Int(y)]), Int(start[Int(y) + 1]))
-                let n = min(xe - xs, ye - ys)
-                var k = 0
-                while k < n {
-                    let (p, q) = (a[xs + k], a[ys + k])
-                    if p != q { return p < q }
-                    k += 1
+            start.withUnsafeBufferPointer { start in
+                order.sort { x, y in
+                    let (xs, ys) = (start[Int(x)], start[Int(y)])
+                    let (xn, yn) = (start[Int(x) + 1] - xs, start[Int(y) + 1] - ys)
+                    let n = min(xn, yn)
+                    var k = 0
+                    while k < n {
+                        let (p, q) = (a[xs + k], a[ys + k])
+                        if p != q { return p < q }
+                        k += 1
+                    }
+                    return xn < yn
                 }
-                return xe - xs < ye - ys
             }
         }
-        return order.map { names[Int($0)] }
+        return order
     }
 
     /// SERIAL and MINIMUM from SOA rdata (RFC 1035 §3.3.13): they follow the two names.

@@ -34,8 +34,7 @@ struct ZoneChecker {
     let zone: ZoneFile
     /// In-zone owners, each with its records as a linked list of indices into `zone.records`
     /// (`first`, `nextRecord`), in file order: flat arrays, not an array per name.
-    private var owners: [DNSName: Int] = [:]
-    private var ownerNames: [DNSName] = []
+    private var owners = NameIndex()
     private var first: [Int32] = []
     private var last: [Int32] = []
     private var nextRecord: [Int32] = []
@@ -65,12 +64,9 @@ struct ZoneChecker {
                     error(i, "out of zone \(zone.origin)")
                     continue
                 }
-                if let known = owners[r.name] {
-                    o = known
-                } else {
-                    o = ownerNames.count
-                    owners[r.name] = o
-                    ownerNames.append(r.name)
+                let (known, inserted) = owners.insert(r.name)
+                o = known
+                if inserted {
                     first.append(-1)
                     last.append(-1)
                 }
@@ -88,13 +84,13 @@ struct ZoneChecker {
         for i in zone.records.indices where inZone[i] {
             checkRecord(i)
         }
-        for o in ownerNames.indices { checkName(o) }
+        for o in 0..<owners.count { checkName(o) }
         return ZoneCheck(errors: inFileOrder(errors), warnings: inFileOrder(warnings))
     }
 
     /// The records of `name`, as indices, in file order.
     private func records(of name: DNSName) -> [Int] {
-        guard let o = owners[name] else { return [] }
+        guard let o = owners.index(of: name) else { return [] }
         return records(ofOwner: o)
     }
 

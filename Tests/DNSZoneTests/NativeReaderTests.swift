@@ -23,7 +23,8 @@ struct NativeReaderTests {
             #expect(n.origin.wire == l.origin.wire, "\(file)", sourceLocation: sourceLocation)
             #expect(n.records.count == l.records.count, "\(file)", sourceLocation: sourceLocation)
             for (a, b) in zip(n.records, l.records) where !identical(a, b) {
-                Issue.record("\(file): native \(a.file):\(a.line) \(a.record) ≠ libldns \(b.file):\(b.line) \(b.record)",
+                Issue.record(
+                    "\(file): native \(a.file):\(a.line) \(a.record) ≠ libldns \(b.file):\(b.line) \(b.record)",
                     sourceLocation: sourceLocation)
                 return
             }
@@ -55,8 +56,10 @@ struct NativeReaderTests {
         let dir = LoaderFixture.Dir()
         let gen = Process()
         gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gen.arguments = ["python3", Self.root + "/bench/gen-zone", "--out", dir.path + "/b", "--names", "3000",
-            "--queries", "10"]
+        gen.arguments = [
+            "python3", Self.root + "/bench/gen-zone", "--out", dir.path + "/b", "--names", "3000",
+            "--queries", "10",
+        ]
         gen.standardOutput = FileHandle.nullDevice
         try gen.run()
         gen.waitUntilExit()
@@ -90,7 +93,8 @@ struct NativeReaderTests {
         "g TYPE65534 \\# 3 0102", "g A \\# 4 c0000201", "g a \\# 4 C0000201", "g TYPE1 192.0.2.1",
         "g HINFO \"PC\" \"Linux\"", "g SSHFP 1 1 0123456789abcdef0123456789abcdef01234567",
         "g DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE4F4B34F7C1E8F1E4A6B45C55",
-        "g NAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .", "g LOC 52 22 23.000 N 4 53 32.000 E -2.00m",
+        "g NAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .",
+        "g LOC 52 22 23.000 N 4 53 32.000 E -2.00m",
         "g TLSA 3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
         "g HTTPS 1 . alpn=h2", "g RP admin.example.com. .", "g URI 10 1 \"https://example.com/\"",
         "ch 0 CH TXT \"1.0\"", "hs HS A 192.0.2.1", "any CLASS1 A 192.0.2.1", "c5 CLASS5 A 192.0.2.1",
