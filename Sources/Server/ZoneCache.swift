@@ -2,10 +2,6 @@ import DNSWire
 import DNSZone
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The zone files as last seen, so a reload re-reads only files that changed and a broken edit
 /// never replaces a good zone: each file keeps its last good `Zone` until a version of the file
 /// loads cleanly (DESIGN §4).
@@ -161,10 +157,16 @@ public struct ZoneCache: Sendable {
     /// 1,000,000-record zone's process holds tens of MiB it no longer uses (issue 6).
     static func releaseFreedMemory() {
         #if canImport(Glibc)
-            malloc_trim(0)
+            _ = glibcMallocTrim(0)
         #endif
     }
 }
+
+#if canImport(Glibc)
+    /// glibc's `malloc_trim` (`<malloc.h>`, which the Glibc module does not export).
+    @_silgen_name("malloc_trim")
+    private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
 
 /// Enough of a file's metadata to notice that it may have changed (inode for rename-over,
 /// size and modification time for writes in place).
