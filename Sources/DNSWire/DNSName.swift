@@ -96,8 +96,16 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
         return labels.prefix(keep).map(DNSName.presentLabel).joined(separator: ".")
     }
 
+    /// Compares through buffer pointers: slices of `wire` retain and release the arrays, which
+    /// made hash-table lookups of names retain-bound when loading big zones (issue 6).
     public static func == (a: DNSName, b: DNSName) -> Bool {
-        a.wire.count == b.wire.count && equalFolded(a.wire[...], b.wire[...])
+        guard a.wire.count == b.wire.count else { return false }
+        return a.wire.withUnsafeBufferPointer { x in
+            b.wire.withUnsafeBufferPointer { y in
+                for i in 0..<x.count where asciiLower(x[i]) != asciiLower(y[i]) { return false }
+                return true
+            }
+        }
     }
 
     /// Folds the case-insensitive bytes into one word first (FNV-1a), then feeds the hasher once:

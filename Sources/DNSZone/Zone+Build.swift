@@ -12,128 +12,239 @@ extension Zone {
     /// non-terminal between the apex and an owner, zone cuts and wildcard parents precomputed,
     /// and the record bytes laid out for copying.
     public static func build(origin: DNSName, file: String, records: [ResourceRecord]) throws(ZoneBuildError) -> Zone {
-        // Records grouped by owner (lower-cased) and type, as indices into `records`, in the order
-        // the types first appear. Identical records (owner, type, class, rdata) are kept once: a
-        // linear check within the RRset, with a set once an RRset is large.
-        struct Owner {
-            var types: [RRType] = []
-            var members: [[Int]] = []
+        // Records grouped by owner (lower-cased) and type, as linked lists of indices into
+        // `records` in flat arrays (no array per owner or RRset: those allocations were most of
+        // a big zone's build time). Identical records (owner, type, class, rdata) are kept once:
+        // a linear check within the RRset, with a set once an RRset is large.
+        struct SetInfo {
+            var type: RRType
+            var head: Int32
+            var tail: Int32
+            var count: Int32
+            var next: Int32
         }
-        var ownerIndex: [DNSName: Int] = [:]
-        ownerIndex.reserveCapacity(records.count)
-        var owners: [Owner] = []
+        var ownerIndex = NameIndex(capacity: records.count / 2)
+        var firstSet: [Int32] = []
+        var sets: [SetInfo] = []
+        var nextRecord = [Int32](repeating: -1, count: records.count)
         var ownerNames: [DNSName] = []
-        var large: [Int: Set<[UInt8]>] = [:]  // key: owner << 16 | type position
+        var large: [Int: Set<[UInt8]>] = [:]  // key: set index
         var recordCount = 0
+        var previousName: [UInt8] = []
+        var previousOwner = -1
         for (i, r) in records.enumerated() {
-            guard r.name.isSubdomain(of: origin) else {
-                throw ZoneBuildError(message: "\(r.name) is outside the zone \(origin)")
-            }
-            let name = r.name.lowercased
             let o: Int
-            if let known = ownerIndex[name] {
-                o = known
+            if previousOwner >= 0, r.name.wire == previousName {
+                // Records of one owner come together in zone files: no hashing for those.
+                o = previousOwner
             } else {
-                o = owners.count
-                ownerIndex[name] = o
-                owners.append(Owner())
-                ownerNames.append(name)
-            }
-            if let t = owners[o].types.firstIndex(of: r.type) {
-                let count = owners[o].members[t].count
-                if count < 32 {
-                    let duplicate = owners[o].members[t].contains {
-                        records[$0].rdata == r.rdata && records[$0].rrClass == r.rrClass
-                    }
-                    if duplicate { continue }
-                    if count == 31 { large[o << 16 | t] = Set(owners[o].members[t].map { records[$0].rdata } + [r.rdata]) }
-                } else if !large[o << 16 | t, default: []].insert(r.rdata).inserted {
-                    continue
+                guard r.name.isSubdomain(of: origin) else {
+                    throw ZoneBuildError(message: "\(r.name) is outside the zone \(origin)")
                 }
-                owners[o].members[t].append(i)
-            } else {
-                owners[o].types.append(r.type)
-                owners[o].members.append([i])
+                let (known, inserted) = ownerIndex.insert(r.name)
+                o = known
+                if inserted {
+                    firstSet.append(-1)
+                    ownerNames.append(r.name.lowercased)
+                }
+                previousName = r.name.wire
+                previousOwner = o
             }
+            var s = Int(firstSet[o])
+            var last = -1
+            while s >= 0, sets[s].type != r.type {
+                last = s
+                s = Int(sets[s].next)
+            }
+            if s < 0 {
+                sets.append(SetInfo(type: r.type, head: Int32(i), tail: Int32(i), count: 1, next: -1))
+                if last < 0 { firstSet[o] = Int32(sets.count - 1) } else { sets[last].next = Int32(sets.count - 1) }
+                recordCount += 1
+                continue
+            }
+            let count = sets[s].count
+            if count < 32 {
+                var m = Int(sets[s].head)
+                var duplicate = false
+                while m >= 0 {
+                    if records[m].rdata == r.rdata && records[m].rrClass == r.rrClass {
+                        duplicate = true
+                        break
+                    }
+                    m = Int(nextRecord[m])
+                }
+                if duplicate { continue }
+                if count == 31 {
+                    var all: Set<[UInt8]> = [r.rdata]
+                    m = Int(sets[s].head)
+                    while m >= 0 {
+                        all.insert(records[m].rdata)
+                        m = Int(nextRecord[m])
+                    }
+                    large[s] = all
+                }
+            } else if !large[s, default: []].insert(r.rdata).inserted {
+                continue
+            }
+            nextRecord[Int(sets[s].tail)] = Int32(i)
+            sets[s].tail = Int32(i)
+            sets[s].count += 1
             recordCount += 1
         }
-        let apexOwner = ownerIndex[origin.lowercased]
-        guard let apexOwner, let soaAt = owners[apexOwner].types.firstIndex(of: .soa) else {
+        large = [:]
+        func setOf(_ o: Int, _ type: RRType) -> Int? {
+            var s = Int(firstSet[o])
+            while s >= 0, sets[s].type != type { s = Int(sets[s].next) }
+            return s >= 0 ? s : nil
+        }
+        let apexOwner = ownerIndex.index(of: origin)
+        guard let apexOwner, let soaSet = setOf(apexOwner, .soa) else {
             throw ZoneBuildError(message: "no SOA record at the apex \(origin)")
         }
-        let soa = records[owners[apexOwner].members[soaAt][0]]
+        let soa = records[Int(sets[soaSet].head)]
         // Empty non-terminals: every name between the apex and an owner exists (RFC 8020). A
-        // parent already known has its own ancestors known too.
-        var allNames = Set(ownerNames)
-        allNames.reserveCapacity(ownerNames.count * 2)
-        for owner in ownerNames {
+        // parent already known has its own ancestors known too; most owners sit right below the
+        // apex, which is known, so their parent is never built.
+        var between: Set<DNSName> = []
+        var betweenNames: [DNSName] = []
+        let originLength = origin.wire.count
+        for owner in ownerNames where owner.wire.count - 1 - Int(owner.wire[0]) != originLength {
             var n = owner
             while n != origin && !n.isRoot {
                 n = n.parent
-                if !allNames.insert(n).inserted { break }
+                if ownerIndex.index(of: n) != nil || !between.insert(n).inserted { break }
+                betweenNames.append(n)
             }
         }
-        let ordered = allNames.map { ($0.canonicalKey, $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
+        between = []
+        // Entry k of `ordered` is owner `permutation[k]` when below `ownerNames.count`.
+        let permutation = Zone.canonicalOrder(ownerNames + betweenNames, commonSuffix: origin)
+        let ordered = permutation.map {
+            Int($0) < ownerNames.count ? ownerNames[Int($0)] : betweenNames[Int($0) - ownerNames.count]
+        }
         let names = NameTable(ordered)
-        var index: [DNSName: Int] = [:]
-        index.reserveCapacity(ordered.count)
-        for (i, name) in ordered.enumerated() { index[name] = i }
-        let apex = index[origin.lowercased]!
+        /// The entry of `name`'s parent, found without building the parent name.
+        func parentEntry(_ name: DNSName) -> Int? {
+            name.wire.withUnsafeBytes { names.find($0, from: 1 + Int($0[0])) }
+        }
+        let apex = names.find(origin)!
 
         var counterCount = 0
         var cuts = [Int32](repeating: -1, count: ordered.count)
         var wildcards = [Int32](repeating: -1, count: ordered.count)
-        var rrsetsOf: [[RRset]] = []
-        rrsetsOf.reserveCapacity(ordered.count)
+        var nodes: [Node] = []
+        nodes.reserveCapacity(ordered.count)
         // Canonical order puts parents before children, so a parent's cut is known first.
         for (i, name) in ordered.enumerated() {
             var rrsets: [RRset] = []
             var hasNS = false
-            if let o = ownerIndex[name] {
-                let owner = owners[o]
-                let order = owner.types.indices.sorted { owner.types[$0].rawValue < owner.types[$1].rawValue }
+            let p = Int(permutation[i])
+            if p < ownerNames.count {
+                let o = p
+                var order: [Int] = []
+                var s = Int(firstSet[o])
+                while s >= 0 {
+                    order.append(s)
+                    s = Int(sets[s].next)
+                }
+                if order.count > 1 { order.sort { sets[$0].type.rawValue < sets[$1].type.rawValue } }
                 rrsets.reserveCapacity(order.count)
                 for t in order {
-                    let type = owner.types[t]
+                    let type = sets[t].type
                     if type == .ns { hasNS = true }
-                    let members = owner.members[t]
+                    var size = 0
+                    var m = Int(sets[t].head)
+                    while m >= 0 {
+                        size += 2 + records[m].rdata.count
+                        m = Int(nextRecord[m])
+                    }
                     var data: [UInt8] = []
-                    data.reserveCapacity(members.reduce(0) { $0 + 2 + records[$1].rdata.count })
+                    data.reserveCapacity(size)
                     var ttl = UInt32.max
-                    for m in members {
+                    m = Int(sets[t].head)
+                    while m >= 0 {
                         let r = records[m]
                         data.append(UInt8(r.rdata.count >> 8))
                         data.append(UInt8(r.rdata.count & 0xFF))
                         data += r.rdata
                         ttl = min(ttl, r.ttl)
+                        m = Int(nextRecord[m])
                     }
                     var slot: Int32 = -1
                     if type == .a || type == .aaaa {
                         slot = Int32(counterCount)
                         counterCount += 1
                     }
-                    rrsets.append(RRset(type: type, ttl: ttl, count: members.count, data: data, slot: slot))
+                    rrsets.append(RRset(type: type, ttl: ttl, count: Int(sets[t].count), data: data, slot: slot))
                 }
             }
             if i != apex {
-                let parentCut = index[name.parent].map { cuts[$0] } ?? -1
+                let parentCut = parentEntry(name).map { cuts[$0] } ?? -1
                 if parentCut >= 0 {
                     cuts[i] = parentCut
                 } else if hasNS {
                     cuts[i] = Int32(i)
                 }
             }
-            if name.isWildcard, let p = index[name.parent] {
+            if name.isWildcard, let p = parentEntry(name) {
                 wildcards[p] = Int32(i)
             }
-            rrsetsOf.append(rrsets)
+            nodes.append(Node(rrsets: rrsets, cut: -1, wildcard: -1))
         }
-        let nodes = (0..<ordered.count).map { Node(rrsets: rrsetsOf[$0], cut: cuts[$0], wildcard: wildcards[$0]) }
+        // Cuts are final as each node is reached; wildcards only once their children are.
+        for i in nodes.indices {
+            nodes[i] = Node(rrsets: nodes[i].rrsets, cut: cuts[i], wildcard: wildcards[i])
+        }
         let (serial, minimum) = soaFields(soa.rdata)
         return Zone(
             origin: origin, file: file, nodes: nodes, names: names, apex: apex, serial: serial,
             negativeTTL: min(soa.ttl, minimum), recordCount: recordCount, counterCount: counterCount
         )
+    }
+
+    /// The order that puts `names` in canonical DNS order (RFC 4034 §6.1), by keys laid out in
+    /// one arena and sorted as indices: no allocation per name or per comparison. Every name
+    /// ends with `commonSuffix`, which is left out of the keys.
+    static func canonicalOrder(_ names: [DNSName], commonSuffix: DNSName) -> [Int32] {
+        let skip = commonSuffix.wire.count - 1
+        var arena: [UInt8] = []
+        arena.reserveCapacity(names.reduce(0) { $0 + $1.wire.count - skip })
+        var start = [Int](repeating: 0, count: names.count + 1)
+        var labelStarts: [Int] = []
+        for (i, name) in names.enumerated() {
+            start[i] = arena.count
+            labelStarts.removeAll(keepingCapacity: true)
+            name.wire.withUnsafeBufferPointer { w in
+                var p = 0
+                while p < w.count - 1 - skip {
+                    labelStarts.append(p)
+                    p += 1 + Int(w[p])
+                }
+                for s in labelStarts.reversed() {
+                    for j in 1...Int(w[s]) { arena.append(asciiLower(w[s + j])) }
+                    arena.append(0)
+                }
+            }
+        }
+        start[names.count] = arena.count
+        var order = Array(0..<Int32(names.count))
+        arena.withUnsafeBufferPointer { a in
+            start.withUnsafeBufferPointer { start in
+                order.sort { x, y in
+                    let (xs, ys) = (start[Int(x)], start[Int(y)])
+                    let (xn, yn) = (start[Int(x) + 1] - xs, start[Int(y) + 1] - ys)
+                    let n = min(xn, yn)
+                    var k = 0
+                    while k < n {
+                        let (p, q) = (a[xs + k], a[ys + k])
+                        if p != q { return p < q }
+                        k += 1
+                    }
+                    return xn < yn
+                }
+            }
+        }
+        return order
     }
 
     /// SERIAL and MINIMUM from SOA rdata (RFC 1035 §3.3.13): they follow the two names.

@@ -32,8 +32,13 @@ extension ZoneLoader {
 
 struct ZoneChecker {
     let zone: ZoneFile
-    /// In-zone records by owner, as indices into `zone.records`.
-    private var byName: [DNSName: [Int]] = [:]
+    /// In-zone owners, each with its records as a linked list of indices into `zone.records`
+    /// (`first`, `nextRecord`), in file order: flat arrays, not an array per name.
+    private var owners = NameIndex()
+    private var first: [Int32] = []
+    private var last: [Int32] = []
+    private var nextRecord: [Int32] = []
+    private var soas: [Int] = []
     /// Owners of NS RRsets below the apex: delegation points.
     private var cuts: Set<DNSName> = []
     private var dnames: Set<DNSName> = []
@@ -44,27 +49,63 @@ struct ZoneChecker {
     init(zone: ZoneFile) { self.zone = zone }
 
     mutating func run() -> ZoneCheck {
+        nextRecord = Array(repeating: -1, count: zone.records.count)
+        var inZone = [Bool](repeating: false, count: zone.records.count)
+        var previousName: [UInt8] = []
+        var previousOwner = -1
         for (i, loaded) in zone.records.enumerated() {
             let r = loaded.record
-            guard r.name.isSubdomain(of: zone.origin) else {
-                error(i, "out of zone \(zone.origin)")
-                continue
+            let o: Int
+            if previousOwner >= 0, r.name.wire == previousName {
+                // Records of one owner come together in zone files: no hashing for those.
+                o = previousOwner
+            } else {
+                guard r.name.isSubdomain(of: zone.origin) else {
+                    error(i, "out of zone \(zone.origin)")
+                    continue
+                }
+                let (known, inserted) = owners.insert(r.name)
+                o = known
+                if inserted {
+                    first.append(-1)
+                    last.append(-1)
+                }
+                previousName = r.name.wire
+                previousOwner = o
             }
-            byName[r.name, default: []].append(i)
+            inZone[i] = true
+            if last[o] < 0 { first[o] = Int32(i) } else { nextRecord[Int(last[o])] = Int32(i) }
+            last[o] = Int32(i)
+            if r.type == .soa { soas.append(i) }
             if r.type == .ns, r.name != zone.origin { cuts.insert(r.name) }
             if r.type == .dname { dnames.insert(r.name) }
         }
         checkApex()
-        for i in zone.records.indices where zone.records[i].record.name.isSubdomain(of: zone.origin) {
+        for i in zone.records.indices where inZone[i] {
             checkRecord(i)
         }
-        for name in byName.keys { checkName(name) }
+        for o in 0..<owners.count { checkName(o) }
         return ZoneCheck(errors: inFileOrder(errors), warnings: inFileOrder(warnings))
+    }
+
+    /// The records of `name`, as indices, in file order.
+    private func records(of name: DNSName) -> [Int] {
+        guard let o = owners.index(of: name) else { return [] }
+        return records(ofOwner: o)
+    }
+
+    private func records(ofOwner o: Int) -> [Int] {
+        var out: [Int] = []
+        var m = Int(first[o])
+        while m >= 0 {
+            out.append(m)
+            m = Int(nextRecord[m])
+        }
+        return out
     }
 
     /// Exactly one SOA, at the apex, and an NS RRset there (RFC 1035 §5.2).
     private mutating func checkApex() {
-        let soas = byName.values.joined().filter { zone.records[$0].record.type == .soa }.sorted()
         let apexSOAs = soas.filter { zone.records[$0].record.name == zone.origin }
         for i in soas where zone.records[i].record.name != zone.origin {
             error(i, "SOA record not at the zone apex \(zone.origin)")
@@ -72,7 +113,7 @@ struct ZoneChecker {
         for i in apexSOAs.dropFirst() { error(i, "more than one SOA record at the zone apex") }
         let at = apexSOAs.first
         if at == nil { zoneError("\(zone.origin): no SOA record at the zone apex") }
-        let apexNS = byName[zone.origin, default: []].contains { zone.records[$0].record.type == .ns }
+        let apexNS = records(of: zone.origin).contains { zone.records[$0].record.type == .ns }
         if !apexNS {
             if let at {
                 error(at, "no NS records at the zone apex", prefix: "\(zone.origin):")
@@ -85,15 +126,17 @@ struct ZoneChecker {
     private mutating func checkRecord(_ i: Int) {
         let r = zone.records[i].record
         if r.ttl > UInt32(Int32.max) { error(i, "TTL \(r.ttl) above the maximum 2147483647") }
-        var above = r.name
-        while above != zone.origin {
-            above = above.parent
-            if dnames.contains(above) {
-                error(i, "below the DNAME at \(above)")
-                break
+        if !dnames.isEmpty {
+            var above = r.name
+            while above != zone.origin {
+                above = above.parent
+                if dnames.contains(above) {
+                    error(i, "below the DNAME at \(above)")
+                    break
+                }
             }
         }
-        if let cut = ancestors(of: r.name).first(where: cuts.contains) {
+        if let cut = topmostCut(above: r.name) {
             let atCut = r.name == cut
             let allowed: Bool =
                 switch r.type {
@@ -109,23 +152,49 @@ struct ZoneChecker {
         }
     }
 
+    /// The highest zone cut at or above `name` (below the apex), if any. Few zones have many
+    /// cuts: with a handful, testing each costs no allocation, unlike walking up the name.
+    private func topmostCut(above name: DNSName) -> DNSName? {
+        if cuts.isEmpty { return nil }
+        if cuts.count <= 16 {
+            var best: DNSName?
+            for cut in cuts where name.isSubdomain(of: cut) {
+                if best == nil || cut.wire.count < best!.wire.count { best = cut }
+            }
+            return best
+        }
+        return ancestors(of: name).first(where: cuts.contains)
+    }
+
     /// An in-zone NS target must have an address, and not be an alias (RFC 2181 §10.3).
     private mutating func checkNSTarget(_ i: Int, _ target: DNSName) {
-        let types = byName[target, default: []].map { zone.records[$0].record.type }
+        let types = records(of: target).map { zone.records[$0].record.type }
         if types.contains(.cname) {
             error(i, "NS target \(target) is a CNAME, not a host name")
         } else if !types.contains(.a) && !types.contains(.aaaa) {
-            let glue = ancestors(of: target).contains(where: cuts.contains)
+            let glue = topmostCut(above: target) != nil
             error(i, "\(glue ? "missing glue: " : "")no A or AAAA record for \(target)")
         }
     }
 
     /// CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1) and equal TTLs per RRset (RFC 2181 §5.2).
-    private mutating func checkName(_ name: DNSName) {
-        let indices = byName[name, default: []]
-        let cnames = indices.filter { zone.records[$0].record.type == .cname }
-        for i in cnames.dropFirst() { error(i, "more than one CNAME record at the same name") }
-        if let first = cnames.first {
+    private mutating func checkName(_ o: Int) {
+        var firstCNAME = -1
+        var m = Int(first[o])
+        var single = nextRecord[m] < 0
+        while m >= 0 {
+            if zone.records[m].record.type == .cname {
+                if firstCNAME < 0 {
+                    firstCNAME = m
+                } else {
+                    error(m, "more than one CNAME record at the same name")
+                }
+            }
+            m = Int(nextRecord[m])
+        }
+        if single && firstCNAME < 0 { return }
+        let indices = records(ofOwner: o)
+        if firstCNAME >= 0 {
             var others: [RRType] = []
             for i in indices {
                 let t = zone.records[i].record.type
@@ -133,10 +202,12 @@ struct ZoneChecker {
             }
             if !others.isEmpty {
                 error(
-                    first,
+                    firstCNAME,
                     "CNAME and other data at the same name (\(others.map(\.description).joined(separator: ", ")))")
             }
         }
+        single = indices.count == 1
+        if single { return }
         // One TTL per RRset; RRSIGs form one set per covered type (RFC 4034 §3).
         var rrsetTTL: [UInt32: UInt32] = [:]
         for i in indices {

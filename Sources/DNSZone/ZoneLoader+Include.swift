@@ -15,8 +15,10 @@ struct ZoneReader {
     private(set) var records: [LoadedRecord] = []
     /// The most records kept; one more is an error (`limits.zone_records`).
     var maxRecords = Int.max
-    /// Records already kept, with TTL 0: a repeat of owner, type, class and rdata is dropped.
-    private var seen: Set<ResourceRecord> = []
+    /// Which reader parses the text: native, or libldns alone (the reference, for tests).
+    var syntax = ZoneSyntax.native
+    /// Records already kept: a repeat of owner, type, class and rdata is dropped.
+    private var seen = RecordDedup()
     /// Canonical paths of the files being read, outermost first, to catch include loops.
     private var reading: [String] = []
     /// Every file `$INCLUDE`d so far (resolved paths, first read order, no repeats), so that a
@@ -51,15 +53,13 @@ struct ZoneReader {
                 records.reserveCapacity(estimate)
             }
         }
-        let cursor = try LDNSCursor(file: file, origin: origin, defaultTTL: defaultTTL, site: site)
+        let cursor = try syntax.cursor(file: file, origin: origin, defaultTTL: defaultTTL, site: site)
         reading.append(canonical)
         defer { reading.removeLast() }
         while let entry = try cursor.next() {
             switch entry {
             case .record(let record, let line, _):
-                var key = record
-                key.ttl = 0
-                if seen.insert(key).inserted {
+                if !seen.isRepeat(record, in: records) {
                     guard records.count < maxRecords else {
                         throw cursor.problem(line, "more than \(maxRecords) records: the zone is over limits.zone_records")
                     }

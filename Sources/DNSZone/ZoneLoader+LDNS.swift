@@ -16,13 +16,8 @@ import DNSWire
 /// current origin (libldns makes it absolute as written), `$TTL` values are validated (libldns
 /// reads garbage as 0), `$TTL 0` gives TTL 0 (libldns then uses its default 3600), TTLs above
 /// 2^32-1 are refused (libldns wraps them), and each statement gets the line it starts on.
-final class LDNSCursor {
-    enum Entry {
-        /// `ownerAbsolute`: the owner was written as an absolute name (used to infer the origin).
-        case record(ResourceRecord, line: Int, ownerAbsolute: Bool)
-        case origin(DNSName, line: Int)
-        case include(path: String, origin: String?, line: Int)
-    }
+final class LDNSCursor: ZoneCursor {
+    typealias Entry = ZoneEntry
 
     let file: String
     /// The origin relative names are completed with (`$ORIGIN`, RFC 1035 §5.1).
@@ -92,7 +87,14 @@ final class LDNSCursor {
                 defer { ldns_rr_free(rr) }
                 let tokens = statement?.tokens ?? []
                 let ownerOmitted = statement?.ownerOmitted ?? true
-                let record = try convert(rr, line: line, ttlToken: tokens.dropFirst(ownerOmitted ? 0 : 1).first)
+                var record = try LDNSCursor.convert(rr, problem: { problem(line, $0) })
+                if let token = tokens.dropFirst(ownerOmitted ? 0 : 1).first, let first = token.utf8.first,
+                    isDigit(first)
+                {
+                    guard LDNSCursor.period(token) != nil else { throw problem(line, "bad TTL \(token)") }
+                } else if let defaultTTL {
+                    record.ttl = defaultTTL
+                }
                 let absolute = !ownerOmitted && tokens.first.map(isAbsoluteNameText) == true
                 return .record(record, line: line, ownerAbsolute: absolute)
             case LDNS_STATUS_SYNTAX_EMPTY:
@@ -150,33 +152,28 @@ final class LDNSCursor {
         }
     }
 
-    private func convert(_ rr: UnsafeMutablePointer<ldns_rr>, line: Int, ttlToken: String?) throws(ZoneProblem)
+    /// The record as Carousel's value; only class IN is served.
+    static func convert(_ rr: UnsafeMutablePointer<ldns_rr>, problem: (String) -> ZoneProblem) throws(ZoneProblem)
         -> ResourceRecord
     {
         let rrClass = DNSClass(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_class(rr).rawValue))
         guard rrClass == .in else {
-            throw problem(line, "class \(rrClass) is not supported: Carousel serves class IN only")
+            throw problem("class \(rrClass) is not supported: Carousel serves class IN only")
         }
         let name: DNSName
         do {
             name = try DNSName(wire: LDNSCursor.bytes(ldns_rr_owner(rr)))
         } catch {
-            throw problem(line, "bad owner name: \(error)")
+            throw problem("bad owner name: \(error)")
         }
         var rdata: [UInt8] = []
         for i in 0..<ldns_rr_rd_count(rr) {
             rdata += LDNSCursor.bytes(ldns_rr_rdf(rr, i))
         }
-        guard rdata.count <= Int(UInt16.max) else { throw problem(line, "rdata longer than 65535 bytes") }
-        var ttl = ldns_rr_ttl(rr)
-        if let token = ttlToken, let first = token.utf8.first, isDigit(first) {
-            guard LDNSCursor.period(token) != nil else { throw problem(line, "bad TTL \(token)") }
-        } else if let defaultTTL {
-            ttl = defaultTTL
-        }
+        guard rdata.count <= Int(UInt16.max) else { throw problem("rdata longer than 65535 bytes") }
         return ResourceRecord(
             name: name, type: RRType(UInt16(truncatingIfNeeded: ldns_rr_get_type(rr).rawValue)),
-            rrClass: rrClass, ttl: ttl, rdata: rdata)
+            rrClass: rrClass, ttl: ldns_rr_ttl(rr), rdata: rdata)
     }
 
     /// An rdf's data: for names the uncompressed wire form, for every other field its wire bytes.

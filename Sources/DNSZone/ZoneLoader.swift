@@ -1,8 +1,11 @@
 // Zone loading: RFC 1035 master files in, `ZoneFile` values and `file:line:` problems out.
 //
-// Owns: finding zone files, parsing them with libldns (the one place Carousel reads master-file
-// text), `$INCLUDE`/`$ORIGIN`/`$TTL`, converting `ldns_rr` to `ResourceRecord` and freeing the C
-// memory, and the semantic checks `named-checkzone` makes (ZoneLoader+Check.swift).
+// Owns: finding zone files, reading master-file text (the one place Carousel does): natively in
+// Swift for the common record types (MasterFile*.swift), with libldns for every other type and
+// every oddly written record (`ldns_rr_new_frm_str`, converted to `ResourceRecord`, C memory freed
+// at once); `$INCLUDE`/`$ORIGIN`/`$TTL`; and the semantic checks `named-checkzone` makes
+// (ZoneLoader+Check.swift). libldns alone (LDNSCursor) is kept as the reference the native
+// reader is tested against, record for record.
 // Must not: build the lookup tree or catalog, know about pools, health or the config, touch the
 // network, or keep any libldns value beyond a call; it never extends the master-file syntax
 // (zone files stay readable by `ldns-read-zone`, `named-checkzone` and `kzonecheck`).
@@ -29,8 +32,8 @@ public struct LoadOutcome: Sendable {
     }
 }
 
-/// Reads and checks zone files. Parsing stops at the first syntax error (libldns cannot go on
-/// after one); the checks report every problem they find.
+/// Reads and checks zone files. Parsing stops at the first syntax error (as libldns, whose error
+/// texts it keeps, does); the checks report every problem they find.
 public enum ZoneLoader {
     /// The zone files named by `paths`: a directory stands for the `*.zone` files directly in it
     /// (sorted by name, not recursive), a file for itself. A path that does not exist is a problem.
@@ -76,13 +79,14 @@ public enum ZoneLoader {
 
     /// `parse`, and the files included up to the end or the first error.
     static func parseWithIncludes(
-        file: String, origin: DNSName?, maxRecords: Int = .max
+        file: String, origin: DNSName?, maxRecords: Int = .max, syntax: ZoneSyntax = .native
     ) -> (result: Result<ZoneFile, ZoneProblem>, includes: [String]) {
         var reader = ZoneReader()
         reader.maxRecords = maxRecords
+        reader.syntax = syntax
         do throws(ZoneProblem) {
             var (zoneOrigin, startOrigin) = (origin ?? .root, origin ?? .root)
-            if origin == nil { (zoneOrigin, startOrigin) = try inferOrigin(file: file) }
+            if origin == nil { (zoneOrigin, startOrigin) = try inferOrigin(file: file, syntax: syntax) }
             try reader.read(file: file, origin: startOrigin, defaultTTL: nil)
             return (.success(ZoneFile(origin: zoneOrigin, file: file, records: reader.records)), reader.includes)
         } catch {
@@ -111,9 +115,9 @@ public enum ZoneLoader {
 
     /// The zone's origin, and the origin relative names start from (they differ only when the
     /// zone's origin comes from a relative `$ORIGIN`, which is relative to the file-name origin).
-    static func inferOrigin(file: String) throws(ZoneProblem) -> (zone: DNSName, start: DNSName) {
+    static func inferOrigin(file: String, syntax: ZoneSyntax) throws(ZoneProblem) -> (zone: DNSName, start: DNSName) {
         let fromName = originFromFileName(file)
-        let cursor = try LDNSCursor(file: file, origin: (try? fromName.get()) ?? .root, defaultTTL: nil)
+        let cursor = try syntax.cursor(file: file, origin: (try? fromName.get()) ?? .root, defaultTTL: nil)
         // Errors here are left for the real parse to report; includes end the search.
         switch try? cursor.next() {
         case .origin(let origin, _):
