@@ -25,13 +25,15 @@ extension TransferCoordinator {
             let zone = version.origin
             let serial = version.serial
             recordNotify(zone, "\(target)", serial: serial, result: "sending")
+            let notification = m
             Task {
                 guard let address = try? SocketAddress.makeAddressResolvingHost(target.host, port: target.port) else {
                     logger.error("notify: cannot resolve \(target)")
                     return
                 }
                 for (attempt, timeout) in TransferCoordinator.notifyTimeouts.enumerated() {
-                    var bytes = m.encode()
+                    var message = notification
+                    var bytes = message.encode()
                     if let key { bytes = TSIG.sign(bytes, key: key).message }
                     do {
                         let reply = try await DNSClient.udp(bytes, to: address, timeout: timeout, group: group)
