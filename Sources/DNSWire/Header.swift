@@ -21,6 +21,8 @@ public enum RCode: UInt16, Sendable, CustomStringConvertible {
     case nxDomain = 3
     case notImp = 4
     case refused = 5
+    /// A name synthesized from a DNAME would be longer than 255 bytes (RFC 6672 §2.2).
+    case yxDomain = 6
     case notAuth = 9
     case badVers = 16
 
@@ -32,6 +34,7 @@ public enum RCode: UInt16, Sendable, CustomStringConvertible {
         case .nxDomain: "NXDOMAIN"
         case .notImp: "NOTIMP"
         case .refused: "REFUSED"
+        case .yxDomain: "YXDOMAIN"
         case .notAuth: "NOTAUTH"
         case .badVers: "BADVERS"
         }

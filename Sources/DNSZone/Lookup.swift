@@ -11,6 +11,9 @@ public enum LookupResult: Equatable, Sendable {
     case nodata(zone: Int)
     /// The name does not exist in the zone (RFC 2308 §2.1).
     case nxDomain(zone: Int)
+    /// The name is below a DNAME's owner: answer with the DNAME and a CNAME synthesized from it,
+    /// then look up the new name (RFC 6672 §3.2).
+    case dname(zone: Int, node: Int, rrset: Int)
     /// The name is at or below a zone cut: refer to the child's servers (RFC 1034 §4.3.2 step 3b).
     case referral(zone: Int, cut: Int)
     /// Not in any zone served here; Carousel never recurses (RFC 1034 §4.3.1).
@@ -52,6 +55,9 @@ extension Catalog {
         }
         let ce = zone.nodes[encloser]
         if ce.cut >= 0 { return .referral(zone: z, cut: Int(ce.cut)) }
+        // RFC 6672 §2.3: a DNAME redirects every name below its owner (nothing else may exist
+        // there, ZoneChecker sees to that), never the owner itself.
+        if let d = ce.rrsetIndex(.dname) { return .dname(zone: z, node: encloser, rrset: d) }
         // RFC 4592 §3.3.1: only the closest encloser's own `*` child can match.
         if ce.wildcard >= 0 {
             return answer(zone: z, node: Int(ce.wildcard), type: type, wildcard: true)

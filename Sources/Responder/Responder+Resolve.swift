@@ -4,7 +4,8 @@ import DNSZone
 import Health
 
 /// The authoritative answer algorithm (RFC 1034 §4.3.2) over a catalog: look up, follow CNAMEs
-/// within the zones served here, and put each outcome into the right section.
+/// (and CNAMEs synthesized from DNAMEs, RFC 6672) within the zones served here, and put each
+/// outcome into the right section.
 extension Responder {
     /// At most this many CNAMEs are followed; a loop stops at the first repeated name.
     static let maxChain = 8
@@ -47,6 +48,41 @@ extension Responder {
                 return (RCode.nxDomain.rawValue, aa, !writeSOA(&w, catalog.zones[z]))
             case .referral(let z, let cut):
                 return (RCode.noError.rawValue, aa, !writeReferral(&w, catalog.zones[z], cut: cut))
+            case .dname(let z, let n, let r):
+                if hop == 0 { aa = true }
+                let zone = catalog.zones[z]
+                let dname = zone.nodes[n].rrsets[r]
+                guard zone.names.withName(n, { writeRRset(&w, .answer, owner: $0, zone: zone, rrset: dname, rotate: false) })
+                else {
+                    return (RCode.noError.rawValue, aa, true)
+                }
+                // The name with the DNAME's owner replaced by its target (RFC 6672 §2.2).
+                let ownerLength = zone.names.withName(n) { $0.count }
+                var nameLength = 0
+                while name[nameLength] != 0 { nameLength += 1 + Int(name[nameLength]) }
+                nameLength += 1
+                let keep = nameLength - ownerLength
+                let length = dname.data.withUnsafeBytes { d -> Int in
+                    let l = Int(d[0]) << 8 | Int(d[1])
+                    guard keep + l <= 255 else { return 0 }
+                    // Lower-cased, as NSD writes it (the owner keeps the client's case).
+                    for i in 0..<keep { scratch.synthesized[i] = asciiLower(name[i]) }
+                    UnsafeMutableRawBufferPointer(rebasing: scratch.synthesized[keep..<(keep + l)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[2..<(2 + l)]))
+                    return keep + l
+                }
+                guard length > 0 else { return (RCode.yxDomain.rawValue, aa, false) }
+                let target = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch.synthesized)[0..<length])
+                // The CNAME, with the DNAME's TTL (§3.3), under the name being answered.
+                guard w.writeRecord(.answer, owner: owner, type: .cname, ttl: dname.ttl, rdata: target) else {
+                    return (RCode.noError.rawValue, aa, true)
+                }
+                hop += 1
+                guard hop < maxChain else { return (RCode.noError.rawValue, aa, false) }
+                scratch.name.copyMemory(from: target)
+                name = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch.name)[0..<length])
+                ownerIsQName = false
+                result = catalog.lookup(name, from: 0, type: q.qtype)
             case .cname(let z, let n, let r, _):
                 if hop == 0 { aa = true }
                 let zone = catalog.zones[z]
@@ -89,6 +125,7 @@ extension Responder {
         case .nodata(let z): return key(2, z)
         case .nxDomain(let z): return key(3, z)
         case .referral(let z, let cut): return key(4, z, cut)
+        case .dname(let z, let n, let r): return key(5, z, n, r)
         case .refused: return 0
         }
     }
@@ -166,6 +203,8 @@ public final class ResponderScratch: @unchecked Sendable {
     public let balancer = BalancerScratch()
     /// A CNAME target being followed (a name is at most 255 bytes).
     let name = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+    /// A name being synthesized from a DNAME (built here, then moved to `name`).
+    let synthesized = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
     /// (zone, node) pairs of the CNAMEs followed so far, for loop detection.
     let visited = UnsafeMutablePointer<Int>.allocate(capacity: Responder.maxChain)
     /// The `Outcome.answerKey` of the query being answered.
@@ -175,6 +214,7 @@ public final class ResponderScratch: @unchecked Sendable {
 
     deinit {
         name.deallocate()
+        synthesized.deallocate()
         visited.deallocate()
     }
 }

@@ -77,8 +77,9 @@ import Testing
         try await withEngine { engine, results in
             let started = ContinuousClock.now
             engine.set(3, try spec("127.42.9.2", port: 9, timeout: .seconds(5)))
-            #expect(await eventually(within: .seconds(3)) { !results.of(3).isEmpty })
-            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(await eventually(within: .seconds(4)) { !results.of(3).isEmpty })
+            // Well before the 5 s timeout (not tighter: a loaded 2-core CI machine stretches it).
+            #expect(ContinuousClock.now - started < .seconds(3))
             #expect(results.of(3).first?.outcome == .failed(ECONNREFUSED))
         }
     }

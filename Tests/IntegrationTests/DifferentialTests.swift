@@ -33,6 +33,9 @@ struct DifferentialTests {
         "alias.example.test A", "alias.example.test CNAME", "toother.example.test A", "tochild.example.test A",
         "back.other.test A", "back.child.example.test A", "outside.example.test A", "loop1.example.test A",
         "toother.example.test MX",
+        // DNAME (RFC 6672): synthesized CNAMEs, the owner itself, a missing target, a deeper name
+        "www.old.other.test A", "WWW.Old.other.test AAAA", "nx.old.other.test A", "old.other.test DNAME",
+        "old.other.test A", "alias.old.other.test A", "x.deleg.old.other.test A",
         // delegations and nested zones
         "www.deleg.example.test A", "deleg.example.test NS", "deleg.example.test A", "ns.deleg.example.test A",
         "deleg.example.test DS", "x.deleg.example.test DS", "child.example.test DS", "child.example.test NS",

@@ -79,7 +79,7 @@ enum Summary {
         switch r.type {
         case .a where d.count == 4:
             return d.map(String.init).joined(separator: ".")
-        case .ns, .cname, .ptr:
+        case .ns, .cname, .ptr, .dname:
             return (try? DNSName(wire: d).description) ?? "?"
         case .mx where d.count > 2:
             return "\(Int(d[0]) << 8 | Int(d[1])) " + ((try? DNSName(wire: Array(d[2...])).description) ?? "?")
