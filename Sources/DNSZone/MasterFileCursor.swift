@@ -33,12 +33,7 @@ final class MasterFileCursor: ZoneCursor {
     init(file: String, origin: DNSName, defaultTTL: UInt32?, site: (file: String, line: Int)? = nil)
         throws(ZoneProblem)
     {
-        func failure(_ reason: String) -> ZoneProblem {
-            if let site {
-                return ZoneProblem(file: site.file, line: site.line, message: "cannot read \(file): \(reason)")
-            }
-            return ZoneProblem(file: file, line: 0, message: "cannot read zone file: \(reason)")
-        }
+        func failure(_ reason: String) -> ZoneProblem { .unreadable(file, reason, site: site) }
         let fd = open(file, O_RDONLY)
         guard fd >= 0 else { throw failure(String(cString: strerror(errno))) }
         defer { close(fd) }

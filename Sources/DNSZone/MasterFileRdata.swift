@@ -48,18 +48,9 @@ enum MasterFileRdata {
                 continue
             }
             if c == backslash {
-                guard i + 1 < t.end else { return false }
-                let d = b[i + 1]
-                if isDecimalDigit(d) {
-                    guard i + 3 < t.end, isDecimalDigit(b[i + 2]), isDecimalDigit(b[i + 3]) else { return false }
-                    let v = Int(d - 48) * 100 + Int(b[i + 2] - 48) * 10 + Int(b[i + 3] - 48)
-                    guard v <= 255 else { return false }
-                    c = UInt8(v)
-                    i += 4
-                } else {
-                    c = d
-                    i += 2
-                }
+                guard let (byte, width) = escape(b, at: i, end: t.end) else { return false }
+                c = byte
+                i += width
             } else {
                 i += 1
             }
@@ -162,20 +153,23 @@ enum MasterFileRdata {
                 i += 1
                 continue
             }
-            guard i + 1 < t.end else { return false }
-            let d = b[i + 1]
-            if isDecimalDigit(d) {
-                guard i + 3 < t.end, isDecimalDigit(b[i + 2]), isDecimalDigit(b[i + 3]) else { return false }
-                let v = Int(d - 48) * 100 + Int(b[i + 2] - 48) * 10 + Int(b[i + 3] - 48)
-                guard v <= 255 else { return false }
-                out.append(UInt8(v))
-                i += 4
-            } else {
-                out.append(d)
-                i += 2
-            }
+            guard let (byte, width) = escape(b, at: i, end: t.end) else { return false }
+            out.append(byte)
+            i += width
         }
         return true
+    }
+
+    /// The escape at `i` (a backslash, RFC 1035 §5.1): `\DDD` (a decimal byte) or `\X` (X itself),
+    /// and how many bytes it spans; nil when it is cut short or `DDD` is over 255.
+    @inline(__always)
+    static func escape(_ b: Bytes, at i: Int, end: Int) -> (byte: UInt8, width: Int)? {
+        guard i + 1 < end else { return nil }
+        let d = b[i + 1]
+        guard isDecimalDigit(d) else { return (d, 2) }
+        guard i + 3 < end, isDecimalDigit(b[i + 2]), isDecimalDigit(b[i + 3]) else { return nil }
+        let v = Int(d - 48) * 100 + Int(b[i + 2] - 48) * 10 + Int(b[i + 3] - 48)
+        return v <= 255 ? (UInt8(v), 4) : nil
     }
 
     /// RFC 3597 generic rdata after `\#`: the length, then hex in any number of tokens.

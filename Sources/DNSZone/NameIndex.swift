@@ -47,14 +47,7 @@ struct NameIndex {
     }
 
     private mutating func grow() {
-        let old = slots
-        slots = Array(repeating: 0, count: old.count * 2)
-        let mask = slots.count - 1
-        for e in old where e != 0 {
-            var s = Int(e >> 32) & mask
-            while slots[s] != 0 { s = (s + 1) & mask }
-            slots[s] = e
-        }
+        slots = HashSlots.rehashed(slots, to: slots.count * 2)
     }
 
     /// FNV-1a over the lower-cased wire bytes.

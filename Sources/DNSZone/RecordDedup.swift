@@ -40,14 +40,7 @@ struct RecordDedup {
     }
 
     private mutating func rehash(_ size: Int) {
-        let old = slots
-        slots = Array(repeating: 0, count: size)
-        let mask = size - 1
-        for e in old where e != 0 {
-            var s = Int(e >> 32) & mask
-            while slots[s] != 0 { s = (s + 1) & mask }
-            slots[s] = e
-        }
+        slots = HashSlots.rehashed(slots, to: size)
     }
 
     /// FNV-1a over the lower-cased owner, the type, the class and the rdata.

@@ -36,12 +36,7 @@ final class LDNSCursor: ZoneCursor {
     init(file: String, origin: DNSName, defaultTTL: UInt32?, site: (file: String, line: Int)? = nil)
         throws(ZoneProblem)
     {
-        func failure(_ reason: String) -> ZoneProblem {
-            if let site {
-                return ZoneProblem(file: site.file, line: site.line, message: "cannot read \(file): \(reason)")
-            }
-            return ZoneProblem(file: file, line: 0, message: "cannot read zone file: \(reason)")
-        }
+        func failure(_ reason: String) -> ZoneProblem { .unreadable(file, reason, site: site) }
         guard let fp = fopen(file, "r") else { throw failure(String(cString: strerror(errno))) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

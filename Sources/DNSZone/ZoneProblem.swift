@@ -13,6 +13,13 @@ public struct ZoneProblem: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(file):\(line): \(message)" }
+
+    /// A zone file that cannot be opened or read: reported at the `$INCLUDE` line that names it
+    /// (`site`), or at line 0 of the file itself.
+    static func unreadable(_ file: String, _ reason: String, site: (file: String, line: Int)?) -> ZoneProblem {
+        if let site { return ZoneProblem(file: site.file, line: site.line, message: "cannot read \(file): \(reason)") }
+        return ZoneProblem(file: file, line: 0, message: "cannot read zone file: \(reason)")
+    }
 }
 
 /// Why `ZoneLoader.load` refused a zone: every error found (a syntax error stops parsing, so then

@@ -122,7 +122,7 @@ final class UDPWorker: @unchecked Sendable {
     /// Takes what was posted; returns false when the thread should exit.
     private func collect() -> Bool {
         posted.store(false, ordering: .relaxed)
-        var box = mailbox.withLockedValue { box in
+        let box = mailbox.withLockedValue { box in
             let taken = box
             box.snapshot = nil
             box.health = nil
@@ -132,7 +132,6 @@ final class UDPWorker: @unchecked Sendable {
         if let s = box.snapshot { snapshot = s }
         if let h = box.health { health = h }
         for c in box.counterRequests { c.resume(returning: counters) }
-        box.counterRequests = []
         return !box.stopping
     }
 
