@@ -90,7 +90,15 @@ struct TransferTests {
                 #expect(try await carousel.waitForLog("NOTIFY answered"), "\(carousel.log)")
                 #expect(carousel.log.contains("type=IXFR") && carousel.log.contains("rcode=0"), "\(carousel.log)")
 
-                // /status shows the zone's serial, the versions kept for IXFR and the NOTIFY.
+                // /status shows the zone's serial, the versions kept for IXFR and the NOTIFY. The
+                // secondary may transfer before its answer to the serial-2 NOTIFY reaches Carousel,
+                // so wait for that answer to be recorded.
+                try await Poll.until("the serial-2 NOTIFY answered in /status", limit: 10) {
+                    let status = try await Admin.status(carousel.adminURL)
+                    let zone = ((status["transfers"] as? [String: Any])?["primary"] as? [[String: Any]])?.first
+                    let told = (zone?["notify"] as? [[String: Any]])?.first
+                    return told?["serial"] as? Int == 2 && told?["result"] as? String != "sending"
+                }
                 let status = try await Admin.status(carousel.adminURL)
                 let transfers = try #require(status["transfers"] as? [String: Any], "\(status)")
                 let zone = try #require((transfers["primary"] as? [[String: Any]])?.first, "\(transfers)")
@@ -101,6 +109,33 @@ struct TransferTests {
                 #expect(told["result"] as? String == "answered NOERROR", "\(told)")
                 #expect((transfers["secondary"] as? [Any])?.isEmpty == true, "\(transfers)")
             }
+        }
+    }
+
+    @Test("a newer version's NOTIFY ends the resending of the older one; /status keeps the newer result")
+    func newerNotifySupersedes() async throws {
+        let port = try Ports.free()
+        // Serial 1 goes unanswered until serial 2 has come; from then on every NOTIFY is answered,
+        // so a serial-1 resend that still came would be answered and would overwrite the result.
+        let catcher = try NotifyCatcher(port: port) { serial, before in serial == 2 || before.contains(2) }
+        defer { catcher.stop() }
+        try await withConfiguredCarousel(
+            zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: ["192.0.2.1"])], config: Self.transfers(notify: port)
+        ) { carousel in
+            try await Poll.until("the serial-1 NOTIFY", limit: 10) { catcher.serials.contains(1) }
+            _ = try carousel.dir.write("zones/xfr.test.zone", Self.zone(serial: 2, addresses: ["192.0.2.2"]))
+            try await Poll.until("the serial-2 NOTIFY", limit: 10) { catcher.serials.contains(2) }
+            // Serial 1 would be resent 0.5, 1.5 and 3.5 s after the first try.
+            try await Task.sleep(for: .seconds(4))
+            let serials = catcher.serials
+            let firstTwo = try #require(serials.firstIndex(of: 2))
+            #expect(!serials[firstTwo...].contains(1), "NOTIFYs received: \(serials)")
+            #expect(serials.filter { $0 == 2 }.count == 1, "answered at once: \(serials)")
+            let status = try await Admin.status(carousel.adminURL)
+            let transfers = try #require(status["transfers"] as? [String: Any], "\(status)")
+            let zone = try #require((transfers["primary"] as? [[String: Any]])?.first, "\(transfers)")
+            let told = try #require((zone["notify"] as? [[String: Any]])?.first, "\(zone)")
+            #expect(told["serial"] as? Int == 2 && told["result"] as? String == "answered NOERROR", "\(told)")
         }
     }
 

@@ -26,7 +26,8 @@ extension TransferCoordinator {
             let serial = version.serial
             recordNotify(zone, "\(target)", serial: serial, result: "sending")
             let notification = m
-            Task {
+            notifyTasks[zone]?["\(target)"]?.cancel()
+            notifyTasks[zone, default: [:]]["\(target)"] = Task {
                 guard let address = try? SocketAddress.makeAddressResolvingHost(target.host, port: target.port) else {
                     logger.error("notify: cannot resolve \(target)")
                     return
@@ -36,7 +37,9 @@ extension TransferCoordinator {
                     var bytes = message.encode()
                     if let key { bytes = TSIG.sign(bytes, key: key).message }
                     do {
+                        if Task.isCancelled { return }
                         let reply = try await DNSClient.udp(bytes, to: address, timeout: timeout, group: group)
+                        if Task.isCancelled { return }
                         let rcode = reply[3] & 0xF
                         logger.info(
                             "NOTIFY answered",
@@ -54,6 +57,7 @@ extension TransferCoordinator {
                         continue
                     }
                 }
+                if Task.isCancelled { return }
                 Counter(label: "carousel_notify_total", dimensions: [("result", "unanswered")]).increment()
                 self.recordNotify(zone, "\(target)", serial: serial, result: "unanswered")
                 logger.warning(

@@ -42,6 +42,10 @@ public actor TransferCoordinator {
     /// zone's last refresh.
     var notifyResults: [DNSName: [String: StatusReport.NotifyTarget]] = [:]
     var secondaryProgress: [DNSName: SecondaryProgress] = [:]
+    /// The NOTIFY being sent (and resent) to each secondary, by zone then address. A newer
+    /// version's NOTIFY cancels the older one, so a late answer to an old serial neither
+    /// overwrites the newer result in `/status` nor keeps the secondary busy.
+    var notifyTasks: [DNSName: [String: Task<Void, Never>]] = [:]
 
     /// `publish_health` zones served with the published serial in their SOA (so that a
     /// secondary's SOA check sees what IXFR would give): the zone as loaded, and the copy served.

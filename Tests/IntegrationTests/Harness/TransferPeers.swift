@@ -223,3 +223,71 @@ func withPeer<T>(
         throw error
     }
 }
+
+/// A secondary that only takes NOTIFYs: a UDP socket on 127.0.0.1:`port` that logs the serial of
+/// each NOTIFY it gets and answers those `answers` accepts (a NOTIFY response: the query with QR
+/// set). Stands in where a test needs to choose which NOTIFYs go unanswered.
+final class NotifyCatcher: @unchecked Sendable {
+    private let fd: Int32
+    private let lock = NSLock()
+    private var seen: [UInt32] = []
+    private var stopped = false
+    private var thread: Thread?
+
+    /// Serials of the NOTIFYs received, in order of arrival.
+    var serials: [UInt32] { lock.withLock { seen } }
+
+    init(port: UInt16, answers: @escaping @Sendable (_ serial: UInt32, _ seenSoFar: [UInt32]) -> Bool) throws {
+        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket: \(String(cString: strerror(errno)))") }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_port = port.bigEndian
+        _ = inet_pton(AF_INET, "127.0.0.1", &local.sin_addr)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw HarnessError("bind 127.0.0.1:\(port): \(message)")
+        }
+        let thread = Thread { [self] in serve(answers) }
+        self.thread = thread
+        thread.start()
+    }
+
+    private func serve(_ answers: (UInt32, [UInt32]) -> Bool) {
+        var buffer = [UInt8](repeating: 0, count: 65535)
+        while !lock.withLock({ stopped }) {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 100) > 0 else { continue }
+            var from = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let n = withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+            }
+            // Opcode NOTIFY, not a response; the SOA's serial is the answer's last 20 bytes' first
+            // four (no TSIG or OPT follows in these tests).
+            guard n >= 12 + 20, buffer[2] & 0xF8 == 4 << 3 else { continue }
+            let serial = buffer[(n - 20)..<(n - 16)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let before = lock.withLock { () -> [UInt32] in
+                defer { seen.append(serial) }
+                return seen
+            }
+            guard answers(serial, before) else { continue }
+            var reply = Array(buffer[0..<n])
+            reply[2] |= 0x80
+            reply[3] &= 0xF0
+            _ = withUnsafePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, reply, reply.count, 0, $0, length) }
+            }
+        }
+    }
+
+    func stop() {
+        lock.withLock { stopped = true }
+        while thread?.isFinished == false { usleep(10_000) }
+        close(fd)
+    }
+}
