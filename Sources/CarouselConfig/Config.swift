@@ -146,7 +146,12 @@ public struct Config: Sendable, Equatable {
                 c.pools = r.pools(v, defaults: (c.defaultTTL, c.defaultCheck))
             case "tsig_keys": c.tsigKeys = r.tsigKeys(v)
             case "transfers": c.transfers = r.transfers(v)
-            case "secondaries": c.secondaries = r.secondaries(v)
+            case "secondaries":
+                c.secondaries = r.secondaries(v).map { s in
+                    var s = s
+                    s.file = s.file.map { resolve($0, against: baseDirectory) }
+                    return s
+                }
             default:
                 break
             }

@@ -43,6 +43,10 @@ public struct SecondaryConfig: Sendable, Equatable {
     public var zone: String
     public var primary: ListenAddress
     public var tsig: String? = nil
+    /// Where the last good copy is stored (master-file text, written after every transfer; its
+    /// modification time is when the primary last confirmed it). Read at start, so the zone is
+    /// served before the primary answers, until EXPIRE after that time. Nil: memory only.
+    public var file: String? = nil
     public var line: Int
 
     public init(zone: String, primary: ListenAddress, line: Int = 1) {
@@ -223,8 +227,8 @@ extension YAMLReader {
         var out: [SecondaryConfig] = []
         for (i, item) in seq.enumerated() {
             let path = "secondaries[\(i)]"
-            var zone: String?, primary: ListenAddress?, tsig: String?
-            for (k, v) in mapping(item, path, known: ["zone", "primary", "tsig"]) {
+            var zone: String?, primary: ListenAddress?, tsig: String?, file: String?
+            for (k, v) in mapping(item, path, known: ["zone", "primary", "tsig", "file"]) {
                 let p = "\(path).\(k)"
                 switch k {
                 case "zone": zone = string(v, p)
@@ -238,6 +242,7 @@ extension YAMLReader {
                             fail(v, p, "\"\(s)\" is not ADDRESS:PORT")
                         }
                     }
+                case "file": file = string(v, p)
                 default: tsig = string(v, p)
                 }
             }
@@ -251,6 +256,7 @@ extension YAMLReader {
             }
             var s = SecondaryConfig(zone: zone, primary: primary, line: item.mark?.line ?? 1)
             s.tsig = tsig
+            s.file = file
             out.append(s)
         }
         return out
@@ -278,6 +284,7 @@ extension YAMLReader {
             primaries[norm(t.zone)] = t.line
         }
         var secondaries: [String: Int] = [:]
+        var storedFiles: [String: Int] = [:]
         for (i, s) in c.secondaries.enumerated() {
             if let k = s.tsig, !keys.contains(k.lowercased()) {
                 errors.append(
@@ -291,6 +298,26 @@ extension YAMLReader {
                         message: "secondaries[\(i)].zone: \(s.zone) is already listed at line \(first)"))
             }
             secondaries[norm(s.zone)] = s.line
+            if let stored = s.file {
+                func standard(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
+                let path = standard(stored)
+                for z in c.zones.map(standard)
+                where path == z || (stored.hasSuffix(".zone") && standard(path + "/..") == z) {
+                    errors.append(
+                        ConfigError(
+                            file: file, line: s.line,
+                            message:
+                                "secondaries[\(i)].file: \(stored) would also be loaded as a zone file from zones: \(z); keep stored copies elsewhere"
+                        ))
+                }
+                if let other = storedFiles[path] {
+                    errors.append(
+                        ConfigError(
+                            file: file, line: s.line,
+                            message: "secondaries[\(i)].file: \(stored) is already the file of the zone at line \(other)"))
+                }
+                storedFiles[path] = s.line
+            }
         }
     }
 }

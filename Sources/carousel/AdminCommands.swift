@@ -138,7 +138,8 @@ enum StatusTable {
             if !t.secondary.isEmpty {
                 lines.append("")
                 lines.append(table([["SECONDARY ZONE", "PRIMARY", "SERIAL", "LAST TRANSFER", "PROBLEM"]] + t.secondary.map { z in
-                    [z.zone, z.primary, z.serial.map(String.init) ?? "-", z.lastTransferType ?? "-", z.error ?? ""]
+                    [z.zone, z.primary, z.serial.map(String.init) ?? "-", z.lastTransferType ?? "-",
+                        [z.error, z.fileError].compactMap { $0 }.joined(separator: "; ")]
                 }))
             }
         }

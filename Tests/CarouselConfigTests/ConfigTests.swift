@@ -220,6 +220,42 @@ import Testing
         }
     }
 
+    @Test func aSecondaryFileIsResolvedAgainstTheConfigAndKeptOutOfZones() throws {
+        let good = """
+            zones: "zones"
+            secondaries:
+              - { zone: example.net, primary: "192.0.2.10", file: "secondary/example.net.zone" }
+              - { zone: example.org, primary: "192.0.2.10", file: "/var/lib/carousel/example.org.zone" }
+              - { zone: example.info, primary: "192.0.2.10" }
+            """
+        let c = try Config.parse(good, file: "/etc/carousel/carousel.yaml", baseDirectory: "/etc/carousel").get()
+        #expect(c.secondaries.map(\.file) == [
+            "/etc/carousel/secondary/example.net.zone", "/var/lib/carousel/example.org.zone", nil,
+        ])
+        #expect(c.secondaries[0].primary == ListenAddress(host: "192.0.2.10", port: 53))
+
+        let bad = """
+            zones: ["zones", "/srv/extra.zone"]
+            secondaries:
+              - { zone: example.net, primary: "192.0.2.10", file: "zones/example.net.zone" }
+              - { zone: example.org, primary: "192.0.2.10", file: "./zones/../zones/sub/../x.zone" }
+              - { zone: example.info, primary: "192.0.2.10", file: "/srv/extra.zone" }
+              - { zone: example.com, primary: "192.0.2.10", file: "stored/a.zone" }
+              - { zone: example.edu, primary: "192.0.2.10", file: "stored/../stored/a.zone" }
+              - { zone: example.gov, primary: "192.0.2.10", file: "zones/notes.txt" }
+            """
+        guard case .failure(let e) = Config.parse(bad, file: "/etc/c/c.yaml", baseDirectory: "/etc/c") else {
+            Issue.record("expected errors")
+            return
+        }
+        #expect(e.errors.map(\.description) == [
+            "/etc/c/c.yaml:3: secondaries[0].file: /etc/c/zones/example.net.zone would also be loaded as a zone file from zones: /etc/c/zones; keep stored copies elsewhere",
+            "/etc/c/c.yaml:4: secondaries[1].file: /etc/c/./zones/../zones/sub/../x.zone would also be loaded as a zone file from zones: /etc/c/zones; keep stored copies elsewhere",
+            "/etc/c/c.yaml:5: secondaries[2].file: /srv/extra.zone would also be loaded as a zone file from zones: /srv/extra.zone; keep stored copies elsewhere",
+            "/etc/c/c.yaml:7: secondaries[4].file: /etc/c/stored/../stored/a.zone is already the file of the zone at line 6",
+        ])
+    }
+
     @Test func aNamedKeyMustExist() {
         let text = """
             transfers:

@@ -404,6 +404,69 @@ struct TransferTests {
         }
     }
 
+    @Test("a secondary zone's file: stores the copy; a restart serves it while the primary is down, until EXPIRE")
+    func secondaryStoredCopy() async throws {
+        let nsdPort = try Ports.free()
+        let dir = try TempDir(prefix: "primary")
+        defer { dir.remove() }
+        // REFRESH 1 s, RETRY 1 s, EXPIRE 10 s.
+        let zoneFile = try dir.write("xfr.test.zone", Self.zone(serial: 5, addresses: ["192.0.2.1"], timers: "1 1 10"))
+        let stored = dir.path("stored/xfr.test.zone")
+        try FileManager.default.createDirectory(atPath: dir.path("stored"), withIntermediateDirectories: true)
+        let config = """
+            secondaries:
+              - zone: xfr.test
+                primary: "127.0.0.1:\(nsdPort)"
+                file: "\(stored)"
+            """
+        // First run: the zone comes by AXFR and is written to the file.
+        try await withConfiguredCarousel(zones: [:], config: config) { carousel in
+            let primary = try await TransferPeer.start(
+                .nsd, port: nsdPort, zones: [.init(origin: Self.origin, file: zoneFile)])
+            defer { primary.stop() }
+            try await primary.waitForZone(Self.origin)
+            _ = try await Self.logged(carousel.log) {
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
+            }
+            try await Poll.until("the stored copy", limit: 5) { FileManager.default.fileExists(atPath: stored) }
+            let zone = try await Self.secondaryStatus(carousel)
+            #expect(zone["file"] as? String == stored && zone["file_error"] == nil, "\(zone)")
+        }
+        // The file is an ordinary zone file: libldns's own reader takes it, with every record.
+        let text = try String(contentsOfFile: stored, encoding: .utf8)
+        #expect(text.contains("www.xfr.test.\t60\tIN\tA\t192.0.2.1"), "\(text)")
+        #expect(text.contains("mail.xfr.test.\t300\tIN\tMX\t10 mx.example.net."), "\(text)")
+        let checked = try await Command.run("ldns-read-zone", [stored])
+        #expect(checked.status == 0 && checked.stdout.contains("192.0.2.1"), "\(checked.stderr)\n\(text)")
+
+        // Restarted with the primary down: the stored copy is served at once.
+        try await withConfiguredCarousel(zones: [:], config: config) { carousel in
+            let first = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
+            #expect(first.addresses == ["192.0.2.1"], "served from the file\n\(first)\n\(carousel.log)")
+            let mx = try await Dig.query(carousel.endpoint, "mail.xfr.test", "MX")
+            #expect(mx.answer.map(\.rdata) == ["10 mx.example.net."], "\(mx)")
+            #expect(carousel.log.contains("serving the stored copy"), "\(carousel.log)")
+            let zone = try await Self.secondaryStatus(carousel)
+            #expect(zone["serial"] as? Int == 5, "\(zone)")
+            // EXPIRE runs from the primary's last confirmation (the file's time), not from the restart.
+            let written = try #require(
+                try FileManager.default.attributesOfItem(atPath: stored)[.modificationDate] as? Date)
+            let expires = (zone["expires_at"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }
+            #expect(
+                expires.map { abs($0.timeIntervalSince(written.addingTimeInterval(10))) < 2 } == true,
+                "expires \(String(describing: expires)), file written \(written)")
+            _ = try await Self.logged(carousel.log) {
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.status == "REFUSED" }
+            }
+        }
+        // Restarted once more: the copy is past EXPIRE and not served.
+        try await withConfiguredCarousel(zones: [:], config: config) { carousel in
+            let late = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
+            #expect(late.status == "REFUSED", "\(late)")
+            #expect(carousel.log.contains("past EXPIRE"), "\(carousel.log)")
+        }
+    }
+
     @Test("Carousel as a secondary keeps its last good copy while the primary is down, until EXPIRE")
     func secondaryExpires() async throws {
         let nsdPort = try Ports.free()

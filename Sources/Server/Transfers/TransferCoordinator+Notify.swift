@@ -33,7 +33,7 @@ extension TransferCoordinator {
                     return
                 }
                 for (attempt, timeout) in TransferCoordinator.notifyTimeouts.enumerated() {
-                    var message = notification
+                    let message = notification
                     var bytes = message.encode()
                     if let key { bytes = TSIG.sign(bytes, key: key).message }
                     do {

@@ -40,11 +40,17 @@ extension TransferCoordinator {
             secondaryTasks[zone] = nil
             secondaryCopies[zone] = nil
             secondaryProgress[zone] = nil
+            storeErrors[zone] = nil
         }
         let started = ContinuousClock.now
+        var restored = false
         for (zone, s) in wanted where secondaryTasks[zone] == nil {
+            if restoreStored(zone, s) { restored = true }
             secondaryTasks[zone] = Task { await self.follow(zone, s) }
         }
+        // At start the caller builds the first catalog after this returns; on a reload it has
+        // already published, so a restored copy needs a rebuild.
+        if restored && initialWait == .zero { Task { await onChange() } }
         while ContinuousClock.now - started < initialWait,
             wanted.keys.contains(where: { secondaryCopies[$0] == nil })
         {
@@ -106,6 +112,7 @@ extension TransferCoordinator {
             let theirs = try await soaSerial(zone, address, key)
             if !Serial.greater(theirs, SOA.serial(copy.soa.rdata)) {
                 secondaryCopies[zone]?.confirmed = .now
+                touchStored(zone, s)
                 return
             }
         }
@@ -126,6 +133,7 @@ extension TransferCoordinator {
                 (soa, records) = (s, r)
             } else {
                 secondaryCopies[zone]?.confirmed = .now
+                touchStored(zone, s)
                 return
             }
         } catch let error where current != nil && !(error is DNSClient.Timeout) {
@@ -151,6 +159,7 @@ extension TransferCoordinator {
                 "primary": "\(s.primary)",
             ])
         secondaryCopies[zone] = SecondaryCopy(soa: soa, records: records, zone: built, confirmed: .now)
+        store(zone, s)
         recordRefresh(zone, error: nil, transferred: kind)
         await onSecondaryChange?()
     }

@@ -48,6 +48,9 @@ extension StatusReport {
         public var error: String?
         /// When the copy stops being served unless the primary answers before.
         public var expiresAt: Date?
+        /// Where the copy is stored (`file:`), and why it could not be read or written.
+        public var file: String?
+        public var fileError: String?
     }
 }
 
@@ -101,7 +104,7 @@ extension TransferCoordinator {
                 zone: origin?.description ?? s.zone, primary: "\(s.primary)", serial: copy.map { SOA.serial($0.soa.rdata) },
                 records: copy?.zone.recordCount, lastTransfer: progress?.lastTransfer,
                 lastTransferType: progress?.lastTransferType, lastCheck: progress?.lastCheck, error: progress?.error,
-                expiresAt: expiresAt)
+                expiresAt: expiresAt, file: s.file, fileError: origin.flatMap { storeErrors[$0] })
         }
         return StatusReport.Transfers(primary: primary, secondary: secondary)
     }

@@ -46,6 +46,8 @@ public actor TransferCoordinator {
     /// version's NOTIFY cancels the older one, so a late answer to an old serial neither
     /// overwrites the newer result in `/status` nor keeps the secondary busy.
     var notifyTasks: [DNSName: [String: Task<Void, Never>]] = [:]
+    /// Why a secondary zone's `file:` could not be read or written (for `/status`).
+    var storeErrors: [DNSName: String] = [:]
 
     /// `publish_health` zones served with the published serial in their SOA (so that a
     /// secondary's SOA check sees what IXFR would give): the zone as loaded, and the copy served.
