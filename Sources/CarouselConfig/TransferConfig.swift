@@ -16,7 +16,7 @@ public struct TSIGKeyConfig: Sendable, Equatable {
         self.line = line
     }
 
-    public static let algorithms = ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"]
+    public static let algorithms = ["hmac-md5", "hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"]
 }
 
 /// One `transfers:` entry: Carousel as a primary for `zone`.
@@ -114,7 +114,7 @@ public struct AddressPrefix: Sendable, Hashable, CustomStringConvertible {
             var b = bytes
             var buf = [CChar](repeating: 0, count: 64)
             inet_ntop(AF_INET6, &b, &buf, 64)
-            text = String(cString: buf)
+            text = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         }
         return "\(text)/\(length)"
     }

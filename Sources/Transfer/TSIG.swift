@@ -6,23 +6,28 @@ import Foundation
 /// record of the additional section. Only transfers, NOTIFY and signed queries come here, never
 /// the query fast path.
 public enum TSIGAlgorithm: String, Sendable, CaseIterable {
+    /// Mandatory to implement, not recommended for use (RFC 8945 §6); for old peers.
+    case hmacMD5 = "hmac-md5"
     case hmacSHA1 = "hmac-sha1"
     case hmacSHA256 = "hmac-sha256"
     case hmacSHA384 = "hmac-sha384"
     case hmacSHA512 = "hmac-sha512"
 
     /// The algorithm's name on the wire (RFC 8945 §6, RFC 4635).
-    public var name: DNSName { try! DNSName(rawValue + ".") }
+    public var name: DNSName { try! DNSName(wireText) }
+
+    var wireText: String { self == .hmacMD5 ? "hmac-md5.sig-alg.reg.int." : rawValue + "." }
 
     public init?(name: DNSName) {
         let text = name.lowercased.description
-        guard let a = TSIGAlgorithm.allCases.first(where: { $0.rawValue + "." == text }) else { return nil }
+        guard let a = TSIGAlgorithm.allCases.first(where: { $0.wireText == text }) else { return nil }
         self = a
     }
 
     public func mac(secret: [UInt8], data: [UInt8]) -> [UInt8] {
         let key = SymmetricKey(data: secret)
         switch self {
+        case .hmacMD5: return Array(HMAC<Insecure.MD5>.authenticationCode(for: data, using: key))
         case .hmacSHA1: return Array(HMAC<Insecure.SHA1>.authenticationCode(for: data, using: key))
         case .hmacSHA256: return Array(HMAC<SHA256>.authenticationCode(for: data, using: key))
         case .hmacSHA384: return Array(HMAC<SHA384>.authenticationCode(for: data, using: key))

@@ -190,7 +190,7 @@ import Testing
     @Test func everyErrorIsListedWithItsLine() {
         let text = """
             tsig_keys:
-              - { name: xfr, algorithm: hmac-md5, secret: "not base64!" }
+              - { name: xfr, algorithm: hmac-sha224, secret: "not base64!" }
             transfers:
               - zone: example.com
                 allow: ["300.1.1.1", "10.0.0.0/33"]
@@ -207,7 +207,7 @@ import Testing
         }
         let lines = e.errors.map(\.description)
         for expected in [
-            "carousel.yaml:2: tsig_keys[0].algorithm: \"hmac-md5\" is not one of",
+            "carousel.yaml:2: tsig_keys[0].algorithm: \"hmac-sha224\" is not one of",
             "carousel.yaml:2: tsig_keys[0].secret: expected a base64 secret",
             "carousel.yaml:5: transfers[0].allow: \"300.1.1.1\" is not an address or prefix",
             "carousel.yaml:5: transfers[0].allow: \"10.0.0.0/33\" is not an address or prefix",

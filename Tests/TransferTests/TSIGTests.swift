@@ -53,6 +53,17 @@ enum Vectors {
         #expect(record.fudge == 300)
     }
 
+    /// hmac-md5 goes by its old long name on the wire (RFC 8945 §6); the others by their own.
+    @Test func algorithmNamesOnTheWire() throws {
+        #expect(TSIGAlgorithm.hmacMD5.name == (try DNSName("hmac-md5.sig-alg.reg.int.")))
+        #expect(TSIGAlgorithm(name: try DNSName("HMAC-MD5.SIG-ALG.REG.INT.")) == .hmacMD5)
+        #expect(TSIGAlgorithm(name: try DNSName("hmac-md5.")) == nil)
+        #expect(TSIGAlgorithm(name: try DNSName("hmac-sha256.")) == .hmacSHA256)
+        // RFC 2202 test case 2 for HMAC-MD5.
+        let mac = TSIGAlgorithm.hmacMD5.mac(secret: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
+        #expect(mac.map { String(format: "%02x", $0) }.joined() == "750c783e6ab0b503eaa86e310a5db738")
+    }
+
     @Test func nsdsReplyVerifiesOverTheRequestMAC() throws {
         for (alg, q, r) in [
             (TSIGAlgorithm.hmacSHA256, Vectors.digQuery256, Vectors.nsdReply256),

@@ -79,7 +79,7 @@ public actor TransferCoordinator {
             case .after(let wait):
                 Task {
                     try? await Task.sleep(for: wait)
-                    await self.deferredBump()
+                    self.deferredBump()
                 }
             case .pending:
                 break
@@ -202,7 +202,7 @@ public actor TransferCoordinator {
         if stale, let republish = onServedSerialChange {
             Task {
                 await republish()
-                await self.announce(announce)
+                self.announce(announce)
             }
         } else {
             self.announce(announce)

@@ -13,8 +13,11 @@ enum TestKey {
     static let name = "xfr"
     static let secret = "Y2Fyb3VzZWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OSE="
     static let wrongSecret = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE="
+    /// hmac-sha256 unless a test runs under another (`TestKey.$algorithm.withValue`): the
+    /// config of Carousel and of the peers, and the dig and kdig keys, all follow it.
+    @TaskLocal static var algorithm = "hmac-sha256"
     static var yaml: String {
-        "tsig_keys:\n  - { name: \(name), algorithm: hmac-sha256, secret: \"\(secret)\" }\n"
+        "tsig_keys:\n  - { name: \(name), algorithm: \(algorithm), secret: \"\(secret)\" }\n"
     }
 }
 
@@ -100,7 +103,7 @@ final class TransferPeer: @unchecked Sendable {
                 control-interface: "\(dir.path("nsd.ctl"))"
             key:
                 name: \(TestKey.name)
-                algorithm: hmac-sha256
+                algorithm: \(TestKey.algorithm)
                 secret: "\(TestKey.secret)"
 
             """
@@ -135,7 +138,7 @@ final class TransferPeer: @unchecked Sendable {
                 storage: "\(dir.url.path)"
             key:
               - id: \(TestKey.name)
-                algorithm: hmac-sha256
+                algorithm: \(TestKey.algorithm)
                 secret: \(TestKey.secret)
             remote:
 
