@@ -28,6 +28,9 @@ public struct TransferCollector: Sendable {
     let ourSerial: UInt32?
     var records: [ResourceRecord] = []
     public private(set) var result: Result?
+    /// The most records a transfer may bring (`limits.zone_records`): past it the transfer is
+    /// refused as it arrives, before a primary can fill the memory.
+    public var maxRecords = Int.max
 
     /// `ourSerial` is the serial the IXFR request offered (nil for AXFR).
     public init(ixfr: Bool, ourSerial: UInt32?) {
@@ -38,6 +41,11 @@ public struct TransferCollector: Sendable {
     /// Adds one message's answer records; returns true once the transfer is complete.
     public mutating func add(_ answer: [ResourceRecord]) throws(Failure) -> Bool {
         records += answer
+        // An AXFR brings the zone and its SOA once more at the end. (An IXFR brings two SOAs per
+        // diff besides: one that passes the limit falls back to AXFR, which is held to it.)
+        if records.count - 1 > maxRecords {
+            throw .malformed("more than \(maxRecords) records arrived (limits.zone_records)")
+        }
         guard let first = records.first else { return false }
         guard first.type == .soa else { throw .notSOA }
         let n = SOA.serial(first.rdata)

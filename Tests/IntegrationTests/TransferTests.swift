@@ -472,6 +472,34 @@ struct TransferTests {
         }
     }
 
+    @Test("a pulled zone over limits.zone_records is refused with the reason in /status; the limit raised, it comes")
+    func secondaryRecordLimit() async throws {
+        let nsdPort = try Ports.free()
+        let dir = try TempDir(prefix: "primary")
+        defer { dir.remove() }
+        // Six records: SOA, NS, ns1 A, MX, TXT, one www A.
+        let file = try dir.write("xfr.test.zone", Self.zone(serial: 3, addresses: ["192.0.2.1"], timers: "1 1 60"))
+        let primary = try await TransferPeer.start(.nsd, port: nsdPort, zones: [.init(origin: Self.origin, file: file)])
+        defer { primary.stop() }
+        try await primary.waitForZone(Self.origin)
+        let secondary = "secondaries:\n  - { zone: xfr.test, primary: \"127.0.0.1:\(nsdPort)\" }\n"
+        try await withConfiguredCarousel(zones: [:], config: "limits: { zone_records: 5 }\n" + secondary) { carousel in
+            try await Poll.until("the refusal in /status", limit: 15) {
+                (try await Self.secondaryStatus(carousel)["error"] as? String)?.contains("limits.zone_records") == true
+            }
+            let zone = try await Self.secondaryStatus(carousel)
+            #expect(zone["serial"] == nil, "\(zone)")
+            let answer = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
+            #expect(answer.status == "REFUSED", "\(answer)")
+        }
+        try await withConfiguredCarousel(zones: [:], config: "limits: { zone_records: 6 }\n" + secondary) { carousel in
+            // Throws (and fails the test) when the zone does not come within 15 s.
+            _ = try await Self.logged(carousel.log) {
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
+            }
+        }
+    }
+
     @Test("Carousel as a secondary keeps its last good copy while the primary is down, until EXPIRE")
     func secondaryExpires() async throws {
         let nsdPort = try Ports.free()

@@ -107,6 +107,22 @@ import Testing
         #expect(try up.add([soa(7)]))
         #expect(up.result == .upToDate(soa(7)))
     }
+
+    /// `limits.zone_records` holds for transfers too: a zone of the limit arrives, one record
+    /// more fails as it arrives, before the rest is read.
+    @Test func collectorStopsPastTheRecordLimit() throws {
+        let hosts = (0..<3).map { a("h\($0).example.test.", "192.0.2.\($0)") }
+        var fits = TransferCollector(ixfr: false, ourSerial: nil)
+        fits.maxRecords = 4
+        #expect(try !fits.add([soa(7)] + hosts))
+        #expect(try fits.add([soa(7)]))
+        var over = TransferCollector(ixfr: false, ourSerial: nil)
+        over.maxRecords = 3
+        #expect(try !over.add([soa(7)] + hosts.prefix(2)))
+        #expect(throws: TransferCollector.Failure.malformed("more than 3 records arrived (limits.zone_records)")) {
+            try over.add([hosts[2], a("h3.example.test.", "192.0.2.3")])
+        }
+    }
 }
 
 @Suite struct WriterTests {

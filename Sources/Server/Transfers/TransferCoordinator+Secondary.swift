@@ -145,6 +145,10 @@ extension TransferCoordinator {
             }
             (soa, records) = (s, r)
         }
+        guard records.count < config.maxZoneRecords else {
+            throw TransferFailure(
+                description: "the zone has \(records.count + 1) records, more than limits.zone_records (\(config.maxZoneRecords))")
+        }
         let built: Zone
         do {
             built = try Zone.build(origin: zone, file: "primary \(s.primary)", records: [soa] + records)
@@ -192,9 +196,9 @@ extension TransferCoordinator {
         var bytes = q.encode()
         var mac: [UInt8] = []
         if let key { (bytes, mac) = TSIG.sign(bytes, key: key) }
-        let box = CollectorBox(
-            collector: TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) }),
-            verifier: key.map { TSIGStreamVerifier(key: $0, requestMAC: mac) })
+        var collector = TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) })
+        collector.maxRecords = config.maxZoneRecords
+        let box = CollectorBox(collector: collector, verifier: key.map { TSIGStreamVerifier(key: $0, requestMAC: mac) })
         try await DNSClient.tcp(bytes, to: address, timeout: .seconds(30), group: group) { message in
             try box.take(message)
         }
