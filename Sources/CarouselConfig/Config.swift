@@ -13,6 +13,13 @@ public struct Config: Sendable, Equatable {
     /// CH TXT `version.bind` and `id.server` answers; nil refuses them.
     public var chaosVersion: String? = nil
     public var chaosIdentity: String? = nil
+    /// Sent to queries that ask for it (EDNS NSID, RFC 5001): which server of a set answered.
+    public var nsid: String? = nil
+    /// DNS Cookies (RFC 7873): answer COOKIE options with RFC 9018 server cookies.
+    public var cookies = true
+    /// The 16-byte server cookie secret (32 hex digits), the same on every server of an anycast
+    /// set; nil: a random one per process.
+    public var cookieSecret: [UInt8]? = nil
     /// A TCP connection with no query in progress is closed after this long.
     public var tcpIdleTimeout: Duration = .seconds(10)
     /// Open TCP connections; when full, the oldest idle one is closed for a new one.
@@ -75,7 +82,7 @@ public struct Config: Sendable, Equatable {
         var c = Config()
         guard let root else { return .success(c) }  // An empty file means all defaults.
         let known: Set = [
-            "listen", "zones", "max_udp_payload", "chaos", "tcp", "threads", "state_file", "defaults", "pools",
+            "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "tcp", "threads", "state_file", "defaults", "pools",
             "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
         ]
         let entries = r.mapping(root, "", known: known)
@@ -108,6 +115,28 @@ public struct Config: Sendable, Equatable {
                 for (k, cv) in r.mapping(v, key, known: ["version", "identity"]) {
                     let s = r.string(cv, "chaos.\(k)")
                     if k == "version" { c.chaosVersion = s } else { c.chaosIdentity = s }
+                }
+            case "nsid":
+                if let t = r.string(v, key) {
+                    if t.isEmpty || t.utf8.count > 512 {
+                        r.fail(v, key, "expected 1 to 512 bytes of text")
+                    } else {
+                        c.nsid = t
+                    }
+                }
+            case "cookies":
+                if let b = r.bool(v, key) { c.cookies = b }
+            case "cookie_secret":
+                if let t = r.string(v, key) {
+                    let digits = Array(t.utf8)
+                    let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap {
+                        UInt8(String(decoding: digits[$0...($0 + 1)], as: UTF8.self), radix: 16)
+                    }
+                    if digits.count == 32 && bytes.count == 16 && t.allSatisfy(\.isHexDigit) {
+                        c.cookieSecret = bytes
+                    } else {
+                        r.fail(v, key, "expected 32 hex digits (16 bytes)")
+                    }
                 }
             case "tcp":
                 let keys: Set = ["idle_timeout", "max_connections", "message_timeout", "max_queries"]

@@ -11,6 +11,12 @@ public struct Query: Sendable {
     public var qtype: RRType
     public var qclass: DNSClass
     public var edns: EDNS?
+    /// The OPT record asked for the server's NSID (RFC 5001).
+    public var nsidRequested = false
+    /// Where the first COOKIE option's data starts in the message (RFC 7873), 0 when there is
+    /// none, and its length: 8 (a client cookie alone) or 16 to 40 (with a server cookie).
+    public var cookieStart = 0
+    public var cookieLength = 0
 
     public var opcode: UInt8 { Header.opcode(flags) }
     public var recursionDesired: Bool { flags & Header.rdBit != 0 }
@@ -84,6 +90,9 @@ extension Query {
             guard i <= n else { return bad("RDLENGTH past the end of the message") }
         }
         var edns: EDNS?
+        var nsid = false
+        var cookieStart = 0
+        var cookieLength = 0
         for _ in 0..<ar {
             guard let next = skipName(p, at: i), next + 10 <= n else { return bad("record truncated") }
             let type = p.u16(next)
@@ -103,9 +112,18 @@ extension Query {
                 let end = o + rdlen
                 while o < end {
                     guard o + 4 <= end else { return bad("OPT option truncated") }
+                    let code = p.u16(o)
                     let olen = Int(p.u16(o + 2))
+                    guard o + 4 + olen <= end else { return bad("OPT option longer than its record") }
+                    if code == 3 {
+                        nsid = true  // RFC 5001 §2.3: the request's option is empty; any data is ignored.
+                    } else if code == 10 && cookieStart == 0 {
+                        // RFC 7873 §5.2.2: a client cookie of 8 bytes, then none or 8 to 32 more.
+                        guard olen == 8 || (16...40).contains(olen) else { return bad("COOKIE option of \(olen) bytes") }
+                        cookieStart = o + 4
+                        cookieLength = olen
+                    }
                     o += 4 + olen
-                    guard o <= end else { return bad("OPT option longer than its record") }
                 }
             }
             i = next + 10 + rdlen
@@ -114,7 +132,8 @@ extension Query {
         return .query(
             Query(
                 id: id, flags: flags, qnameStart: Header.size, qnameEnd: qnameEnd, questionEnd: questionEnd,
-                qtype: qtype, qclass: qclass, edns: edns
+                qtype: qtype, qclass: qclass, edns: edns, nsidRequested: nsid, cookieStart: cookieStart,
+                cookieLength: cookieLength
             )
         )
     }

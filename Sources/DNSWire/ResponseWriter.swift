@@ -14,6 +14,8 @@ public struct ResponseWriter: ~Copyable {
     let scratch: CompressionScratch
     var tableCount = 0
 
+    /// Where the OPT record's RDLENGTH is, once written (0: no OPT yet).
+    var optLengthAt = 0
     public var answerCount: UInt16 = 0
     public var authorityCount: UInt16 = 0
     public var additionalCount: UInt16 = 0
@@ -34,6 +36,7 @@ public struct ResponseWriter: ~Copyable {
     public mutating func start(id: UInt16, flags: UInt16, question: UnsafeRawBufferPointer?) {
         count = 0
         tableCount = 0
+        optLengthAt = 0
         answerCount = 0
         authorityCount = 0
         additionalCount = 0
@@ -137,9 +140,22 @@ public struct ResponseWriter: ~Copyable {
         put8(extendedRCode)
         put8(0)
         put16(dnssecOK ? 0x8000 : 0)
+        optLengthAt = count
         put16(0)
         additionalCount += 1
         return true
+    }
+
+    /// Appends an option of `length` bytes to the OPT record just written (it must be the last
+    /// record) and returns the bytes to fill, or nil when it does not fit.
+    public mutating func appendOPTOption(code: UInt16, length: Int) -> UnsafeMutableRawBufferPointer? {
+        guard optLengthAt > 0, count + 4 + length <= limit else { return nil }
+        put16(code)
+        put16(UInt16(length))
+        let data = UnsafeMutableRawBufferPointer(start: base + count, count: length)
+        count += length
+        set16(optLengthAt, UInt16(count - optLengthAt - 2))
+        return data
     }
 
     mutating func writeCompressibleRData(type: RRType, _ r: UnsafeRawBufferPointer) -> Bool {

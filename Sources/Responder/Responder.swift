@@ -9,9 +9,10 @@ import Health
 public enum Responder {
     /// Writes the response to `query` into `out` (at least 65535 bytes for TCP, 4096 for UDP).
     /// `health` is the prober's latest view, published separately from the snapshot.
+    /// `client` is the query's source address, which a server cookie is bound to (RFC 9018).
     public static func respond(
         to query: UnsafeRawBufferPointer, over transport: Transport, snapshot: Snapshot, health: HealthView = .empty,
-        into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch
+        into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch, client: ClientAddress = .unknown
     ) -> Outcome {
         switch Query.decode(query) {
         case .drop:
@@ -24,13 +25,13 @@ public enum Responder {
                 length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false,
                 questionEnd: questionEnd ?? Header.size)
         case .query(let q):
-            return answer(q, query, transport, snapshot, health, out, scratch)
+            return answer(q, query, transport, snapshot, health, out, scratch, client)
         }
     }
 
     static func answer(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ transport: Transport, _ snap: Snapshot, _ health: HealthView,
-        _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch
+        _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch, _ client: ClientAddress
     ) -> Outcome {
         let options = snap.options
         var limit = 65535
@@ -38,7 +39,13 @@ public enum Responder {
             // RFC 6891 §6.2.3/§6.2.5: values below 512 mean 512; cap at our own maximum.
             limit = q.edns.map { Int(max(512, min($0.udpPayloadSize, options.maxUDPPayload))) } ?? 512
         }
-        let optSize = q.edns == nil ? 0 : 11
+        // The OPT record, with the NSID and COOKIE options the query asked for.
+        let nsid = q.nsidRequested ? options.nsid : nil
+        let cookie = q.cookieStart > 0 && client.length > 0 && options.cookieSecret != nil
+        var optSize = 0
+        if q.edns != nil {
+            optSize = 11 + (nsid.map { 4 + $0.count } ?? 0) + (cookie ? 4 + DNSCookies.responseLength : 0)
+        }
         limit = min(limit, out.count)
         var w = ResponseWriter(into: out, limit: limit - optSize, scratch: scratch.compression)
         let question = UnsafeRawBufferPointer(rebasing: p[Header.size..<q.questionEnd])
@@ -76,15 +83,26 @@ public enum Responder {
         if aa { flags |= Header.aaBit }
         if truncated { flags |= Header.tcBit }
         w.flags = flags
+        var verdict = DNSCookies.Verdict.none
         if let e = q.edns {
             w.limit += optSize
             w.writeOPT(payloadSize: options.maxUDPPayload, extendedRCode: extended, dnssecOK: e.dnssecOK)
+            if let nsid, let data = w.appendOPTOption(code: 3, length: nsid.count) {
+                nsid.withUnsafeBytes { data.copyMemory(from: $0) }
+            }
+            if cookie, let secret = options.cookieSecret,
+                let data = w.appendOPTOption(code: 10, length: DNSCookies.responseLength)
+            {
+                verdict = DNSCookies.respond(
+                    to: UnsafeRawBufferPointer(rebasing: p[q.cookieStart..<(q.cookieStart + q.cookieLength)]),
+                    client: client, secret: (secret.k0, secret.k1), now: DNSCookies.now(), into: data)
+            }
         }
         let length = w.finish()
         let fullRCode = UInt16(extended) << 4 | rcode
         return Outcome(
             length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: truncated,
-            answerKey: scratch.answerKey, questionEnd: q.questionEnd)
+            answerKey: scratch.answerKey, questionEnd: q.questionEnd, cookie: verdict)
     }
 
     /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.

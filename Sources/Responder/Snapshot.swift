@@ -16,6 +16,11 @@ public struct ResponderOptions: Sendable, Equatable {
     public var rrlSlip = 2
     public var rrlIPv4Prefix = 24
     public var rrlIPv6Prefix = 56
+    /// Sent to a query that asks for it (RFC 5001); nil: none.
+    public var nsid: [UInt8]? = nil
+    /// DNS Cookies (RFC 7873, RFC 9018): answer a COOKIE option with a server cookie made with
+    /// this secret (two little-endian words of its 16 bytes); nil: ignore cookies.
+    public var cookieSecret: CookieSecret? = nil
 
     public init(maxUDPPayload: UInt16 = 1232, version: String? = nil, identity: String? = nil) {
         self.maxUDPPayload = maxUDPPayload
@@ -44,6 +49,29 @@ public enum Transport: Sendable {
 }
 
 /// What happened to one query, for metrics and logs.
+/// The 128-bit key of the server cookies.
+public struct CookieSecret: Sendable, Equatable {
+    public var k0: UInt64
+    public var k1: UInt64
+
+    public init(k0: UInt64, k1: UInt64) {
+        self.k0 = k0
+        self.k1 = k1
+    }
+
+    /// From its 16 bytes as written (hex in the config); nil for another length.
+    public init?(_ bytes: [UInt8]) {
+        guard let (k0, k1) = DNSCookies.secret(bytes) else { return nil }
+        self.init(k0: k0, k1: k1)
+    }
+
+    /// Random, for a server without a configured secret: cookies last as long as the process.
+    public static func random() -> CookieSecret {
+        var g = SystemRandomNumberGenerator()
+        return CookieSecret(k0: g.next(), k1: g.next())
+    }
+}
+
 public struct Outcome: Sendable, Equatable {
     /// Bytes of the response in the output buffer; 0 means drop silently.
     public var length: Int
@@ -55,6 +83,8 @@ public struct Outcome: Sendable, Equatable {
     public var answerKey: UInt64 = 0
     /// The end of the question in the response (12 without one), where a truncated copy ends.
     public var questionEnd: Int = 12
+    /// What the query's COOKIE option showed; `.valid` exempts it from rate limiting.
+    public var cookie: DNSCookies.Verdict = .none
 
     public static let dropped = Outcome(length: 0, rcode: 0, qtype: 0, truncated: false)
 }

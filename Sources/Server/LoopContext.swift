@@ -27,10 +27,15 @@ final class LoopContext: @unchecked Sendable {
 
     /// Answers one message; returns the response as a buffer of exactly its size, or nil to drop.
     @inline(__always)
-    func respond(to message: ByteBuffer, over transport: Transport, allocator: ByteBufferAllocator, framed: Bool) -> (ByteBuffer, Outcome)? {
+    func respond(
+        to message: ByteBuffer, over transport: Transport, allocator: ByteBufferAllocator, framed: Bool,
+        client: ClientAddress
+    ) -> (ByteBuffer, Outcome)? {
         eventLoop.preconditionInEventLoop()
         let outcome = message.withUnsafeReadableBytes { query in
-            Responder.respond(to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: scratch)
+            Responder.respond(
+                to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: scratch,
+                client: client)
         }
         counters.record(outcome, transport)
         guard outcome.length > 0 else { return nil }

@@ -18,6 +18,9 @@ struct QueryCounters: Sendable {
     /// UDP responses that response rate limiting sent truncated (slip) or dropped.
     var rrlSlipped = 0
     var rrlDropped = 0
+    /// Queries with a COOKIE option: a valid server cookie of ours, or one to learn.
+    var cookiesValid = 0
+    var cookiesLearning = 0
 
     @inline(__always)
     mutating func record(_ o: Outcome, _ transport: Transport) {
@@ -36,6 +39,11 @@ struct QueryCounters: Sendable {
         sizes[t * QueryCounters.sizeBuckets.count + b] &+= 1
         sizeSum[t] &+= o.length
         if o.truncated { truncated[t] &+= 1 }
+        switch o.cookie {
+        case .none: break
+        case .valid: cookiesValid &+= 1
+        case .learning: cookiesLearning &+= 1
+        }
     }
 
     mutating func add(_ o: QueryCounters) {
@@ -48,6 +56,8 @@ struct QueryCounters: Sendable {
         }
         rrlSlipped &+= o.rrlSlipped
         rrlDropped &+= o.rrlDropped
+        cookiesValid &+= o.cookiesValid
+        cookiesLearning &+= o.cookiesLearning
     }
 
     /// Prometheus text exposition of these counters.
@@ -77,6 +87,10 @@ struct QueryCounters: Sendable {
         s += "# TYPE carousel_rrl_limited_total counter\n"
         s += "carousel_rrl_limited_total{action=\"slip\"} \(rrlSlipped)\n"
         s += "carousel_rrl_limited_total{action=\"drop\"} \(rrlDropped)\n"
+        s += "# HELP carousel_cookies_total Queries with a DNS cookie: a valid server cookie (exempt from rate limiting), or a client cookie alone or a server cookie not valid here (sent a new one).\n"
+        s += "# TYPE carousel_cookies_total counter\n"
+        s += "carousel_cookies_total{result=\"valid\"} \(cookiesValid)\n"
+        s += "carousel_cookies_total{result=\"new\"} \(cookiesLearning)\n"
         s += "# HELP carousel_response_size_bytes Size of DNS responses.\n"
         s += "# TYPE carousel_response_size_bytes histogram\n"
         for t in 0..<2 {

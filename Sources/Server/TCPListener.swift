@@ -72,6 +72,8 @@ final class TCPConnectionHandler: ChannelInboundHandler {
     /// meanwhile gets its answers before the connection closes.
     var intercepted = 0
     var closeWhenAnswered = false
+    /// The peer's address, which server cookies are bound to.
+    var client = ClientAddress.unknown
 
     init(context: LoopContext, stats: ServerStats, settings: TCPSettings) {
         self.context = context
@@ -83,6 +85,7 @@ final class TCPConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context ctx: ChannelHandlerContext) {
         channelContext = ctx
+        client = ClientAddress(peer: ctx.channel.remoteAddress)
         let open = stats.tcpOpen.wrappingIncrementThenLoad(ordering: .relaxed)
         counted = true
         context.connections.open[ObjectIdentifier(self)] = self
@@ -170,7 +173,8 @@ final class TCPConnectionHandler: ChannelInboundHandler {
                 }
                 continue
             }
-            guard let (reply, _) = context.respond(to: message, over: .tcp, allocator: ctx.channel.allocator, framed: true)
+            guard let (reply, _) = context.respond(
+                to: message, over: .tcp, allocator: ctx.channel.allocator, framed: true, client: client)
             else {
                 // A message we would drop on UDP (a response, or garbage): end this conversation.
                 stats.dropped.wrappingIncrement(ordering: .relaxed)

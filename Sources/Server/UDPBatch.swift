@@ -118,6 +118,13 @@ final class UDPBatch {
         return RateLimiter.prefixKey(address, v4Bits: v4Bits, v6Bits: v6Bits)
     }
 
+    /// The source address of datagram `i` (an IPv4 client of a dual-stack socket as IPv4).
+    func clientAddress(_ i: Int) -> ClientAddress {
+        let name = UnsafeRawBufferPointer(start: names + i, count: MemoryLayout<sockaddr_storage>.size)
+        guard let address = UDPPeer.address(in: name) else { return .unknown }
+        return ClientAddress(address)
+    }
+
     /// The sender of datagram `i`, kept beyond the batch.
     func peer(_ i: Int) -> UDPPeer {
         var peer = UDPPeer()

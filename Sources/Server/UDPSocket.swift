@@ -1,5 +1,6 @@
 import CSocket
 import NIOCore
+import Responder
 
 #if canImport(Glibc)
     import Glibc
@@ -119,5 +120,30 @@ struct UDPPeer: Sendable {
         var mapped = name[18] == 0xff && name[19] == 0xff
         if mapped { for i in 8..<18 where name[i] != 0 { mapped = false; break } }
         return UnsafeRawBufferPointer(rebasing: mapped ? name[20..<24] : name[8..<24])
+    }
+}
+
+extension ClientAddress {
+    /// A TCP peer's address (an IPv4 client of a dual-stack socket as IPv4).
+    init(peer: SocketAddress?) {
+        var storage = sockaddr_storage()
+        guard let peer else {
+            self = .unknown
+            return
+        }
+        let copied: Bool = withUnsafeMutableBytes(of: &storage) { out in
+            peer.withSockAddr { address, length in
+                guard length <= out.count else { return false }
+                out.copyMemory(from: UnsafeRawBufferPointer(start: address, count: length))
+                return true
+            }
+        }
+        guard copied else {
+            self = .unknown
+            return
+        }
+        self = withUnsafeBytes(of: &storage) { name in
+            UDPPeer.address(in: name).map(ClientAddress.init) ?? .unknown
+        }
     }
 }

@@ -188,14 +188,17 @@ final class UDPWorker: @unchecked Sendable {
             }
             let out = io.arena(from: offset)
             let outcome = Responder.respond(
-                to: query, over: .udp, snapshot: snap, health: view, into: out, scratch: scratch)
+                to: query, over: .udp, snapshot: snap, health: view, into: out, scratch: scratch,
+                client: io.clientAddress(i))
             counters.record(outcome, .udp)
             guard outcome.length > 0 else {
                 stats.dropped.wrappingIncrement(ordering: .relaxed)
                 continue
             }
             var length = outcome.length
-            if rrlLimit > 0 {
+            // A valid server cookie shows the source address is real (it received our earlier
+            // answer): rate limiting, which is there against spoofed sources, passes it.
+            if rrlLimit > 0 && outcome.cookie != .valid {
                 let client = io.clientKey(
                     i, v4Bits: snap.options.rrlIPv4Prefix, v6Bits: snap.options.rrlIPv6Prefix)
                 switch limiter.check(

@@ -50,6 +50,19 @@ extension ConfigTests {
         #expect(e.count == 7, "\(e)")
     }
 
+    @Test func nsidAndCookies() throws {
+        let d = try parse("").get()
+        #expect(d.nsid == nil && d.cookies && d.cookieSecret == nil)
+        let c = try parse("nsid: ns1.example\ncookies: false\ncookie_secret: E5E973E5A6B2A43F48E7DC849E37BFCF").get()
+        #expect(c.nsid == "ns1.example" && !c.cookies)
+        #expect(c.cookieSecret == [0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf])
+        let e = errors("nsid: \"\"\ncookies: maybe\ncookie_secret: e5e973e5a6b2a43f48e7dc849e37bf\n")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:1: nsid: expected 1 to 512 bytes") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:2: cookies:") }, "\(e)")
+        #expect(e.contains { $0.hasPrefix("carousel.yaml:3: cookie_secret: expected 32 hex digits") }, "\(e)")
+        #expect(errors("cookie_secret: +5e973e5a6b2a43f48e7dc849e37bfcf0").count == 1)
+    }
+
     @Test func aConfigOverOneMebibyteIsRefusedBeforeParsing() {
         let huge = "# " + String(repeating: "x", count: Config.maxFileSize) + "\n"
         #expect(errors(huge) == ["carousel.yaml:1: the config is \(huge.utf8.count) bytes; the limit is 1048576"])

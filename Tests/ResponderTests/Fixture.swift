@@ -27,6 +27,8 @@ enum Fixture {
 struct Server {
     let snapshot: Snapshot
     let scratch = ResponderScratch()
+    /// The source address the queries come from (server cookies are bound to it).
+    var client = ClientAddress.unknown
 
     struct Reply {
         var outcome: Outcome
@@ -45,7 +47,7 @@ struct Server {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 1)
         defer { out.deallocate() }
         let outcome = query.withUnsafeBytes {
-            Responder.respond(to: $0, over: transport, snapshot: snapshot, into: out, scratch: scratch)
+            Responder.respond(to: $0, over: transport, snapshot: snapshot, into: out, scratch: scratch, client: client)
         }
         return (outcome, Array(out[0..<outcome.length]))
     }

@@ -48,14 +48,17 @@ final class TransferPeer: @unchecked Sendable {
     }
 
     /// Starts the peer on `port` (pick it with `Ports.free()` first when the other side must know it).
-    static func start(_ kind: Kind, port: UInt16, zones: [Zone]) async throws -> TransferPeer {
+    /// `cookieSecret` (32 hex digits, Knot only) turns on Knot's mod-cookies with that secret.
+    static func start(_ kind: Kind, port: UInt16, zones: [Zone], cookieSecret: String? = nil) async throws
+        -> TransferPeer
+    {
         let dir = try TempDir(prefix: kind.rawValue)
         let conf: String
         do {
             conf = try dir.write(
                 kind == .nsd ? "nsd.conf" : "knot.conf",
                 kind == .nsd
-                    ? nsdConfig(port: port, dir: dir, zones: zones) : knotConfig(port: port, dir: dir, zones: zones))
+                    ? nsdConfig(port: port, dir: dir, zones: zones) : knotConfig(port: port, dir: dir, zones: zones, cookieSecret: cookieSecret))
             if kind == .nsd {
                 let check = try await Command.run("nsd-checkconf", [conf])
                 guard check.status == 0 else { throw HarnessError("nsd-checkconf: \(check.stderr)\(check.stdout)") }
@@ -123,7 +126,7 @@ final class TransferPeer: @unchecked Sendable {
         return text
     }
 
-    private static func knotConfig(port: UInt16, dir: TempDir, zones: [Zone]) -> String {
+    private static func knotConfig(port: UInt16, dir: TempDir, zones: [Zone], cookieSecret: String?) -> String {
         var text = """
             server:
                 rundir: "\(dir.url.path)"
@@ -154,8 +157,10 @@ final class TransferPeer: @unchecked Sendable {
         }
         text += "acl:\n  - id: peers\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
         if zones.contains(where: \.key) { text += "    key: \(TestKey.name)\n" }
+        if let cookieSecret { text += "mod-cookies:\n  - id: default\n    secret: 0x\(cookieSecret)\n" }
         text +=
             "template:\n  - id: default\n    storage: \"\(dir.url.path)\"\n    zonefile-sync: -1\n    journal-content: none\n"
+        if cookieSecret != nil { text += "    global-module: mod-cookies/default\n" }
         text += "zone:\n"
         for z in zones {
             text += "  - domain: \(z.origin)\n"
