@@ -117,11 +117,13 @@ extension Query {
                     guard o + 4 + olen <= end else { return bad("OPT option longer than its record") }
                     if code == 3 {
                         nsid = true  // RFC 5001 §2.3: the request's option is empty; any data is ignored.
-                    } else if code == 10 && cookieStart == 0 {
+                    } else if code == 10 {
                         // RFC 7873 §5.2.2: a client cookie of 8 bytes, then none or 8 to 32 more.
                         guard olen == 8 || (16...40).contains(olen) else { return bad("COOKIE option of \(olen) bytes") }
-                        cookieStart = o + 4
-                        cookieLength = olen
+                        if cookieStart == 0 {
+                            cookieStart = o + 4
+                            cookieLength = olen
+                        }
                     }
                     o += 4 + olen
                 }

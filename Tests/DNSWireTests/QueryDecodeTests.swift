@@ -49,6 +49,24 @@ struct QueryDecodeTests {
         #expect(q.qtype == .a)
         #expect(q.qclass == .in)
         #expect(q.edns == EDNS(payload: 1232, version: 0, dnssecOK: false))
+        #expect(q.cookieLength == 8 && Array(Golden.digCookie[q.cookieStart..<(q.cookieStart + 8)]).count == 8)
+        #expect(!q.nsidRequested)
+    }
+
+    /// RFC 7873 §5.2.2: a COOKIE option of a length no cookie has is malformed, for the hot-path
+    /// decoder and the full one alike (the fuzzer found them disagreeing on a 0-byte cookie).
+    @Test("a COOKIE option of a wrong length: FORMERR from Query.decode, an error from Message.decode",
+          arguments: [0, 7, 9, 15, 41])
+    func cookieLength(length: Int) throws {
+        let option = u16(10) + u16(UInt16(length)) + [UInt8](repeating: 0xAB, count: length)
+        let query = hex("123401000001000000000001") + [3] + Array("www".utf8) + [0] + u16(1) + u16(1)
+            + [0] + u16(41) + u16(1232) + [0, 0, 0, 0] + u16(UInt16(option.count)) + option
+        guard case .formErr(_, _, _, let reason) = query.withUnsafeBytes({ Query.decode($0) }) else {
+            Issue.record("expected FORMERR")
+            return
+        }
+        #expect(reason == "COOKIE option of \(length) bytes")
+        #expect(throws: (any Error).self) { try Message.decode(query) }
     }
 
     @Test("dig +noedns")

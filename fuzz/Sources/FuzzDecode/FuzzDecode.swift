@@ -87,6 +87,12 @@ func checkMessageDecode(_ input: UnsafeRawBufferPointer) {
             q.edns == m.edns,
             "the decoders read different EDNS: \(String(describing: q.edns)) vs \(String(describing: m.edns))",
             input: input)
+        let cookie = m.ednsOptions.first { $0.code == 10 }
+        Invariant.check(
+            q.nsidRequested == m.ednsOptions.contains { $0.code == 3 }
+                && q.cookieLength == (cookie?.data.count ?? 0)
+                && (cookie == nil || Array(input[q.cookieStart..<(q.cookieStart + q.cookieLength)]) == cookie!.data),
+            "the decoders read different NSID or COOKIE options", input: input)
     }
 }
 

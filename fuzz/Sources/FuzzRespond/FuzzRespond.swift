@@ -10,6 +10,7 @@ import Responder
 ///     bit 0     transport: UDP (0) or TCP (1)
 ///     bits 1-2  snapshot: max UDP payload 512, 1232, 4096 or 65535 (and CH identities)
 ///     bits 3-5  health view of the pools' members
+///     bits 6-7  the client's address (for cookies): none, 192.0.2.7, 2001:db8::7, 198.51.100.1
 ///
 /// Output buffers are the documented minimum (4096 bytes for UDP, 65535 for TCP), allocated
 /// at exactly that size so AddressSanitizer sees any write past them. Every response must be a
@@ -24,10 +25,12 @@ public func fuzzRespond(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let snapshot = World.built.snapshots[Int(control >> 1) & 3]
     let health = World.built.views[Int(control >> 3) & 7]
     let out = transport == .udp ? Buffers.udp : Buffers.tcp
+    let client = Buffers.clients[Int(control >> 6)]
     let outcome = Responder.respond(
-        to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: Buffers.scratch)
+        to: query, over: transport, snapshot: snapshot, health: health, into: out, scratch: Buffers.scratch,
+        client: client)
     let response = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
-    check(query: query, transport, snapshot, outcome, response, input)
+    check(query: query, transport, snapshot, outcome, response, input, client: client)
     return 0
 }
 
@@ -35,11 +38,15 @@ enum Buffers {
     nonisolated(unsafe) static let udp = UnsafeMutableRawBufferPointer(start: malloc(4096), count: 4096)
     nonisolated(unsafe) static let tcp = UnsafeMutableRawBufferPointer(start: malloc(65535), count: 65535)
     static let scratch = ResponderScratch()
+    static let clients = [
+        ClientAddress.unknown, ClientAddress([192, 0, 2, 7]),
+        ClientAddress([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]), ClientAddress([198, 51, 100, 1]),
+    ]
 }
 
 func check(
     query: UnsafeRawBufferPointer, _ transport: Transport, _ snapshot: Snapshot, _ outcome: Outcome,
-    _ response: [UInt8], _ input: UnsafeRawBufferPointer
+    _ response: [UInt8], _ input: UnsafeRawBufferPointer, client: ClientAddress
 ) {
     func expect(_ ok: Bool, _ message: @autoclosure () -> String, line: UInt = #line) {
         Invariant.check(ok, message(), input: input, line: line)
@@ -94,6 +101,21 @@ func check(
             expect(r.udpPayloadSize == snapshot.options.maxUDPPayload, "OPT payload \(r.udpPayloadSize)")
             expect(
                 (m.rcode == RCode.badVers.rawValue) == (e.version > 0), "BADVERS \(m.rcode) for version \(e.version)")
+        }
+        // A COOKIE comes back when the query sent one, cookies are on and the client is known:
+        // its client cookie first, then a 16-byte server cookie of version 1 (RFC 9018).
+        if m.edns != nil {
+            let cookies = m.ednsOptions.filter { $0.code == 10 }
+            let expected = q.cookieStart > 0 && snapshot.options.cookieSecret != nil && client.length > 0
+            expect(cookies.count == (expected ? 1 : 0), "\(cookies.count) COOKIE options in the response")
+            if let c = cookies.first {
+                expect(
+                    c.data.count == 24 && Array(c.data[0..<8]) == Array(query[q.cookieStart..<(q.cookieStart + 8)])
+                        && c.data[8] == 1, "COOKIE \(Invariant.hex(c.data))")
+            }
+            let nsid = m.ednsOptions.filter { $0.code == 3 }
+            let wanted = q.nsidRequested ? snapshot.options.nsid : nil
+            expect(nsid.map(\.data) == (wanted.map { [$0] } ?? []), "NSID \(nsid.map(\.data))")
         }
         // TC=1 answers carry no answer records (the client retries over TCP).
         expect(outcome.truncated == m.has(Header.tcBit), "outcome and TC bit disagree")

@@ -173,12 +173,17 @@ enum World {
         let keys = BalancePlan.targets(of: catalog, pools: configs).keys.sorted { $0.address < $1.address }
         for (i, key) in keys.enumerated() { ids[key] = Int32(i) }
         let plan = BalancePlan.build(catalog: catalog, pools: configs, ids: ids)
-        let options = [
+        var options = [
             ResponderOptions(maxUDPPayload: 512),
             ResponderOptions(maxUDPPayload: 1232, version: "carousel fuzz", identity: "fuzz-1"),
             ResponderOptions(maxUDPPayload: 4096, version: String(repeating: "v", count: 600)),
             ResponderOptions(maxUDPPayload: 65535, identity: ""),
         ]
+        // NSID and cookies: a short NSID at 512 bytes (so the options press on the limit), the
+        // longest allowed at 1232, cookies on in three of the four.
+        options[0].nsid = Array("fuzz".utf8)
+        options[1].nsid = Array(repeating: UInt8(ascii: "n"), count: 512)
+        for i in 0..<3 { options[i].cookieSecret = CookieSecret(k0: 0x0123_4567_89ab_cdef, k1: UInt64(i)) }
         let n = keys.count
         let up = HealthState.up.rawValue, down = HealthState.down.rawValue, drained = HealthView.drainedBit
         let views = [
