@@ -20,6 +20,9 @@ public struct Config: Sendable, Equatable {
     /// The 16-byte server cookie secret (32 hex digits), the same on every server of an anycast
     /// set; nil: a random one per process.
     public var cookieSecret: [UInt8]? = nil
+    /// The secret before a rollover (RFC 9018 §5): cookies made with it stay valid while clients
+    /// learn new ones. Set it to the old `cookie_secret` for an hour, then remove it.
+    public var cookiePreviousSecret: [UInt8]? = nil
     /// A TCP connection with no query in progress is closed after this long.
     public var tcpIdleTimeout: Duration = .seconds(10)
     /// Open TCP connections; when full, the oldest idle one is closed for a new one.
@@ -82,7 +85,7 @@ public struct Config: Sendable, Equatable {
         var c = Config()
         guard let root else { return .success(c) }  // An empty file means all defaults.
         let known: Set = [
-            "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "tcp", "threads", "state_file", "defaults", "pools",
+            "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "cookie_secret_previous", "tcp", "threads", "state_file", "defaults", "pools",
             "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
         ]
         let entries = r.mapping(root, "", known: known)
@@ -126,14 +129,14 @@ public struct Config: Sendable, Equatable {
                 }
             case "cookies":
                 if let b = r.bool(v, key) { c.cookies = b }
-            case "cookie_secret":
+            case "cookie_secret", "cookie_secret_previous":
                 if let t = r.string(v, key) {
                     let digits = Array(t.utf8)
                     let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap {
                         UInt8(String(decoding: digits[$0...($0 + 1)], as: UTF8.self), radix: 16)
                     }
                     if digits.count == 32 && bytes.count == 16 && t.allSatisfy(\.isHexDigit) {
-                        c.cookieSecret = bytes
+                        if key == "cookie_secret" { c.cookieSecret = bytes } else { c.cookiePreviousSecret = bytes }
                     } else {
                         r.fail(v, key, "expected 32 hex digits (16 bytes)")
                     }

@@ -51,23 +51,29 @@ public enum DNSCookies {
     /// option `cookie` (8 or 16–40 bytes) and says what the query's cookie was. A valid server
     /// cookie less than half an hour old is sent back as it came; otherwise a new one is made
     /// (RFC 9018 §4.3).
+    /// A cookie made with `previous` (the secret before a rollover, RFC 9018 §5) is valid too,
+    /// and is answered with a new one made with `secret`.
     public static func respond(
-        to cookie: UnsafeRawBufferPointer, client: ClientAddress, secret: (UInt64, UInt64), now: UInt32,
-        into out: UnsafeMutableRawBufferPointer
+        to cookie: UnsafeRawBufferPointer, client: ClientAddress, secret: (UInt64, UInt64),
+        previous: (UInt64, UInt64)? = nil, now: UInt32, into out: UnsafeMutableRawBufferPointer
     ) -> Verdict {
         out.copyMemory(from: UnsafeRawBufferPointer(rebasing: cookie[0..<8]))
         var verdict = Verdict.learning
         if cookie.count == 24, cookie[8] == 1 {
             let stamp = UInt32(cookie[12]) << 24 | UInt32(cookie[13]) << 16 | UInt32(cookie[14]) << 8 | UInt32(cookie[15])
             let age = Int32(bitPattern: now &- stamp)  // RFC 1982 arithmetic: wraps in 2106
-            if age <= 3600 && age >= -300
-                && hash(cookie, stamp: UnsafeRawBufferPointer(rebasing: cookie[8..<16]), client: client, secret: secret)
-                    == UInt64(littleEndian: UnsafeRawBufferPointer(rebasing: cookie[16..<24]).loadUnaligned(as: UInt64.self))
-            {
-                verdict = .valid
-                if age < 1800 {
-                    out.copyMemory(from: cookie)
-                    return verdict
+            if age <= 3600 && age >= -300 {
+                let theirs = UInt64(
+                    littleEndian: UnsafeRawBufferPointer(rebasing: cookie[16..<24]).loadUnaligned(as: UInt64.self))
+                let stamped = UnsafeRawBufferPointer(rebasing: cookie[8..<16])
+                if hash(cookie, stamp: stamped, client: client, secret: secret) == theirs {
+                    verdict = .valid
+                    if age < 1800 {
+                        out.copyMemory(from: cookie)
+                        return verdict
+                    }
+                } else if let previous, hash(cookie, stamp: stamped, client: client, secret: previous) == theirs {
+                    verdict = .valid
                 }
             }
         }

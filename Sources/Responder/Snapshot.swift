@@ -21,6 +21,8 @@ public struct ResponderOptions: Sendable, Equatable {
     /// DNS Cookies (RFC 7873, RFC 9018): answer a COOKIE option with a server cookie made with
     /// this secret (two little-endian words of its 16 bytes); nil: ignore cookies.
     public var cookieSecret: CookieSecret? = nil
+    /// The secret before a rollover: its cookies stay valid (and are replaced by new ones).
+    public var cookiePreviousSecret: CookieSecret? = nil
 
     public init(maxUDPPayload: UInt16 = 1232, version: String? = nil, identity: String? = nil) {
         self.maxUDPPayload = maxUDPPayload

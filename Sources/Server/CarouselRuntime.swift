@@ -259,7 +259,10 @@ extension ResponderOptions {
         rrlIPv4Prefix = config.rrl.ipv4Prefix
         rrlIPv6Prefix = config.rrl.ipv6Prefix
         nsid = config.nsid.map { Array($0.utf8) }
-        if config.cookies { cookieSecret = config.cookieSecret.flatMap(CookieSecret.init) ?? Self.processCookieSecret }
+        if config.cookies {
+            cookieSecret = config.cookieSecret.flatMap(CookieSecret.init) ?? Self.processCookieSecret
+            cookiePreviousSecret = config.cookiePreviousSecret.flatMap(CookieSecret.init)
+        }
     }
 
     /// The cookie secret when none is configured: one per process, so reloads keep cookies valid.

@@ -153,11 +153,13 @@ final class UDPWorker: @unchecked Sendable {
     private func serve() {
         defer { finish() }
         while true {
-            if posted.load(ordering: .acquiring) && !collect() { return }
             // Blocks for the first datagram (at most `UDPSocket.wakeInterval`, so the mailbox
             // is read even when no query comes), then takes what else is queued: one system
             // call per wake-up for reading, one for sending.
             let n = io.receive(socket.fd)
+            // The mailbox is read after the wait, so a query that arrives after a publish is
+            // answered from the new snapshot even when the thread was blocked when it came.
+            if posted.load(ordering: .acquiring) && !collect() { return }
             if n > 0 { answer(n) }
             // n < 0: the receive timeout (EAGAIN), a signal, or an ICMP error: keep going.
         }

@@ -53,8 +53,11 @@ extension ConfigTests {
     @Test func nsidAndCookies() throws {
         let d = try parse("").get()
         #expect(d.nsid == nil && d.cookies && d.cookieSecret == nil)
-        let c = try parse("nsid: ns1.example\ncookies: false\ncookie_secret: E5E973E5A6B2A43F48E7DC849E37BFCF").get()
+        let c = try parse(
+            "nsid: ns1.example\ncookies: false\ncookie_secret: E5E973E5A6B2A43F48E7DC849E37BFCF\ncookie_secret_previous: 00112233445566778899aabbccddeeff"
+        ).get()
         #expect(c.nsid == "ns1.example" && !c.cookies)
+        #expect(c.cookiePreviousSecret == [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff])
         #expect(c.cookieSecret == [0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf])
         let e = errors("nsid: \"\"\ncookies: maybe\ncookie_secret: e5e973e5a6b2a43f48e7dc849e37bf\n")
         #expect(e.contains { $0.hasPrefix("carousel.yaml:1: nsid: expected 1 to 512 bytes") }, "\(e)")

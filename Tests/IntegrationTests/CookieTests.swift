@@ -74,6 +74,56 @@ struct CookieTests {
         }
     }
 
+    @Test("a secret rollover by config reload: cookies of the previous secret stay valid and are replaced")
+    func secretRollover() async throws {
+        let old = "e5e973e5a6b2a43f48e7dc849e37bfcf", new = "445536bcd2513298075a5d379663c962"
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "cookie_secret: \(old)") {
+            server in
+            func valid() async throws -> Double {
+                metric(try await Admin.request("GET", server.adminURL + "/metrics").body,
+                       "carousel_cookies_total{result=\"valid\"}") ?? -1
+            }
+            /// Sends `cookie`; returns the cookie that came back and whether it counted as valid.
+            func ask(_ cookie: String) async throws -> (String?, Bool) {
+                let before = try await valid()
+                let r = try await Dig.run(server.endpoint, ["+cookie=\(cookie)", "www.example.test", "A"])
+                return (Self.cookie(r.stdout)?.hex, try await valid() == before + 1)
+            }
+            func reload(_ config: String) async throws {
+                let reloads = server.log.components(separatedBy: "config reloaded").count
+                try await server.rewriteConfig(config, mode: .renameOver)
+                try await Poll.until("the config reload", limit: 10) {
+                    server.log.components(separatedBy: "config reloaded").count > reloads
+                }
+            }
+            let first = try await Dig.run(server.endpoint, ["+cookie=2464c4abcf10c957", "www.example.test", "A"])
+            let cookie = try #require(Self.cookie(first.stdout), "\(first.stdout)").hex
+            let kept = try await ask(cookie)
+            #expect(kept.0 == cookie && kept.1, "valid and fresh: sent back as it came")
+
+            try await reload("cookie_secret: \(new)\ncookie_secret_previous: \(old)")
+            var rolled = try await ask(cookie)
+            // The log line comes as the new config is read, the new snapshot a moment later.
+            try await Poll.until("the new secret in use", limit: 5) {
+                rolled = try await ask(cookie)
+                return rolled.0 != cookie
+            }
+            #expect(rolled.1, "a cookie of the previous secret is valid during the rollover")
+            #expect(rolled.0 != nil && rolled.0 != cookie && rolled.0!.hasPrefix("2464c4abcf10c957"), "replaced")
+            let renewed = try #require(rolled.0)
+            #expect(try await ask(renewed) == (renewed, true), "the new secret's cookie is valid and kept")
+
+            try await reload("cookie_secret: \(new)")
+            var late = try await ask(cookie)
+            try await Poll.until("the previous secret dropped", limit: 5) {
+                late = try await ask(cookie)
+                return !late.1
+            }
+            #expect(late.0 != cookie, "without the previous secret the old cookie is not valid")
+            #expect(try await ask(renewed).1, "the new secret's cookie still is")
+        }
+    }
+
     /// The query's OPT with a COOKIE option carrying `cookie`.
     static func withCookie(_ cookie: [UInt8]) -> [UInt8] {
         [0, 10, 0, UInt8(cookie.count)] + cookie

@@ -22,13 +22,17 @@ struct CookieTests {
     static let client6 = ClientAddress(bytes("20010db80220000159ded0f4876982b8"))
 
     /// `DNSCookies.respond` on `cookie` (hex): the response option's data as hex, and the verdict.
-    static func respond(_ cookie: String, _ client: ClientAddress, _ secret: CookieSecret, now: UInt32)
+    static func respond(
+        _ cookie: String, _ client: ClientAddress, _ secret: CookieSecret, previous: CookieSecret? = nil, now: UInt32
+    )
         -> (String, DNSCookies.Verdict)
     {
         var out = [UInt8](repeating: 0, count: 24)
         let verdict = bytes(cookie).withUnsafeBytes { c in
             out.withUnsafeMutableBytes {
-                DNSCookies.respond(to: c, client: client, secret: (secret.k0, secret.k1), now: now, into: $0)
+                DNSCookies.respond(
+                    to: c, client: client, secret: (secret.k0, secret.k1), previous: previous.map { ($0.k0, $0.k1) },
+                    now: now, into: $0)
             }
         }
         return (hex(out), verdict)
@@ -82,6 +86,11 @@ struct CookieTests {
         #expect(out == "22681ab97d52c298010000005cf7c609a6bb79d16625507a")
         #expect(verdict == .learning)
         #expect(Self.respond(cookie, Self.client6, old, now: 1_559_741_961).1 == .valid)
+        // During a rollover (the new secret, the old one as previous): valid, and replaced by
+        // the new secret's cookie, as the RFC's vector has it.
+        let (rolled, during) = Self.respond(cookie, Self.client6, new, previous: old, now: 1_559_741_961)
+        #expect(rolled == "22681ab97d52c298010000005cf7c609a6bb79d16625507a")
+        #expect(during == .valid)
     }
 
     static func server(nsid: String? = "carousel-a", cookies: Bool = true, client: ClientAddress = client1) throws
