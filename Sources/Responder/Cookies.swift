@@ -54,8 +54,8 @@ public enum DNSCookies {
     /// A cookie made with `previous` (the secret before a rollover, RFC 9018 §5) is valid too,
     /// and is answered with a new one made with `secret`.
     public static func respond(
-        to cookie: UnsafeRawBufferPointer, client: ClientAddress, secret: (UInt64, UInt64),
-        previous: (UInt64, UInt64)? = nil, now: UInt32, into out: UnsafeMutableRawBufferPointer
+        to cookie: UnsafeRawBufferPointer, client: ClientAddress, secret: CookieSecret, previous: CookieSecret? = nil,
+        now: UInt32, into out: UnsafeMutableRawBufferPointer
     ) -> Verdict {
         out.copyMemory(from: UnsafeRawBufferPointer(rebasing: cookie[0..<8]))
         var verdict = Verdict.learning
@@ -96,7 +96,7 @@ public enum DNSCookies {
     /// timestamp: 8 bytes) | the client's address, as its 8 bytes in memory order (little-endian,
     /// as RFC 9018's test vectors have it).
     static func hash(
-        _ cookie: UnsafeRawBufferPointer, stamp: UnsafeRawBufferPointer, client: ClientAddress, secret: (UInt64, UInt64)
+        _ cookie: UnsafeRawBufferPointer, stamp: UnsafeRawBufferPointer, client: ClientAddress, secret: CookieSecret
     ) -> UInt64 {
         withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
             buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: cookie[0..<8]))
@@ -105,21 +105,9 @@ public enum DNSCookies {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[16..<(16 + client.length)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<client.length]))
             }
-            return SipHash24.hash(UnsafeRawBufferPointer(rebasing: buffer[0..<(16 + client.length)]), key: secret)
+            return SipHash24.hash(
+                UnsafeRawBufferPointer(rebasing: buffer[0..<(16 + client.length)]), key: (secret.k0, secret.k1))
         }
-    }
-
-    /// The secret as two little-endian 64-bit words, from its 16 bytes as written (hex in the
-    /// config, as RFC 9018's test vectors and other servers write it).
-    public static func secret(_ bytes: [UInt8]) -> (UInt64, UInt64)? {
-        guard bytes.count == 16 else { return nil }
-        var k0: UInt64 = 0
-        var k1: UInt64 = 0
-        for i in (0..<8).reversed() {
-            k0 = k0 << 8 | UInt64(bytes[i])
-            k1 = k1 << 8 | UInt64(bytes[8 + i])
-        }
-        return (k0, k1)
     }
 
     /// Seconds since the epoch (the vDSO's coarse clock: no system call).

@@ -95,8 +95,8 @@ public enum Responder {
             {
                 verdict = DNSCookies.respond(
                     to: UnsafeRawBufferPointer(rebasing: p[q.cookieStart..<(q.cookieStart + q.cookieLength)]),
-                    client: client, secret: (secret.k0, secret.k1),
-                    previous: options.cookiePreviousSecret.map { ($0.k0, $0.k1) }, now: DNSCookies.now(), into: data)
+                    client: client, secret: secret, previous: options.cookiePreviousSecret, now: DNSCookies.now(),
+                    into: data)
             }
         }
         let length = w.finish()

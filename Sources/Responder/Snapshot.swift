@@ -61,9 +61,16 @@ public struct CookieSecret: Sendable, Equatable {
         self.k1 = k1
     }
 
-    /// From its 16 bytes as written (hex in the config); nil for another length.
+    /// From its 16 bytes as written (hex in the config, as RFC 9018's test vectors and other
+    /// servers write it): two little-endian words, as SipHash takes its key. Nil for another length.
     public init?(_ bytes: [UInt8]) {
-        guard let (k0, k1) = DNSCookies.secret(bytes) else { return nil }
+        guard bytes.count == 16 else { return nil }
+        var k0: UInt64 = 0
+        var k1: UInt64 = 0
+        for i in (0..<8).reversed() {
+            k0 = k0 << 8 | UInt64(bytes[i])
+            k1 = k1 << 8 | UInt64(bytes[8 + i])
+        }
         self.init(k0: k0, k1: k1)
     }
 

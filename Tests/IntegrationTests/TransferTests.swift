@@ -436,6 +436,17 @@ struct TransferTests {
             try await Poll.until("the stored copy", limit: 5) { FileManager.default.fileExists(atPath: stored) }
             let zone = try await Self.secondaryStatus(carousel)
             #expect(zone["file"] as? String == stored && zone["file_error"] == nil, "\(zone)")
+            // Each SOA check that confirms the serial (REFRESH 1 s) moves the file's time on, the
+            // start of its EXPIRE; the content stays.
+            func modified() throws -> Date {
+                try #require(try FileManager.default.attributesOfItem(atPath: stored)[.modificationDate] as? Date)
+            }
+            let written = try modified()
+            let content = try String(contentsOfFile: stored, encoding: .utf8)
+            try await Poll.until("the file's time moved by a confirmation", limit: 5) {
+                try modified().timeIntervalSince(written) >= 1
+            }
+            #expect(try String(contentsOfFile: stored, encoding: .utf8) == content)
         }
         // The file is an ordinary zone file: libldns's own reader takes it, with every record.
         let text = try String(contentsOfFile: stored, encoding: .utf8)
@@ -472,7 +483,7 @@ struct TransferTests {
         }
     }
 
-    @Test("a pulled zone over limits.zone_records is refused with the reason in /status; the limit raised, it comes")
+    @Test("a pulled zone over limits.zone_records is refused with the reason in /status; the limit raised, it comes; an unwritable file: is reported")
     func secondaryRecordLimit() async throws {
         let nsdPort = try Ports.free()
         let dir = try TempDir(prefix: "primary")
@@ -492,11 +503,17 @@ struct TransferTests {
             let answer = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
             #expect(answer.status == "REFUSED", "\(answer)")
         }
-        try await withConfiguredCarousel(zones: [:], config: "limits: { zone_records: 6 }\n" + secondary) { carousel in
+        // The limit raised, the zone comes. Its `file:` is in a directory that does not exist:
+        // the zone is served from memory, and /status says why the file was not written.
+        let unwritable = dir.path("missing/xfr.test.zone")
+        let stored = "secondaries:\n  - { zone: xfr.test, primary: \"127.0.0.1:\(nsdPort)\", file: \"\(unwritable)\" }\n"
+        try await withConfiguredCarousel(zones: [:], config: "limits: { zone_records: 6 }\n" + stored) { carousel in
             // Throws (and fails the test) when the zone does not come within 15 s.
             _ = try await Self.logged(carousel.log) {
                 try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
             }
+            let zone = try await Self.secondaryStatus(carousel)
+            #expect((zone["file_error"] as? String)?.hasPrefix("cannot write \(unwritable)") == true, "\(zone)")
         }
     }
 

@@ -31,8 +31,7 @@ struct CookieTests {
         let verdict = bytes(cookie).withUnsafeBytes { c in
             out.withUnsafeMutableBytes {
                 DNSCookies.respond(
-                    to: c, client: client, secret: (secret.k0, secret.k1), previous: previous.map { ($0.k0, $0.k1) },
-                    now: now, into: $0)
+                    to: c, client: client, secret: secret, previous: previous, now: now, into: $0)
             }
         }
         return (hex(out), verdict)
