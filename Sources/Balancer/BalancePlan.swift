@@ -14,6 +14,8 @@ public struct PoolPolicy: Sendable {
     /// Fallback rdata, split by record type (A, AAAA).
     public let fallbackA: [[UInt8]]
     public let fallbackAAAA: [[UInt8]]
+    /// The Extended DNS Error text of a SERVFAIL for `all_down: servfail` (RFC 8914), made once.
+    public let allDownText: [UInt8]
 }
 
 /// One A or AAAA RRset bound to a pool: its members' probe targets and where each record starts.
@@ -128,7 +130,8 @@ public final class BalancePlan: Sendable {
             let fallback = c.fallback.compactMap(Address.rdata)
             return PoolPolicy(
                 name: c.name, config: c, ttl: UInt32(c.ttl), maxAnswers: c.maxAnswers ?? Int.max, order: c.order,
-                allDown: c.allDown, fallbackA: fallback.filter { $0.count == 4 }, fallbackAAAA: fallback.filter { $0.count == 16 })
+                allDown: c.allDown, fallbackA: fallback.filter { $0.count == 4 }, fallbackAAAA: fallback.filter { $0.count == 16 },
+                allDownText: Array("pool \(c.name): every member is down (all_down: servfail)".utf8.prefix(200)))
         }
         var bindings = catalog.zones.map { [Int32](repeating: -1, count: $0.slotCount) }
         var sets: [BalancedSet] = []

@@ -64,7 +64,7 @@ struct MessageReader {
                 let len = Int(u16(o + 2))
                 guard o + 4 + len <= end else { throw .malformed("OPT option longer than its record") }
                 // RFC 7873 §5.2.2, §5.3: a COOKIE is a client cookie (8) and none or 8–32 more.
-                if u16(o) == 10 && len != 8 && !(16...40).contains(len) {
+                if u16(o) == EDNSOptionCode.cookie && len != 8 && !(16...40).contains(len) {
                     throw .malformed("COOKIE option of \(len) bytes")
                 }
                 m.ednsOptions.append(EDNSOption(code: u16(o), data: Array(b[(o + 4)..<(o + 4 + len)])))

@@ -115,9 +115,9 @@ extension Query {
                     let code = p.u16(o)
                     let olen = Int(p.u16(o + 2))
                     guard o + 4 + olen <= end else { return bad("OPT option longer than its record") }
-                    if code == 3 {
+                    if code == EDNSOptionCode.nsid {
                         nsid = true  // RFC 5001 §2.3: the request's option is empty; any data is ignored.
-                    } else if code == 10 {
+                    } else if code == EDNSOptionCode.cookie {
                         // RFC 7873 §5.2.2: a client cookie of 8 bytes, then none or 8 to 32 more.
                         guard olen == 8 || (16...40).contains(olen) else { return bad("COOKIE option of \(olen) bytes") }
                         if cookieStart == 0 {

@@ -18,12 +18,19 @@ public enum LookupResult: Equatable, Sendable {
     case referral(zone: Int, cut: Int)
     /// Not in any zone served here; Carousel never recurses (RFC 1034 §4.3.1).
     case refused
+    /// In a zone configured here that has no data now (`Catalog.unavailable[index]`): SERVFAIL.
+    case unavailable(Int)
 }
 
 extension Catalog {
     /// Looks up the uncompressed name at `from` in `bytes`, with no allocation.
     public func lookup(_ bytes: UnsafeRawBufferPointer, from: Int, type: RRType) -> LookupResult {
-        guard var (z, originAt) = findZone(bytes, from: from) else { return .refused }
+        let found = findZone(bytes, from: from)
+        if !unavailable.isEmpty, let (u, at) = unavailableZone(bytes, from: from, before: found?.originAt) {
+            // DS at the apex of an unavailable child is its parent's to answer (RFC 4035 §3.1.4.1).
+            if !(type == .ds && at == from && found != nil) { return .unavailable(u) }
+        }
+        guard var (z, originAt) = found else { return .refused }
         // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1): at the apex of a zone whose
         // parent we also serve, answer from the parent.
         if type == .ds, originAt == from, parents[z] >= 0 {

@@ -8,8 +8,9 @@ import Health
 extension Responder {
     static func writeBalanced(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, zone: Zone, rrset: RRset, set b: Int,
-        _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch, aa: Bool
-    ) -> (UInt16, Bool, Bool) {
+        _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch, _ reply: Resolution
+    ) -> Resolution {
+        var reply = reply
         let set = plan.sets[b]
         switch plan.select(b, zone: zone, rrset: rrset, health: health, scratch: scratch.balancer) {
         case .records(let count, let ttl):
@@ -22,20 +23,28 @@ extension Responder {
                 }
                 return true
             }
-            return (RCode.noError.rawValue, aa, !ok)
+            if !ok { reply.truncation = .empty }
         case .servfail:
-            return (RCode.servFail.rawValue, false, false)
+            reply.rcode = RCode.servFail.rawValue
+            reply.authoritative = false
+            reply.error = .poolDown(set.pool)
         case .nodata:
-            return (RCode.noError.rawValue, aa, !writeSOA(&w, zone))
+            if !writeSOA(&w, zone) { reply.truncation = .empty }
         case .fallback(let ttl):
             let pool = plan.pools[set.pool]
             let fallback = rrset.type == .a ? pool.fallbackA : pool.fallbackAAAA
-            if fallback.isEmpty { return (RCode.noError.rawValue, aa, !writeSOA(&w, zone)) }
+            if fallback.isEmpty {
+                if !writeSOA(&w, zone) { reply.truncation = .empty }
+                return reply
+            }
             for rdata in fallback {
                 let ok = rdata.withUnsafeBytes { w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0) }
-                if !ok { return (RCode.noError.rawValue, aa, true) }
+                if !ok {
+                    reply.truncation = .empty
+                    break
+                }
             }
-            return (RCode.noError.rawValue, aa, false)
         }
+        return reply
     }
 }

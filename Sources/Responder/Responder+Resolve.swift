@@ -10,52 +10,67 @@ extension Responder {
     /// At most this many CNAMEs are followed; a loop stops at the first repeated name.
     static let maxChain = 8
 
-    /// Returns (rcode, AA, truncated).
+    /// Writes the answer to the question of `q` and says how it came out.
     static func resolve(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ snap: Snapshot, _ health: HealthView, _ w: inout ResponseWriter,
         _ scratch: ResponderScratch
-    ) -> (UInt16, Bool, Bool) {
+    ) -> Resolution {
         let catalog = snap.catalog
         var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
-        scratch.answerKey = answerKey(result)
+        var reply = Resolution(answerKey: answerKey(result))
         // The current name: the question's (owner written as a pointer to it) or a CNAME target
         // copied into scratch.
         var name = UnsafeRawBufferPointer(rebasing: p[q.qnameStart..<q.qnameEnd])
         var ownerIsQName = true
-        var aa = false
         var hop = 0
+        // AA speaks of the first name (RFC 1034 §4.3.2 step 3a): set by the first answer from a
+        // zone of ours, kept through the chain.
+        func authoritative() { if hop == 0 { reply.authoritative = true } }
+        func cut(_ how: Truncation) -> Resolution {
+            reply.truncation = how
+            return reply
+        }
         while true {
             let owner = ownerIsQName ? nil : name
             switch result {
             case .refused:
                 // Outside our zones: REFUSED for the question, or the end of a CNAME chain.
-                return (hop == 0 ? RCode.refused.rawValue : RCode.noError.rawValue, aa, false)
+                if hop == 0 { return .refused(.notAuthoritative) }
+                return reply
+            case .unavailable(let u):
+                // RFC 6604 §2.1: after a CNAME chain the rcode speaks of the last name; an error
+                // is not authoritative data, so AA goes.
+                reply.rcode = RCode.servFail.rawValue
+                reply.authoritative = false
+                reply.error = .zoneUnavailable(u)
+                return reply
             case .answer(let z, let n, let r, _):
-                if hop == 0 { aa = true }
+                authoritative()
                 let zone = catalog.zones[z]
                 let rrset = zone.nodes[n].rrsets[r]
                 if let b = snap.plan.binding(zone: z, slot: rrset.slot) {
-                    return writeBalanced(&w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, aa: aa)
+                    return writeBalanced(&w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, reply)
                 }
-                let ok = writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true)
-                return (RCode.noError.rawValue, aa, !ok)
+                guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true) else { return cut(.empty) }
+                if q.qtype == .ns { writeNSAddresses(&w, zone, rrset) }
+                return reply
             case .nodata(let z):
-                if hop == 0 { aa = true }
-                return (RCode.noError.rawValue, aa, !writeSOA(&w, catalog.zones[z]))
+                authoritative()
+                return writeSOA(&w, catalog.zones[z]) ? reply : cut(.empty)
             case .nxDomain(let z):
-                if hop == 0 { aa = true }
+                authoritative()
                 // RFC 6604 §2.1: after a CNAME chain the rcode speaks of the last name.
-                return (RCode.nxDomain.rawValue, aa, !writeSOA(&w, catalog.zones[z]))
+                reply.rcode = RCode.nxDomain.rawValue
+                return writeSOA(&w, catalog.zones[z]) ? reply : cut(.empty)
             case .referral(let z, let cut):
-                return (RCode.noError.rawValue, aa, !writeReferral(&w, catalog.zones[z], cut: cut))
+                reply.truncation = writeReferral(&w, catalog.zones[z], cut: cut)
+                return reply
             case .dname(let z, let n, let r):
-                if hop == 0 { aa = true }
+                authoritative()
                 let zone = catalog.zones[z]
                 let dname = zone.nodes[n].rrsets[r]
                 guard zone.names.withName(n, { writeRRset(&w, .answer, owner: $0, zone: zone, rrset: dname, rotate: false) })
-                else {
-                    return (RCode.noError.rawValue, aa, true)
-                }
+                else { return cut(.empty) }
                 // The name with the DNAME's owner replaced by its target (RFC 6672 §2.2).
                 let ownerLength = zone.names.withName(n) { $0.count }
                 var nameLength = 0
@@ -71,28 +86,31 @@ extension Responder {
                         .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[2..<(2 + l)]))
                     return keep + l
                 }
-                guard length > 0 else { return (RCode.yxDomain.rawValue, aa, false) }
+                guard length > 0 else {
+                    reply.rcode = RCode.yxDomain.rawValue
+                    return reply
+                }
                 let target = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch.synthesized)[0..<length])
                 // The CNAME, with the DNAME's TTL (§3.3), under the name being answered.
                 guard w.writeRecord(.answer, owner: owner, type: .cname, ttl: dname.ttl, rdata: target) else {
-                    return (RCode.noError.rawValue, aa, true)
+                    return cut(.empty)
                 }
                 hop += 1
-                guard hop < maxChain else { return (RCode.noError.rawValue, aa, false) }
+                guard hop < maxChain else { return reply }
                 scratch.name.copyMemory(from: target)
                 name = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch.name)[0..<length])
                 ownerIsQName = false
                 result = catalog.lookup(name, from: 0, type: q.qtype)
             case .cname(let z, let n, let r, _):
-                if hop == 0 { aa = true }
+                authoritative()
                 let zone = catalog.zones[z]
                 let cname = zone.nodes[n].rrsets[r]
                 guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: cname, rotate: false) else {
-                    return (RCode.noError.rawValue, aa, true)
+                    return cut(.empty)
                 }
                 scratch.visited[hop] = z << 32 | n
                 hop += 1
-                guard hop < maxChain else { return (RCode.noError.rawValue, aa, false) }
+                guard hop < maxChain else { return reply }
                 // Follow the (single) target: copy it out of the zone data, look it up again.
                 let len = cname.data.withUnsafeBytes { d in
                     let l = Int(d[0]) << 8 | Int(d[1])
@@ -104,7 +122,7 @@ extension Responder {
                 result = catalog.lookup(name, from: 0, type: q.qtype)
                 if case .cname(let z2, let n2, _, _) = result {
                     for i in 0..<hop where scratch.visited[i] == z2 << 32 | n2 {
-                        return (RCode.noError.rawValue, aa, false)  // a loop: stop here.
+                        return reply  // a loop: stop here.
                     }
                 }
             }
@@ -126,73 +144,7 @@ extension Responder {
         case .nxDomain(let z): return key(3, z)
         case .referral(let z, let cut): return key(4, z, cut)
         case .dname(let z, let n, let r): return key(5, z, n, r)
-        case .refused: return 0
-        }
-    }
-
-    /// Writes every record of an RRset. Address sets rotate: each answer starts one record later
-    /// than the last (DESIGN §5), wrapping around; stored order never changes.
-    static func writeRRset(
-        _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
-        zone: Zone, rrset: RRset, rotate: Bool, ttl: UInt32? = nil
-    ) -> Bool {
-        let start = rotate && rrset.slot >= 0 && rrset.count > 1 ? Int(zone.nextRotation(rrset.slot) % UInt32(rrset.count)) : 0
-        return rrset.data.withUnsafeBytes { d in
-            var offset = 0
-            for _ in 0..<start { offset += 2 + (Int(d[offset]) << 8 | Int(d[offset + 1])) }
-            for k in 0..<rrset.count {
-                if k == rrset.count - start { offset = 0 }
-                let len = Int(d[offset]) << 8 | Int(d[offset + 1])
-                let rdata = UnsafeRawBufferPointer(rebasing: d[(offset + 2)..<(offset + 2 + len)])
-                guard w.writeRecord(section, owner: owner, type: rrset.type, ttl: ttl ?? rrset.ttl, rdata: rdata) else {
-                    return false
-                }
-                offset += 2 + len
-            }
-            return true
-        }
-    }
-
-    /// The zone's SOA in the authority section of a negative answer, with the negative TTL
-    /// (RFC 2308 §3: the lesser of the SOA's TTL and its MINIMUM field).
-    static func writeSOA(_ w: inout ResponseWriter, _ zone: Zone) -> Bool {
-        zone.origin.wire.withUnsafeBytes { owner in
-            writeRRset(&w, .authority, owner: owner, zone: zone, rrset: zone.soa, rotate: false, ttl: zone.negativeTTL)
-        }
-    }
-
-    /// A referral (RFC 1034 §4.3.2 step 3b): AA clear, the cut's NS set in authority, and the
-    /// addresses of name servers inside this zone (glue) in additional. Glue that does not fit
-    /// truncates the answer (RFC 9471 §3).
-    static func writeReferral(_ w: inout ResponseWriter, _ zone: Zone, cut: Int) -> Bool {
-        let cutNode = zone.nodes[cut]
-        guard let nsIndex = cutNode.rrsetIndex(.ns) else { return true }
-        let ns = cutNode.rrsets[nsIndex]
-        let ok = zone.names.withName(cut) { owner in
-            writeRRset(&w, .authority, owner: owner, zone: zone, rrset: ns, rotate: false)
-        }
-        guard ok else { return false }
-        return ns.data.withUnsafeBytes { d in
-            var offset = 0
-            for _ in 0..<ns.count {
-                let len = Int(d[offset]) << 8 | Int(d[offset + 1])
-                let target = UnsafeRawBufferPointer(rebasing: d[(offset + 2)..<(offset + 2 + len)])
-                offset += 2 + len
-                guard let t = zone.names.find(target, from: 0) else { continue }
-                // In-domain glue (at or below the cut) is required; sibling glue elsewhere in the
-                // zone is optional and left out when it does not fit (RFC 9471 §3).
-                let inDomain = zone.nodes[t].cut == Int32(cut)
-                let node = zone.nodes[t]
-                for r in node.rrsets.indices where node.rrsets[r].type == .a || node.rrsets[r].type == .aaaa {
-                    let mark = w.mark
-                    guard writeRRset(&w, .additional, owner: target, zone: zone, rrset: node.rrsets[r], rotate: false) else {
-                        if inDomain { return false }
-                        w.rewind(to: mark)
-                        continue
-                    }
-                }
-            }
-            return true
+        case .refused, .unavailable: return 0
         }
     }
 }
@@ -207,8 +159,6 @@ public final class ResponderScratch: @unchecked Sendable {
     let synthesized = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
     /// (zone, node) pairs of the CNAMEs followed so far, for loop detection.
     let visited = UnsafeMutablePointer<Int>.allocate(capacity: Responder.maxChain)
-    /// The `Outcome.answerKey` of the query being answered.
-    var answerKey: UInt64 = 0
 
     public init() {}
 

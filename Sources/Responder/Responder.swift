@@ -52,58 +52,57 @@ public enum Responder {
         w.start(id: q.id, flags: responseFlags(q.flags, rcode: 0), question: question)
         let afterQuestion = w.mark
 
-        var rcode = RCode.noError.rawValue
         var extended: UInt8 = 0
-        var aa = false
-        var truncated = false
-        scratch.answerKey = 0
+        var reply = Resolution()
         if let e = q.edns, e.version > 0 {
             // RFC 6891 §6.1.3: an unknown version gets BADVERS (16: upper bits in the OPT).
             extended = UInt8(RCode.badVers.rawValue >> 4)
         } else if q.opcode != Opcode.query {
-            rcode = RCode.notImp.rawValue
+            reply.rcode = RCode.notImp.rawValue
         } else if q.qclass == .ch {
-            (rcode, aa, truncated) = chaos(q, p, options, &w)
+            reply = chaos(q, p, options, &w)
         } else if q.qclass != .in && q.qclass != .any {
-            rcode = RCode.refused.rawValue
+            reply = .refused(.notSupported)
         } else if q.qtype == .axfr || q.qtype == .ixfr {
-            rcode = RCode.refused.rawValue  // transfers go to the Server's transfer lane; never from here.
+            reply = .refused(.prohibited)  // transfers go to the Server's transfer lane; never from here.
         } else if q.qtype == .opt || q.qtype == .tsig {
-            rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
+            reply.rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
         } else {
-            (rcode, aa, truncated) = resolve(q, p, snap, health, &w, scratch)
+            reply = resolve(q, p, snap, health, &w, scratch)
             // RFC 1035 §6.2: an answer to QCLASS * is never authoritative (we cannot vouch for
             // every class).
-            if q.qclass == .any { aa = false }
+            if q.qclass == .any { reply.authoritative = false }
         }
-        if truncated {
+        if reply.truncation == .empty {
             w.rewind(to: afterQuestion)
         }
-        var flags = w.flags | rcode
-        if aa { flags |= Header.aaBit }
-        if truncated { flags |= Header.tcBit }
+        var flags = w.flags | reply.rcode
+        if reply.authoritative { flags |= Header.aaBit }
+        if reply.truncation != .none { flags |= Header.tcBit }
         w.flags = flags
         var verdict = DNSCookies.Verdict.none
         if let e = q.edns {
             w.limit += optSize
             w.writeOPT(payloadSize: options.maxUDPPayload, extendedRCode: extended, dnssecOK: e.dnssecOK)
-            if let nsid, let data = w.appendOPTOption(code: 3, length: nsid.count) {
+            if let nsid, let data = w.appendOPTOption(code: EDNSOptionCode.nsid, length: nsid.count) {
                 nsid.withUnsafeBytes { data.copyMemory(from: $0) }
             }
             if cookie, let secret = options.cookieSecret,
-                let data = w.appendOPTOption(code: 10, length: DNSCookies.responseLength)
+                let data = w.appendOPTOption(code: EDNSOptionCode.cookie, length: DNSCookies.responseLength)
             {
                 verdict = DNSCookies.respond(
                     to: UnsafeRawBufferPointer(rebasing: p[q.cookieStart..<(q.cookieStart + q.cookieLength)]),
                     client: client, secret: secret, previous: options.cookiePreviousSecret, now: DNSCookies.now(),
                     into: data)
             }
+            // Last, in the room left (RFC 8914 §3: an EDE that does not fit is dropped, never the answer).
+            writeExtendedError(&w, reply.error, snap)
         }
         let length = w.finish()
-        let fullRCode = UInt16(extended) << 4 | rcode
+        let fullRCode = UInt16(extended) << 4 | reply.rcode
         return Outcome(
-            length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: truncated,
-            answerKey: scratch.answerKey, questionEnd: q.questionEnd, cookie: verdict)
+            length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: reply.truncation != .none,
+            answerKey: reply.answerKey, questionEnd: q.questionEnd, cookie: verdict)
     }
 
     /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.
@@ -113,19 +112,20 @@ public enum Responder {
     }
 
     /// CH TXT identity queries (the `version.bind` convention of BIND, RFC 4892 for `id.server`).
+    /// Names other than these four are not served in CH (EDE 21); these four, when not
+    /// configured, are withheld (EDE 18), as NSD answers both.
     static func chaos(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ options: ResponderOptions, _ w: inout ResponseWriter
-    ) -> (UInt16, Bool, Bool) {
-        let refused = (RCode.refused.rawValue, false, false)
-        guard q.qtype == .txt || q.qtype == .any else { return refused }
+    ) -> Resolution {
+        guard q.qtype == .txt || q.qtype == .any else { return .refused(.notSupported) }
         let name = DNSName(trustedWire: Array(p[q.qnameStart..<q.qnameEnd])).lowercased.description
         let text: String?
         switch name {
         case "version.bind.", "version.server.": text = options.version
         case "id.server.", "hostname.bind.": text = options.identity
-        default: text = nil
+        default: return .refused(.notSupported)
         }
-        guard let text else { return refused }
+        guard let text else { return .refused(.prohibited) }
         var rdata: [UInt8] = []
         var bytes = Array(text.utf8)[...]
         repeat {
@@ -137,6 +137,6 @@ public enum Responder {
         let ok = rdata.withUnsafeBytes {
             w.writeRecord(.answer, owner: nil, type: .txt, rrClass: DNSClass.ch.rawValue, ttl: 0, rdata: $0)
         }
-        return (RCode.noError.rawValue, true, !ok)
+        return Resolution(authoritative: true, truncation: ok ? .none : .empty)
     }
 }

@@ -198,7 +198,9 @@ public actor CarouselRuntime {
         }
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
         pulledZones = await transfers.secondaryZones()
-        let catalog = Catalog(zones: await transfers.servedZones(cache.zones + pulledZones))
+        let catalog = Catalog(
+            zones: await transfers.servedZones(cache.zones + pulledZones),
+            unavailable: await transfers.unavailableSecondaries())
         for pool in BalancePlan.unboundPools(catalog, pools: config.pools) {
             logger.warning("pool \(pool.name) (line \(pool.line)) matches no A or AAAA records in any zone")
         }

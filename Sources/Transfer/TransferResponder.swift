@@ -1,3 +1,4 @@
+import Balancer
 import CarouselConfig
 import DNSWire
 import Foundation
@@ -18,10 +19,17 @@ public struct TransferPolicy: Sendable {
 /// Answers AXFR and IXFR requests (RFC 5936, RFC 1995) from the journals, bytes in and messages
 /// out, with TSIG (RFC 8945) on every message of a signed exchange. No I/O.
 public enum TransferResponder {
-    /// `source` is the client's address (4 or 16 bytes).
+    /// `source` is the client's address (4 or 16 bytes); `serves` says whether a zone is one this
+    /// server answers for (from a zone file or a primary).
+    ///
+    /// Errors are answered as NSD answers them: AXFR over UDP is NOTIMP (RFC 5936 §4.2 defines no
+    /// UDP AXFR), a zone not served here NOTAUTH, a transfer not allowed REFUSED with Extended DNS
+    /// Error 18 (Prohibited, RFC 8914 §4.19) and a short text saying why. None of them has AA (it
+    /// speaks of authoritative data); RD and the opcode are copied, and an OPT is echoed when the
+    /// request had one.
     public static func respond(
         to request: [UInt8], source: [UInt8], tcp: Bool, keyring: TSIGKeyring, policies: [DNSName: TransferPolicy],
-        journals: [DNSName: ZoneJournal], now: UInt64 = UInt64(Date().timeIntervalSince1970)
+        journals: [DNSName: ZoneJournal], serves: (DNSName) -> Bool, now: UInt64 = UInt64(Date().timeIntervalSince1970)
     ) -> [[UInt8]] {
         let verdict = keyring.verify(request: request, now: now)
         if let early = tsigFailure(request, verdict, now: now) { return [early] }
@@ -34,16 +42,21 @@ public enum TransferResponder {
             key = k
             requestMAC = r.mac
         }
-        func refuse() -> [[UInt8]] {
-            let msg = TransferWriter.messages(id: m.id, question: q, records: [], rcode: RCode.refused.rawValue)
-            return sign(msg, key: key, requestMAC: requestMAC, now: now)
+        func fail(_ rcode: RCode, _ why: String? = nil) -> [[UInt8]] {
+            sign([error(to: m, rcode: rcode, prohibited: why)], key: key, requestMAC: requestMAC, now: now)
         }
-        guard let policy = policies[q.name], let journal = journals[q.name] else { return refuse() }
-        guard policy.allow.contains(where: { $0.contains(source) }) else { return refuse() }
-        if let required = policy.key, required != key { return refuse() }
+        if q.type == .axfr && !tcp { return fail(.notImp) }
+        guard let policy = policies[q.name], let journal = journals[q.name] else {
+            return serves(q.name) ? fail(.refused, "no transfers of this zone") : fail(.notAuth)
+        }
+        guard policy.allow.contains(where: { $0.contains(source) }) else {
+            return fail(.refused, "not allowed from \(source.withUnsafeBytes { Address.text(rdata: $0) } ?? "this address")")
+        }
+        if let required = policy.key, required != key {
+            return fail(.refused, key == nil ? "TSIG key \(required.name) required" : "TSIG key \(required.name) required, not \(key!.name)")
+        }
         let records: [ResourceRecord]
         if q.type == .axfr {
-            guard tcp else { return refuse() }  // RFC 5936 §4.2: AXFR is a TCP exchange
             records = journal.current.axfrRecords
         } else {
             // RFC 1995 §3: the client's SOA is in the authority section.
@@ -56,6 +69,26 @@ public enum TransferResponder {
         }
         let msgs = TransferWriter.messages(id: m.id, question: q, records: records)
         return sign(msgs, key: key, requestMAC: requestMAC, now: now)
+    }
+
+    /// An error answer to a transfer request: header and question, the OPT echoed when the
+    /// request had one, with EDE 18 and `prohibited` as its text when given.
+    static func error(to m: Message, rcode: RCode, prohibited: String?) -> [UInt8] {
+        var reply = Message(
+            id: m.id, flags: Header.qrBit | m.flags & (0x7800 | Header.rdBit | Header.cdBit), rcode: rcode.rawValue,
+            question: Array(m.question.prefix(1)))
+        if m.edns != nil {
+            reply.edns = EDNS(payload: 1232)
+            if let prohibited {
+                let code = ExtendedErrorCode.prohibited
+                reply.ednsOptions = [
+                    EDNSOption(
+                        code: EDNSOptionCode.extendedError,
+                        data: [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(prohibited.utf8.prefix(200)))
+                ]
+            }
+        }
+        return reply.encode()
     }
 
     /// The answer to a request whose TSIG failed (RFC 8945 §5.2): NOTAUTH with the error in an

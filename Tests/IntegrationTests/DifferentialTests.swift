@@ -1,7 +1,10 @@
 // The same fixture zones served by NSD 4.6 (Debian) and by Carousel, the same dig queries to
-// both, the responses compared: rcode, header flags, EDNS version and flags, and each section as a sorted multiset
-// of records (owner lowercased, TTL exact, rdata as dig prints it). EDNS options (NSD adds EDE
-// codes to REFUSED), the advertised UDP size and the question section are not compared.
+// both, the responses compared: rcode, header flags, EDNS version, flags and options (Extended
+// DNS Errors by code), and each section as a sorted multiset of records (owner lowercased, TTL
+// exact, rdata as dig prints it). An EDE text Carousel adds where NSD sends the code alone is
+// listed, not counted as a difference (RFC 8914 EXTRA-TEXT is for people). What dig cannot send
+// (AXFR over UDP, AXFR with RD) goes to both as raw bytes, compared field by field. The advertised
+// UDP size and the question section as dig prints it are not compared.
 
 import Foundation
 import Testing
@@ -58,11 +61,32 @@ struct DifferentialTests {
         "-c ANY -t A -q www.example.test", "+cdflag www.example.test A", "+adflag www.example.test A",
         "+noedns tomany.example.test A", "+tcp +noedns tomany.example.test A", "child.example.test A",
         "deleg.example.test SOA",
+        // Extended DNS Errors, NS answers with addresses, big referrals, refused transfers
+        "-c CLASS7 www.example.test A", "-c CH -t TXT foo.bind", "+noedns www.example.com A",
+        "+norec deleg.example.test NS", "+bufsize=512 www.bigdeleg.example.test A", "+noedns example.test NS",
+        "+comments example.test AXFR", "+comments +noedns example.test AXFR", "+comments www.example.com AXFR",
+        "+comments +notcp example.test IXFR=2024010100", "+comments example.test IXFR=2024010100",
     ]
 
-    static let minimalNS = """
-        issue 2: addresses of in-zone NS targets in the additional section are optional and Carousel \
-        leaves them out (minimal responses); NSD adds them for QTYPE NS even with minimal-responses: yes
+    /// Queries dig cannot make, sent as bytes over UDP or TCP.
+    static let rawQueries: [(label: String, query: RawQuery, tcp: Bool)] = {
+        func axfr(edns: Bool, rd: Bool) -> RawQuery {
+            var q = RawQuery("example.test.", type: 252)
+            q.id = 0x4242
+            q.rd = rd
+            if edns { q.opts = [(1232, 0, [])] }
+            return q
+        }
+        return [
+            ("AXFR over UDP with EDNS", axfr(edns: true, rd: true), false),
+            ("AXFR over UDP without EDNS", axfr(edns: false, rd: false), false),
+            ("AXFR over TCP with RD and EDNS (refused)", axfr(edns: true, rd: true), true),
+        ]
+    }()
+
+    static let glueTC = """
+        RFC 9471 §3: in-domain glue that does not fit must set TC=1; Carousel keeps the NS set and the \
+        glue that fitted, as Knot 3.2 does. NSD 4.6 sends the same records without TC
         """
     static let minimalANY = """
         RFC 8482 lets the server pick the one RRset it returns for ANY; NSD and Carousel may pick \
@@ -71,8 +95,6 @@ struct DifferentialTests {
 
     /// Queries where Carousel differs from NSD on purpose, with the reason.
     static let allowed: [String: String] = [
-        "example.test NS": minimalNS,
-        "child.example.test NS": minimalNS,
         "example.test ANY": minimalANY,
         "www.example.test ANY": minimalANY,
         "+opcode=status example.test": """
@@ -87,10 +109,8 @@ struct DifferentialTests {
         issue 2: a truncated answer carries header, question and OPT only; NSD keeps the CNAME that \
         fitted. The client must retry over TCP either way (RFC 2181 §9)
         """,
-        "+noedns www.bigdeleg.example.test A": """
-        RFC 9471 §3: in-domain glue that does not fit must set TC=1 (issue 2); NSD 4.6 sends 13 of \
-        the 24 glue records without TC
-        """,
+        "+noedns www.bigdeleg.example.test A": glueTC,
+        "+bufsize=512 www.bigdeleg.example.test A": glueTC,
     ]
 
     /// The differences between two responses, empty when they match.
@@ -105,6 +125,9 @@ struct DifferentialTests {
             let (x, y) = (a.ednsVersion.map(String.init) ?? "none", b.ednsVersion.map(String.init) ?? "none")
             out.append("EDNS version \(x) vs \(y)")
         }
+        if a.ednsOptions.sorted() != b.ednsOptions.sorted() {
+            out.append("EDNS options \(a.ednsOptions.sorted()) vs \(b.ednsOptions.sorted())")
+        }
         for (name, x, y) in [
             ("answer", a.answer, b.answer), ("authority", a.authority, b.authority),
             ("additional", a.additional, b.additional),
@@ -115,6 +138,41 @@ struct DifferentialTests {
                 let onlyB = sy.filter { !sx.contains($0) }.map(\.description)
                 out.append("\(name): only carousel \(onlyA), only nsd \(onlyB) (counts \(sx.count) vs \(sy.count))")
             }
+        }
+        return out
+    }
+
+    /// EDE texts Carousel sends where NSD sends the code alone: listed in the report.
+    static func notes(_ ours: DigResponse, _ theirs: DigResponse) -> [String] {
+        ours.extendedErrors.filter { e in !e.text.isEmpty && !theirs.extendedErrors.contains { $0 == e } }.map {
+            "EDE \($0.code) text only from carousel: \"\($0.text)\""
+        }
+    }
+
+    /// The fields of a raw reply that both servers must agree on.
+    static func summary(_ reply: [UInt8]?) -> [String] {
+        guard let reply else { return ["no reply"] }
+        guard let m = try? RawMessage(reply) else { return ["malformed reply"] }
+        let bits: [(String, Bool)] = [("qr", m.qr), ("aa", m.aa), ("tc", m.tc), ("rd", m.rd), ("ra", m.ra)]
+        var out = [
+            "id \(m.id)", "opcode \(m.opcode)", "rcode \(m.fullRcode)",
+            "flags " + bits.filter(\.1).map(\.0).joined(separator: " "),
+            "counts \(m.qdcount)/\(m.ancount)/\(m.nscount)/\(m.arcount)", "question \(m.questionBytes)",
+        ]
+        if let opt = m.opt {
+            var options: [String] = []
+            var i = 0
+            while i + 4 <= opt.rdata.count {
+                let code = Int(opt.rdata[i]) << 8 | Int(opt.rdata[i + 1])
+                let length = Int(opt.rdata[i + 2]) << 8 | Int(opt.rdata[i + 3])
+                let data = opt.rdata[(i + 4)..<min(opt.rdata.count, i + 4 + length)]
+                // An EDE by its INFO-CODE (the text is for people), every other option whole.
+                options.append(code == 15 && data.count >= 2 ? "EDE \(Int(data.first!) << 8 | Int(data.dropFirst().first!))" : "option \(code) \(Array(data))")
+                i += 4 + length
+            }
+            out.append("OPT version \(m.ednsVersion ?? 0) options \(options)")
+        } else {
+            out.append("no OPT")
         }
         return out
     }
@@ -132,6 +190,7 @@ struct DifferentialTests {
                 async let ours = Dig.query(carousel, arguments)
                 async let theirs = Dig.query(nsd.endpoint, arguments)
                 let diff = Self.differences(try await ours, try await theirs)
+                for note in Self.notes(try await ours, try await theirs) { report.append("  note     \(query): \(note)") }
                 if diff.isEmpty {
                     identical += 1
                     if Self.allowed[query] != nil {
@@ -145,7 +204,21 @@ struct DifferentialTests {
                     unexpected.append(query)
                 }
             }
-            let score = "differential: \(identical)/\(Self.queries.count) identical"
+            for raw in Self.rawQueries {
+                let bytes = raw.query.bytes
+                async let ours = raw.tcp ? TCPConnection.exchange(bytes, with: carousel) : UDP.exchange(bytes, with: carousel)
+                async let theirs = raw.tcp ? TCPConnection.exchange(bytes, with: nsd.endpoint) : UDP.exchange(bytes, with: nsd.endpoint)
+                let (a, b) = (Self.summary(try await ours), Self.summary(try await theirs))
+                if a == b {
+                    identical += 1
+                } else {
+                    let diff = zip(a, b).filter { $0 != $1 }.map { "\($0) vs \($1)" } + (a.count == b.count ? [] : ["\(a) vs \(b)"])
+                    report.append("  DIFFERS  raw \(raw.label): \(diff.joined(separator: "; "))")
+                    unexpected.append(raw.label)
+                }
+            }
+            let total = Self.queries.count + Self.rawQueries.count
+            let score = "differential: \(identical)/\(total) identical"
             print(([score] + report).joined(separator: "\n"))
             try? ([score] + report).joined(separator: "\n").write(
                 toFile: FileManager.default.temporaryDirectory.appendingPathComponent("carousel-differential.txt").path,

@@ -101,7 +101,18 @@ struct FailoverTests {
                     let member = Admin.member(status, backends.addresses[0])
                     #expect(member?["in_answers"] as? Bool == true, "\(member ?? [:])")
                 case "servfail":
-                    #expect(response.status == "SERVFAIL" && response.answer.isEmpty, "\(response)")
+                    #expect(response.status == "SERVFAIL" && response.answer.isEmpty && !response.aa, "\(response)")
+                    // The Extended DNS Error names the pool (RFC 8914), as dig and kdig print it.
+                    let text = "pool www.lb.test: every member is down (all_down: servfail)"
+                    #expect(
+                        response.extendedErrors.count == 1 && response.extendedErrors.first?.code == 0
+                            && response.extendedErrors.first?.text == text, "\(response)")
+                    let kdig = try await Dig.kdig(server.endpoint, ["+edns", "www.lb.test", "A"])
+                    #expect(
+                        kdig.last?.status == "SERVFAIL" && kdig.last?.extendedErrors.first?.code == 0
+                            && kdig.last?.extendedErrors.first?.text == text, "\(kdig.map(\.text))")
+                    let plain = try await Dig.query(server.endpoint, "+noedns", "www.lb.test", "A")
+                    #expect(plain.status == "SERVFAIL" && plain.extendedErrors.isEmpty, "no OPT, no EDE\n\(plain)")
                 case "nodata":
                     #expect(response.status == "NOERROR" && response.answer.isEmpty, "\(response)")
                     #expect(response.aa, "\(response)")

@@ -173,10 +173,16 @@ struct TransferTests {
                 good.stdout.contains("www.xfr.test.") && !good.stdout.contains("failed"), "\(good.stdout)\(good.stderr)"
             )
             #expect(good.stdout.components(separatedBy: "\tSOA\t").count == 3, "SOA first and last\n\(good.stdout)")
-            // No key: REFUSED.
-            let none = try await Dig.run(carousel.endpoint, ["xfr.test", "AXFR"])
-            #expect(none.stdout.contains("Transfer failed") || none.stdout.contains("REFUSED"), "\(none.stdout)")
-            #expect(!none.stdout.contains("www.xfr.test."))
+            // No key: REFUSED, and the Extended DNS Error says which key is wanted. (kdig prints
+            // only the rcode of a failed transfer.)
+            let none = try await Dig.query(carousel.endpoint, "+comments", "xfr.test", "AXFR")
+            #expect(none.status == "REFUSED" && !none.aa && none.answer.isEmpty, "\(none)")
+            #expect(
+                none.extendedErrors.map(\.code) == [18] && none.extendedErrors.first?.text == "TSIG key \(TestKey.name). required",
+                "\(none)")
+            let noneKdig = try await Command.run(
+                "kdig", ["@127.0.0.1", "-p", "\(carousel.endpoint.port)", "+edns", "xfr.test", "AXFR"])
+            #expect((noneKdig.stdout + noneKdig.stderr).contains("'REFUSED'"), "\(noneKdig.stdout)\(noneKdig.stderr)")
             // A wrong secret: NOTAUTH with a BADSIG TSIG, which dig reports.
             let wrong = try await Dig.run(
                 carousel.endpoint, ["-y", "\(alg):\(TestKey.name):\(TestKey.wrongSecret)", "xfr.test", "AXFR"])
@@ -209,18 +215,20 @@ struct TransferTests {
         }
     }
 
-    @Test("clients outside allow are refused; AXFR over UDP is refused, IXFR over UDP gets the SOA")
+    @Test("clients outside allow are refused, saying so; AXFR over UDP is NOTIMP, IXFR over UDP gets the SOA")
     func aclAndUDP() async throws {
         try await withConfiguredCarousel(
             zones: ["xfr.test.zone": Self.zone(serial: 3, addresses: ["192.0.2.1"])],
             config: Self.transfers(notify: nil, allow: "127.0.0.2/32")
         ) { carousel in
-            let outsider = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.1", "xfr.test", "AXFR"])
-            #expect(!outsider.stdout.contains("www.xfr.test."), "\(outsider.stdout)")
+            let outsider = try await Dig.query(carousel.endpoint, "-b", "127.0.0.1", "+comments", "xfr.test", "AXFR")
+            #expect(outsider.status == "REFUSED" && !outsider.aa && outsider.answer.isEmpty, "\(outsider)")
+            #expect(outsider.extendedErrors.first.map { $0.code == 18 && $0.text == "not allowed from 127.0.0.1" } == true, "\(outsider)")
             let insider = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.2", "xfr.test", "AXFR"])
             #expect(insider.stdout.contains("www.xfr.test."), "\(insider.stdout)")
+            // RFC 5936 §4.2 defines no AXFR over UDP: NOTIMP, as NSD and Knot answer.
             let udpAXFR = try await UDP.exchange(RawQuery("xfr.test.", type: 252).bytes, with: carousel.endpoint)
-            #expect(try udpAXFR.map { try RawMessage($0).rcode } == 5, "AXFR over UDP: REFUSED")
+            #expect(try udpAXFR.map { try RawMessage($0).rcode } == 4, "AXFR over UDP: NOTIMP")
             // dig prints an IXFR like an AXFR: record lines only.
             let udpIXFR = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.2", "+notcp", "xfr.test", "IXFR=1"])
             #expect(udpIXFR.stdout.components(separatedBy: "\tSOA\t").count == 2, "the SOA alone\n\(udpIXFR.stdout)")
@@ -472,13 +480,14 @@ struct TransferTests {
                 expires.map { abs($0.timeIntervalSince(written.addingTimeInterval(10))) < 2 } == true,
                 "expires \(String(describing: expires)), file written \(written)")
             _ = try await Self.logged(carousel.log) {
-                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.status == "REFUSED" }
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.status == "SERVFAIL" }
             }
         }
         // Restarted once more: the copy is past EXPIRE and not served.
         try await withConfiguredCarousel(zones: [:], config: config) { carousel in
             let late = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
-            #expect(late.status == "REFUSED", "\(late)")
+            #expect(late.status == "SERVFAIL" && late.extendedErrors.first?.code == 24, "\(late)")
+            #expect(late.extendedErrors.first?.text.hasPrefix("zone expired") == true, "\(late)")
             #expect(carousel.log.contains("past EXPIRE"), "\(carousel.log)")
         }
     }
@@ -500,8 +509,12 @@ struct TransferTests {
             }
             let zone = try await Self.secondaryStatus(carousel)
             #expect(zone["serial"] == nil, "\(zone)")
+            // Configured but without a copy: SERVFAIL, as NSD and Knot answer, saying why (RFC 8914 §4.25).
             let answer = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
-            #expect(answer.status == "REFUSED", "\(answer)")
+            #expect(answer.status == "SERVFAIL" && !answer.aa, "\(answer)")
+            #expect(
+                answer.extendedErrors.first.map { $0.code == 24 && $0.text == "zone not transferred yet from 127.0.0.1:\(nsdPort)" } == true,
+                "\(answer)")
         }
         // The limit raised, the zone comes. Its `file:` is in a directory that does not exist:
         // the zone is served from memory, and /status says why the file was not written.
@@ -557,9 +570,15 @@ struct TransferTests {
             #expect(expires.map { $0 > Date() && $0 < Date().addingTimeInterval(5) } == true, "\(zone)")
             let gone = try await Self.logged(carousel.log) {
                 try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], since: stopped, limit: 15) {
-                    $0.status == "REFUSED"
+                    $0.status == "SERVFAIL"
                 }
             }
+            #expect(
+                gone.response.extendedErrors.first.map {
+                    $0.code == 24 && $0.text == "zone expired: no answer from 127.0.0.1:\(nsdPort) within the SOA's EXPIRE"
+                } == true, "\(gone.response)")
+            let kdig = try await Dig.kdig(carousel.endpoint, ["+edns", "www.xfr.test", "A"])
+            #expect(kdig.last?.status == "SERVFAIL" && kdig.last?.extendedErrors.first?.code == 24, "\(kdig.map(\.text))")
             report("secondary: zone dropped \(secs(gone.seconds)) after the primary stopped (EXPIRE 4 s)")
             #expect(gone.seconds >= 4, "not before EXPIRE")
             #expect(carousel.log.contains("expired"), "\(carousel.log)")

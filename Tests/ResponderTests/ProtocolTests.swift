@@ -78,12 +78,20 @@ struct ProtocolTests {
         #expect(try server.ask("huge.example.com.", .a, edns: EDNS(payload: 512), over: .tcp).message.answer.count == 100)
     }
 
-    @Test("a referral whose glue does not fit: TC (RFC 9471 §3)")
+    @Test("a referral whose in-domain glue does not fit: the NS set, the glue that fits (A first), TC (RFC 9471 §3)")
     func referralGlueTruncates() throws {
         let r = try server.ask("www.fat.example.com.", .a)
-        #expect(r.has(Header.tcBit))
+        #expect(r.has(Header.tcBit) && r.outcome.truncated)
         #expect(!r.has(Header.aaBit))
-        #expect(r.answer.isEmpty && r.authority.isEmpty && r.additional.isEmpty)
+        #expect(r.bytes.count <= 512)
+        #expect(r.answer.isEmpty && r.message.authority.count == 13)
+        // 13 A records of 16 bytes fit, then one AAAA of 28; the other 12 AAAA do not.
+        let types = r.message.additional.map(\.type)
+        #expect(types == Array(repeating: RRType.a, count: 13) + [.aaaa], "\(r.additional)")
+        #expect(r.message.additional.allSatisfy { $0.name.isSubdomain(of: name("fat.example.com.")) })
+        let edns = try server.ask("www.fat.example.com.", .a, edns: EDNS(payload: 512))
+        #expect(edns.has(Header.tcBit) && edns.message.authority.count == 13 && edns.bytes.count <= 512)
+        #expect(!edns.message.additional.isEmpty)
         let tcp = try server.ask("www.fat.example.com.", .a, over: .tcp)
         #expect(!tcp.has(Header.tcBit) && !tcp.has(Header.aaBit))
         #expect(tcp.message.authority.count == 13 && tcp.message.additional.count == 26)

@@ -25,6 +25,21 @@ extension TransferCoordinator {
         secondaryCopies.keys.sorted().compactMap { secondaryCopies[$0]?.zone }
     }
 
+    /// The secondary zones without a copy to serve: their names get SERVFAIL with the reason
+    /// (Extended DNS Error 24, RFC 8914 §4.25), as NSD and Knot answer for such zones.
+    func unavailableSecondaries() -> [UnavailableZone] {
+        secondaryTasks.keys.sorted().compactMap { zone in
+            guard secondaryCopies[zone] == nil else { return nil }
+            let primary = config.secondaries.first { (try? DNSName(TransferCoordinator.absolute($0.zone))) == zone }?.primary
+            let from = primary.map { " from \($0)" } ?? ""
+            let reason =
+                expiredSecondaries.contains(zone)
+                ? "zone expired: no answer\(from) within the SOA's EXPIRE"
+                : "zone not transferred yet\(from)"
+            return UnavailableZone(origin: zone, reason: reason)
+        }
+    }
+
     /// Starts (or restarts, on a config change) one loop per `secondaries:` entry, and waits up to
     /// `initialWait` for the first transfers so the first answers are not empty.
     func startSecondaries(_ config: Config, onChange: @escaping @Sendable () async -> Void, initialWait: Duration) async
@@ -39,6 +54,7 @@ extension TransferCoordinator {
             task.cancel()
             secondaryTasks[zone] = nil
             secondaryCopies[zone] = nil
+            expiredSecondaries.remove(zone)
             secondaryProgress[zone] = nil
             storeErrors[zone] = nil
         }
@@ -87,6 +103,7 @@ extension TransferCoordinator {
                 logger.error(
                     "secondary: \(zone) expired (no answer from \(s.primary) for EXPIRE seconds); no longer served")
                 secondaryCopies[zone] = nil
+                expiredSecondaries.insert(zone)
                 await onSecondaryChange?()
             }
             delay = max(delay, .milliseconds(200))
@@ -163,6 +180,7 @@ extension TransferCoordinator {
                 "primary": "\(s.primary)",
             ])
         secondaryCopies[zone] = SecondaryCopy(soa: soa, records: records, zone: built, confirmed: .now)
+        expiredSecondaries.remove(zone)
         store(zone, s)
         recordRefresh(zone, error: nil, transferred: kind)
         await onSecondaryChange?()

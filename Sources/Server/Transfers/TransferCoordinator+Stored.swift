@@ -43,6 +43,7 @@ extension TransferCoordinator {
             logger.warning(
                 "secondary: the stored copy of \(zone) in \(path) was last confirmed \(Int(age)) s ago, past EXPIRE (\(expire) s); not served until the primary sends the zone"
             )
+            expiredSecondaries.insert(zone)
             return false
         }
         let built: Zone
@@ -52,6 +53,7 @@ extension TransferCoordinator {
             logger.error("secondary: the stored copy of \(zone) is not used: \(error)")
             return false
         }
+        expiredSecondaries.remove(zone)
         secondaryCopies[zone] = SecondaryCopy(
             soa: soa, records: records.filter { $0.type != .soa || $0.name != zone }, zone: built,
             confirmed: .now - .milliseconds(Int64(age * 1000)))

@@ -35,6 +35,8 @@ public actor TransferCoordinator {
 
     // Secondary state.
     var secondaryCopies: [DNSName: SecondaryCopy] = [:]
+    /// Zones whose copy passed EXPIRE (until a new one comes): answered SERVFAIL, saying so.
+    var expiredSecondaries: Set<DNSName> = []
     var wakeRequested: Set<DNSName> = []
     var secondaryTasks: [DNSName: Task<Void, Never>] = [:]
     var onSecondaryChange: (@Sendable () async -> Void)?

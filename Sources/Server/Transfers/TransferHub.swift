@@ -130,9 +130,10 @@ public final class TransferHub: Sendable {
         let opcode = (request[2] >> 3) & 0xF
         if opcode == Opcode.notify { return notify(request, source: source, s, now: now) }
         if let q = try? Message.decode(request).question.first, q.type == .axfr || q.type == .ixfr {
+            let catalog = s.snapshot?.catalog
             let out = TransferResponder.respond(
                 to: request, source: source, tcp: tcp, keyring: s.keyring, policies: s.policies, journals: s.journals,
-                now: now)
+                serves: { catalog?.zone(named: $0) != nil }, now: now)
             let rcode = out.first.map { $0[3] & 0xF } ?? 0
             let rcodeName = RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)"
             Counter(label: "carousel_transfers_total", dimensions: [("type", "\(q.type)"), ("rcode", rcodeName)])

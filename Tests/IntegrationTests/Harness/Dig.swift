@@ -38,6 +38,12 @@ struct DigResponse: Sendable, CustomStringConvertible {
     var ednsUDPSize: Int?
     /// EDNS header flags as printed ("do"), empty without EDNS.
     var ednsFlags: Set<String> = []
+    /// The EDNS options as printed, one line each (`EDE: 20 (Not Authoritative)`, `NSID: …`),
+    /// with an EDE's EXTRA-TEXT split off into `extendedErrors`.
+    var ednsOptions: [String] = []
+    /// Extended DNS Errors (RFC 8914): INFO-CODE and EXTRA-TEXT (empty when none), as dig's
+    /// `; EDE: 18 (Prohibited): (text)` and kdig's `;; EDE: 18 (Prohibited): 'text'` show them.
+    var extendedErrors: [(code: Int, text: String)] = []
     var question: [String] = []
     var answer: [DigRecord] = []
     var authority: [DigRecord] = []
@@ -75,6 +81,16 @@ struct DigResponse: Sendable, CustomStringConvertible {
         return String(line[range.upperBound...].prefix { $0.isLetter || $0.isNumber })
     }
 
+    /// An option line of the OPT pseudo-section (`; NSID: …` for dig, `;; NSID: …` for kdig),
+    /// without its semicolons; nil for the EDNS header line and for anything else.
+    static func option(_ line: String) -> String? {
+        guard line.hasPrefix(";"), !line.hasPrefix("; EDNS:"), !line.hasPrefix(";; Version:") else { return nil }
+        let text = line.drop { $0 == ";" || $0 == " " }
+        guard let colon = text.firstIndex(of: ":"), text[..<colon].allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "=" })
+        else { return nil }
+        return String(text)
+    }
+
     private mutating func parse(line: String, section: inout String) {
         let lower = line.lowercased()
         if lower.hasPrefix(";; flags:") {
@@ -84,6 +100,8 @@ struct DigResponse: Sendable, CustomStringConvertible {
                 let pair = count.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
                 if pair.count == 2, let n = Int(pair[1]) { counts[pair[0]] = n }
             }
+        } else if line.hasPrefix(";; OPT PSEUDOSECTION:") || line.hasPrefix(";; EDNS PSEUDOSECTION:") {
+            section = "OPT"
         } else if line.hasPrefix("; EDNS: version:") || line.hasPrefix(";; Version:") {
             // dig: "; EDNS: version: 0, flags:; udp: 1232"; kdig: ";; Version: 0; flags: ; UDP size: 1232 B"
             let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
@@ -93,6 +111,25 @@ struct DigResponse: Sendable, CustomStringConvertible {
                 ednsFlags = Set(rest.split(separator: " ").map(String.init))
             }
             ednsUDPSize = numbers.count > 1 ? numbers[1] : nil
+        } else if section == "OPT", let option = DigResponse.option(line) {
+            if option.hasPrefix("EDE: ") {
+                // "EDE: 18 (Prohibited): (text)" or kdig's "EDE: 18 (Prohibited): 'text'"
+                let body = option.dropFirst(5)
+                let code = Int(body.prefix { $0.isNumber }) ?? -1
+                var text = ""
+                var key = String(option)
+                if let close = body.range(of: "): ") {
+                    text = String(body[close.upperBound...])
+                    if text.count >= 2, let f = text.first, let l = text.last, (f == "(" && l == ")") || (f == "'" && l == "'") {
+                        text = String(text.dropFirst().dropLast())
+                    }
+                    key = "EDE: " + String(body[..<close.lowerBound]) + ")"
+                }
+                extendedErrors.append((code, text))
+                ednsOptions.append(key)
+            } else {
+                ednsOptions.append(option)
+            }
         } else if line.hasSuffix(" SECTION:") {
             section = line.trimmingCharacters(in: CharacterSet(charactersIn: "; ")).replacingOccurrences(
                 of: " SECTION:", with: "")

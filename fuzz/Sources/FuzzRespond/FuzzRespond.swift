@@ -123,8 +123,23 @@ func check(
         if m.rcode == RCode.refused.rawValue || m.rcode == RCode.notImp.rawValue || m.rcode == RCode.formErr.rawValue
             || m.rcode == RCode.servFail.rawValue || m.rcode == RCode.badVers.rawValue
         {
-            expect(m.answer.isEmpty && m.authority.isEmpty, "rcode \(m.rcode) with records")
+            // A SERVFAIL at the end of a chain keeps the CNAMEs and DNAMEs that led there.
+            let chain = m.rcode == RCode.servFail.rawValue && m.answer.allSatisfy { $0.type == .cname || $0.type == .dname }
+            expect((m.answer.isEmpty || chain) && m.authority.isEmpty, "rcode \(m.rcode) with records")
             expect(!m.has(Header.aaBit), "AA with rcode \(m.rcode)")
+        }
+        // Extended DNS Errors (RFC 8914): at most one, in an OPT, with a code that fits the rcode
+        // (it may be left out when it does not fit, never the other way round).
+        let errors = m.ednsOptions.filter { $0.code == EDNSOptionCode.extendedError }
+        expect(errors.count <= 1, "\(errors.count) EDE options")
+        if let e = errors.first {
+            expect(e.data.count >= 2, "EDE of \(e.data.count) bytes")
+            let code = e.data.count >= 2 ? UInt16(e.data[0]) << 8 | UInt16(e.data[1]) : 0xFFFF
+            let fits: [UInt16: [UInt16]] = [
+                RCode.refused.rawValue: [ExtendedErrorCode.prohibited, ExtendedErrorCode.notAuthoritative, ExtendedErrorCode.notSupported],
+                RCode.servFail.rawValue: [ExtendedErrorCode.other, ExtendedErrorCode.invalidData],
+            ]
+            expect(fits[m.rcode]?.contains(code) == true, "EDE \(code) with rcode \(m.rcode)")
         }
         if m.rcode == RCode.nxDomain.rawValue && !outcome.truncated {
             expect(m.authority.count == 1 && m.authority[0].type == .soa, "NXDOMAIN without one SOA in authority")

@@ -9,7 +9,7 @@ import Responder
 /// The data the query-handler target answers from: the responder tests' zones (exact matches, MX,
 /// TXT, a CNAME chain, loops, wildcards, delegations with glue, a child zone served beside its
 /// parent) plus a zone of pools, one per ordering and all-down policy, with health views that put
-/// their members up, down or drained.
+/// their members up, down or drained, and an unavailable (expired secondary) zone inside it.
 enum World {
     static let zones: [(String, String)] = [exampleCom, childExampleCom, rfc4592, pools]
 
@@ -52,6 +52,7 @@ enum World {
         child         IN DS  12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE9A4EE8D0D0A6F2C5C2D5A2B3
         ns1.child     IN A   192.0.2.201
         srv           IN SRV 0 0 53 ns1
+        tolost        IN CNAME www.lost.example.net.
         unknown       IN TYPE65000 \\# 4 0a000001
 
         """ + (1...100).map { "huge IN A 203.0.113.\($0)\n" }.joined()
@@ -156,7 +157,9 @@ enum World {
             let parsed = try! ZoneLoader.parse(file: file, origin: DNSName(origin)).get()
             return try! Zone.build(origin: parsed.origin, file: file, records: parsed.records.map(\.record))
         }
-        return Catalog(zones: built)
+        // A secondary zone without data, nested in the pools' zone: SERVFAIL with EDE 24.
+        let lost = UnavailableZone(origin: try! DNSName("lost.example.net."), reason: "zone expired: fuzz")
+        return Catalog(zones: built, unavailable: [lost])
     }
 
     struct Built {
