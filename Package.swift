@@ -1,15 +1,20 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The module graph points one way (docs/ARCHITECTURE.md draws it): values and the query path at
+// the bottom, linking no I/O, TLS or YAML library (scripts/module-graph checks it), then the
+// parsers, then the services that do I/O, then the executable.
+let nio = "swift-nio"
 let package = Package(
     name: "Carousel",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "carousel", targets: ["carousel"]),
-        // The query path's modules, for the micro-benchmarks in bench/micro (a separate package).
+        // The query path's modules, for the micro-benchmarks in bench/micro and the fuzzers in
+        // fuzz/ (separate packages).
         .library(name: "DNSWire", targets: ["DNSWire"]),
         .library(name: "DNSZone", targets: ["DNSZone"]),
-        .library(name: "CarouselConfig", targets: ["CarouselConfig"]),
+        .library(name: "ZoneFiles", targets: ["ZoneFiles"]),
         .library(name: "Health", targets: ["Health"]),
         .library(name: "Balancer", targets: ["Balancer"]),
         .library(name: "Responder", targets: ["Responder"]),
@@ -26,95 +31,134 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CLDNS",
-            pkgConfig: "ldns",
-            providers: [.apt(["libldns-dev"])]
-        ),
-        // recvmmsg/sendmmsg and packet-info control messages for the UDP workers (not in Glibc's Swift module).
+        // C shims: libldns (the reference zone reader), recvmmsg/sendmmsg and packet info for the
+        // UDP workers, epoll and eventfd for the tcp probe engine (none is in Glibc's Swift module).
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "CSocket"),
-        .target(name: "DNSWire"),
-        // epoll and eventfd for Health's tcp probe engine (not in Glibc's Swift module).
         .target(name: "CEpoll"),
-        .target(
-            name: "DNSZone",
-            dependencies: ["DNSWire", "CLDNS", .product(name: "Atomics", package: "swift-atomics")]
-        ),
+
+        // Values and the query path: no I/O, TLS or YAML.
+        .target(name: "DNSWire"),
+        .target(name: "DNSZone", dependencies: ["DNSWire", .product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "Health", dependencies: ["DNSWire"]),
+        .target(name: "Balancer", dependencies: ["DNSWire", "DNSZone", "Health"]),
         .target(
             name: "Responder",
             dependencies: [
-                "DNSWire", "DNSZone", "Balancer", "Health",
-                .product(name: "Atomics", package: "swift-atomics"),
+                "DNSWire", "DNSZone", "Balancer", "Health", .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        .target(
-            name: "CarouselConfig",
-            dependencies: ["DNSWire", .product(name: "Yams", package: "Yams")]
-        ),
-        .target(
-            name: "Health",
-            dependencies: [
-                "CarouselConfig", "DNSWire", "CEpoll",
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ]
-        ),
-        .target(name: "Balancer", dependencies: ["DNSWire", "DNSZone", "Health", "CarouselConfig"]),
-        // Zone transfers, TSIG, NOTIFY messages and zone versions: values and bytes, no I/O.
+        // Zone transfers, TSIG and NOTIFY as values and bytes: no sockets.
         .target(
             name: "Transfer",
             dependencies: [
-                "DNSWire", "DNSZone", "CarouselConfig", "Balancer", "Health",
+                "DNSWire", "DNSZone", "Balancer", "Health", "Responder",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+
+        // Reading files: zone files (native reader, libldns), carousel.yaml.
+        .target(name: "ZoneFiles", dependencies: ["DNSWire", "DNSZone", "CLDNS"]),
         .target(
-            name: "Server",
+            name: "CarouselConfig",
+            dependencies: ["DNSWire", "Health", "Balancer", "Transfer", .product(name: "Yams", package: "Yams")]
+        ),
+        // What a start, a reload and `carousel check` validate: the zone cache and the one validator.
+        .target(name: "Loading", dependencies: ["DNSWire", "DNSZone", "ZoneFiles", "Balancer", "CarouselConfig"]),
+
+        // Services: they own threads and sockets.
+        .target(
+            name: "Prober",
             dependencies: [
-                "DNSWire", "DNSZone", "Responder", "CarouselConfig", "Balancer", "Health", "Transfer", "CSocket",
+                "Health", "DNSWire", "CEpoll",
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
+                .product(name: "NIOHTTP1", package: nio),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Listeners",
+            dependencies: [
+                "DNSWire", "Health", "Responder", "Transfer", "CSocket",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
+                .product(name: "NIOConcurrencyHelpers", package: nio),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "TransferService",
+            dependencies: [
+                "DNSWire", "DNSZone", "ZoneFiles", "Balancer", "Health", "Responder", "Transfer", "Listeners",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "DNSWire", "DNSZone", "Balancer", "Health", "Responder", "Transfer", "CarouselConfig", "Loading",
+                "Prober", "Listeners", "TransferService",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOConcurrencyHelpers", package: nio),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "Admin",
+            dependencies: [
+                "DNSWire", "Balancer", "Health", "Prober", "Listeners", "TransferService", "Runtime",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
+                .product(name: "NIOHTTP1", package: nio),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
             name: "carousel",
             dependencies: [
-                "Server", "DNSZone", "CarouselConfig", "Balancer",
+                "DNSWire", "CarouselConfig", "Loading", "Balancer", "Runtime", "Admin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
-        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"]),
-        .testTarget(name: "CarouselConfigTests", dependencies: ["CarouselConfig"]),
-        .testTarget(name: "BalancerTests", dependencies: ["Balancer", "DNSZone", "DNSWire", "Health", "CarouselConfig"]),
+        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "ZoneFiles", "DNSWire"]),
+        .testTarget(name: "CarouselConfigTests", dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer"]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer", "DNSZone", "ZoneFiles", "DNSWire", "Health"]),
         .testTarget(
             name: "HealthTests",
             dependencies: [
-                "Health", "CarouselConfig", "DNSWire",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "Health", "Prober", "DNSWire",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
+                .product(name: "NIOHTTP1", package: nio),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "CarouselConfig"]),
-        .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "DNSWire"]),
+        .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health"]),
+        .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "ZoneFiles", "DNSWire", "Balancer", "Health"]),
+        .testTarget(
+            name: "ListenersTests",
+            dependencies: [
+                "Listeners", "Responder", "DNSZone", "ZoneFiles", "DNSWire",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOEmbedded", package: nio),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["carousel", "DNSWire"],

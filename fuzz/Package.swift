@@ -27,10 +27,10 @@ let package = Package(
                 "FuzzSupport",
                 .product(name: "DNSWire", package: carousel),
                 .product(name: "DNSZone", package: carousel),
+                .product(name: "ZoneFiles", package: carousel),
                 .product(name: "Responder", package: carousel),
                 .product(name: "Balancer", package: carousel),
                 .product(name: "Health", package: carousel),
-                .product(name: "CarouselConfig", package: carousel),
             ]
         ),
     ]

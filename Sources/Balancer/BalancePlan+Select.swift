@@ -2,22 +2,23 @@ import DNSWire
 import DNSZone
 import Health
 
+/// Whether a member is in answers right now, and why, in words (for the status page and `drain`).
+public struct Membership: Sendable, Equatable {
+    public var included: Bool
+    public var why: String
+}
+
 extension BalancePlan {
-    /// Why a member is in or out of answers right now, in words (for the status page).
-    public func verdict(set index: Int, member m: Int, health: HealthView) -> (included: Bool, why: String) {
+    public func membership(set index: Int, member m: Int, health: HealthView) -> Membership {
         let set = sets[index]
         let t = set.targets[m]
-        func usable(_ k: Int) -> Bool {
-            let id = set.targets[k]
-            return (id < 0 || (health.isUp(id) && !health.isDrained(id))) && !set.drained[k]
-        }
-        if usable(m) { return (true, t < 0 ? "not checked" : "healthy") }
+        if set.isUsable(m, health) { return Membership(included: true, why: t < 0 ? "not checked" : "healthy") }
         let policy = pools[set.pool].allDown
         let reason = set.drained[m] || (t >= 0 && health.isDrained(t)) ? "drained" : "down"
-        if (0..<set.targets.count).contains(where: usable) { return (false, reason) }
+        if set.anyUsable(health) { return Membership(included: false, why: reason) }
         switch policy {
-        case .serveAll: return (true, "\(reason), but every member is out: all_down serve_all")
-        default: return (false, "\(reason); every member is out: all_down \(policy.rawValue)")
+        case .serveAll: return Membership(included: true, why: "\(reason), but every member is out: all_down serve_all")
+        default: return Membership(included: false, why: "\(reason); every member is out: all_down \(policy.rawValue)")
         }
     }
 }
@@ -84,14 +85,9 @@ extension BalancePlan {
         let n = set.targets.count
         scratch.reserve(n)
         var healthy = 0
-        set.targets.withUnsafeBufferPointer { targets in
-            for m in 0..<n {
-                let t = targets[m]
-                if (t < 0 || (health.isUp(t) && !health.isDrained(t))) && !set.drained[m] {
-                    scratch.healthy[healthy] = Int32(m)
-                    healthy += 1
-                }
-            }
+        for m in 0..<n where set.isUsable(m, health) {
+            scratch.healthy[healthy] = Int32(m)
+            healthy += 1
         }
         var ttl = min(rrset.ttl, pool.ttl)
         if healthy < n { ttl = max(1, ttl / 2) }

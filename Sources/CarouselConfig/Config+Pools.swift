@@ -1,4 +1,41 @@
+import Balancer
+import DNSWire
+import Health
 import Yams
+
+/// The keys of a `check:` as written: every kind's fields side by side, the way the file holds
+/// them, so a pool's check can start from `defaults.check` and override the keys it names. It
+/// becomes a `Check` (one kind, with only that kind's fields) once both are read.
+struct CheckFields: Sendable, Equatable {
+    var type = "tcp"
+    var port = 80
+    var path = "/"
+    var host: String? = nil
+    var expect = [200]
+    var body: String? = nil
+    var insecure = false
+    var query: String? = nil
+    var qtype = "A"
+    var rcodes = [0]
+    var command: [String] = []
+    var timing = Timing()
+
+    static let kinds = ["tcp", "http", "https", "dns", "exec", "none"]
+
+    var check: Check {
+        let http = HTTPProbe(path: path, host: host, expect: expect, body: body)
+        let kind: Check.Kind =
+            switch type {
+            case "http": .http(http)
+            case "https": .https(http, insecure: insecure)
+            case "dns": .dns(DNSProbe(query: query, qtype: qtype, rcodes: rcodes))
+            case "exec": .exec(command: command)
+            case "none": .none
+            default: .tcp
+            }
+        return Check(kind: kind, port: port, timing: timing)
+    }
+}
 
 /// Reading `defaults:` and `pools:`. A pool's check starts from `defaults.check` and overrides
 /// the keys it names.
@@ -8,17 +45,17 @@ extension YAMLReader {
         "timeout", "rise", "fall",
     ]
 
-    mutating func check(_ node: Node, _ path: String, base: CheckConfig) -> CheckConfig {
+    mutating func check(_ node: Node, _ path: String, base: CheckFields) -> CheckFields {
         var c = base
         let entries = mapping(node, path, known: YAMLReader.checkKeys)
         for (k, v) in entries where k == "type" {
             guard let s = string(v, "\(path).type") else { continue }
-            guard let kind = CheckConfig.Kind(rawValue: s) else {
-                fail(v, "\(path).type", "\"\(s)\" is not one of \(CheckConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard CheckFields.kinds.contains(s) else {
+                fail(v, "\(path).type", "\"\(s)\" is not one of \(CheckFields.kinds.joined(separator: ", "))")
                 continue
             }
-            if kind != c.type { c.port = CheckConfig.defaultPort(kind) }
-            c.type = kind
+            if s != c.type { c.port = Check.defaultPort(s) }
+            c.type = s
         }
         for (k, v) in entries {
             let p = "\(path).\(k)"
@@ -36,7 +73,7 @@ extension YAMLReader {
             case "qtype": if let s = string(v, p) { c.qtype = s.uppercased() }
             case "expect":
                 guard let items = strings(v, p) else { break }
-                if c.type == .dns {
+                if c.type == "dns" {
                     c.rcodes = items.compactMap { item in
                         if let n = Int(item), (0...4095).contains(n) { return n }
                         if let n = YAMLReader.rcodeNames[item.uppercased()] { return n }
@@ -54,17 +91,19 @@ extension YAMLReader {
                 if let list = strings(v, p) {
                     if list.isEmpty || list[0].isEmpty { fail(v, p, "needs a program") } else { c.command = list }
                 }
-            case "interval": if let d = duration(v, p, range: .milliseconds(100)...(.seconds(86400))) { c.interval = d }
-            case "timeout": if let d = duration(v, p, range: .milliseconds(10)...(.seconds(600))) { c.timeout = d }
-            case "rise": if let n = int(v, p, range: 1...100) { c.rise = n }
-            case "fall": if let n = int(v, p, range: 1...100) { c.fall = n }
+            case "interval":
+                if let d = duration(v, p, range: .milliseconds(100)...(.seconds(86400))) { c.timing.interval = d }
+            case "timeout":
+                if let d = duration(v, p, range: .milliseconds(10)...(.seconds(600))) { c.timing.timeout = d }
+            case "rise": if let n = int(v, p, range: 1...100) { c.timing.rise = n }
+            case "fall": if let n = int(v, p, range: 1...100) { c.timing.fall = n }
             default: break
             }
         }
-        if c.timeout > c.interval {
-            fail(node, "\(path).timeout", "must not be longer than the interval (\(c.interval))")
+        if c.timing.timeout > c.timing.interval {
+            fail(node, "\(path).timeout", "must not be longer than the interval (\(c.timing.interval))")
         }
-        if c.type == .exec && c.command.isEmpty {
+        if c.type == "exec" && c.command.isEmpty {
             fail(node, "\(path).command", "an exec check needs a command")
         }
         return c
@@ -74,13 +113,14 @@ extension YAMLReader {
         "NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4, "REFUSED": 5,
     ]
 
-    mutating func pools(_ node: Node, defaults: (ttl: Int, check: CheckConfig)) -> [PoolConfig] {
+    /// The pools, and the line each is defined on.
+    mutating func pools(_ node: Node, defaults: (ttl: Int, check: CheckFields)) -> [(Pool, line: Int)] {
         guard case .sequence(let seq) = node else {
             fail(node, "pools", "expected a list of pools")
             return []
         }
         let known: Set = ["name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check"]
-        var out: [PoolConfig] = []
+        var out: [(Pool, line: Int)] = []
         var names: [String: Int] = [:]
         for (i, item) in seq.enumerated() {
             let path = "pools[\(i)]"
@@ -95,7 +135,7 @@ extension YAMLReader {
                 fail(nameNode, "\(path).name", "pool \(name) is already defined at line \(first)")
             }
             names[key] = line
-            var pool = PoolConfig(name: name, ttl: defaults.ttl, check: defaults.check, line: line)
+            var pool = Pool(name: name, ttl: defaults.ttl, check: defaults.check.check)
             for (k, v) in entries {
                 let p = "\(path).\(k)"
                 switch k {
@@ -103,13 +143,13 @@ extension YAMLReader {
                 case "max_answers": pool.maxAnswers = int(v, p, range: 1...64)
                 case "order":
                     if let s = string(v, p) {
-                        if let o = PoolConfig.Order(rawValue: s) { pool.order = o } else {
+                        if let o = Pool.Order(rawValue: s) { pool.order = o } else {
                             fail(v, p, "\"\(s)\" is not one of rotate, shuffle, weighted, fixed")
                         }
                     }
                 case "all_down":
                     if let s = string(v, p) {
-                        if let a = PoolConfig.AllDown(rawValue: s) { pool.allDown = a } else {
+                        if let a = Pool.AllDown(rawValue: s) { pool.allDown = a } else {
                             fail(v, p, "\"\(s)\" is not one of serve_all, servfail, nodata, fallback")
                         }
                     }
@@ -119,11 +159,18 @@ extension YAMLReader {
                         break
                     }
                     for (kn, wv) in m {
-                        guard let addr = kn.scalar?.string else { continue }
-                        if let w = int(wv, "\(p).\(addr)", range: 0...1000) { pool.weights[addr] = w }
+                        guard let text = kn.scalar?.string else { continue }
+                        guard let address = IPAddress.canonical(text) else {
+                            fail(kn, "\(p).\(text)", "\"\(text)\" is not an IP address")
+                            continue
+                        }
+                        if let w = int(wv, "\(p).\(text)", range: 0...1000) { pool.weights[address] = w }
                     }
-                case "fallback": pool.fallback = strings(v, p) ?? []
-                case "check": pool.check = check(v, p, base: defaults.check)
+                case "fallback":
+                    for text in strings(v, p) ?? [] {
+                        if let a = IPAddress(text) { pool.fallback.append(a) } else { fail(v, p, "\"\(text)\" is not an IP address") }
+                    }
+                case "check": pool.check = check(v, p, base: defaults.check).check
                 default: break
                 }
             }
@@ -133,7 +180,7 @@ extension YAMLReader {
             if pool.order == .weighted && pool.weights.isEmpty {
                 fail(item, "\(path).weights", "order: weighted needs weights")
             }
-            out.append(pool)
+            out.append((pool, line))
         }
         return out
     }

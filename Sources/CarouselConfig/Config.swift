@@ -1,11 +1,17 @@
+import Balancer
+import DNSWire
+import Health
+import Transfer
 import Yams
 
-/// `carousel.yaml`: what to serve and how. The keys are a contract that operators' scripts rely
-/// on (DESIGN, "The contract with the outside"): extend them, never rename them. This module only
-/// reads and checks the file; it must not open sockets or load zones.
+/// `carousel.yaml`: what to serve and how, read into the domain modules' own values (pools,
+/// checks, transfer zones, keys). The keys are a contract that operators' scripts rely on: extend
+/// them, never rename them. This module only reads the file and checks what the file alone can
+/// tell (types, ranges, unknown keys, names that refer to each other); what needs the zones as
+/// well is `Loading.Validator`'s. It must not open sockets or load zones.
 public struct Config: Sendable, Equatable {
     /// Addresses to answer on, UDP and TCP on each.
-    public var listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 5353)]
+    public var listen: [HostPort] = [HostPort(host: "127.0.0.1", port: 5353)]
     /// Directories of `*.zone` files, or single zone files, relative to the config file.
     public var zones: [String] = ["zones"]
     /// The largest UDP response we send (RFC 6891 §6.2.5).
@@ -42,10 +48,10 @@ public struct Config: Sendable, Equatable {
     public var stateFile: String? = nil
     /// TTL cap and check applied to every pool unless it says otherwise.
     public var defaultTTL: Int = 30
-    public var defaultCheck = CheckConfig()
-    public var pools: [PoolConfig] = []
+    public var defaultCheck = Check()
+    public var pools: [Pool] = []
     /// The admin HTTP listener (status, metrics, drain, reload); off when nil.
-    public var admin: ListenAddress? = nil
+    public var admin: HostPort? = nil
     /// Bearer token for mutating admin requests (also `CAROUSEL_ADMIN_TOKEN`); required when the
     /// admin listener is not on loopback.
     public var adminToken: String? = nil
@@ -53,9 +59,19 @@ public struct Config: Sendable, Equatable {
     public var user: String? = nil
     public var group: String? = nil
     /// Zone transfers: keys, zones served as a primary, zones pulled as a secondary.
-    public var tsigKeys: [TSIGKeyConfig] = []
-    public var transfers: [TransferConfig] = []
-    public var secondaries: [SecondaryConfig] = []
+    public var tsigKeys: [TSIGKey] = []
+    public var transfers: [PrimaryZone] = []
+    public var secondaries: [SecondaryZone] = []
+    /// Where each pool, transfer and secondary is defined (same order as those lists), for
+    /// messages that point back to it.
+    public var lines = Lines()
+
+    public struct Lines: Sendable, Equatable {
+        public var pools: [Int] = []
+        public var transfers: [Int] = []
+        public var secondaries: [Int] = []
+        public init() {}
+    }
 
     public init() {}
 
@@ -65,12 +81,13 @@ public struct Config: Sendable, Equatable {
 
     /// Reads and checks a config file's text; `file` names it in errors. Paths in it are taken
     /// relative to `baseDirectory`.
-    public static func parse(_ text: String, file: String, baseDirectory: String? = nil) -> Result<Config, ConfigErrors> {
+    public static func parse(_ text: String, file: String, baseDirectory: String? = nil) -> Result<Config, Problems> {
         var r = YAMLReader(file: file)
         if text.utf8.count > maxFileSize {
-            return .failure(ConfigErrors([
-                ConfigError(file: file, line: 1, message: "the config is \(text.utf8.count) bytes; the limit is \(maxFileSize)")
-            ]))
+            return .failure(
+                Problems([
+                    Problem(file: file, line: 1, message: "the config is \(text.utf8.count) bytes; the limit is \(maxFileSize)")
+                ]))
         }
         let root: Node?
         do {
@@ -78,9 +95,9 @@ public struct Config: Sendable, Equatable {
         } catch let YamlError.scanner(_, problem, mark, _), let YamlError.parser(_, problem, mark, _),
             let YamlError.composer(_, problem, mark, _)
         {
-            return .failure(ConfigErrors([ConfigError(file: file, line: mark.line, message: "YAML: \(problem)")]))
+            return .failure(Problems([Problem(file: file, line: mark.line, message: "YAML: \(problem)")]))
         } catch {
-            return .failure(ConfigErrors([ConfigError(file: file, line: 1, message: "YAML: \(error)")]))
+            return .failure(Problems([Problem(file: file, line: 1, message: "YAML: \(error)")]))
         }
         var c = Config()
         guard let root else { return .success(c) }  // An empty file means all defaults.
@@ -89,23 +106,28 @@ public struct Config: Sendable, Equatable {
             "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
         ]
         let entries = r.mapping(root, "", known: known)
-        // Defaults first: pools build on them wherever they appear in the file.
+        // Defaults and keys first: pools and transfers build on them wherever they appear.
+        var defaultCheck = CheckFields()
         for (key, v) in entries where key == "defaults" {
             for (k, dv) in r.mapping(v, key, known: ["ttl", "check"]) {
                 if k == "ttl" {
                     if let n = r.int(dv, "defaults.ttl", range: 0...86400) { c.defaultTTL = n }
                 } else {
-                    c.defaultCheck = r.check(dv, "defaults.check", base: CheckConfig())
+                    defaultCheck = r.check(dv, "defaults.check", base: CheckFields())
                 }
             }
+        }
+        c.defaultCheck = defaultCheck.check
+        for (key, v) in entries where key == "tsig_keys" {
+            c.tsigKeys = r.tsigKeys(v).map(\.0)
         }
         for (key, v) in entries {
             switch key {
             case "listen":
                 guard let list = r.strings(v, key) else { break }
-                var out: [ListenAddress] = []
+                var out: [HostPort] = []
                 for s in list {
-                    if let a = ListenAddress(s) { out.append(a) } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
+                    if let a = HostPort(s) { out.append(a) } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
                 }
                 if out.isEmpty { r.fail(v, key, "needs at least one address") } else { c.listen = out }
             case "zones":
@@ -167,7 +189,7 @@ public struct Config: Sendable, Equatable {
                 }
             case "admin":
                 if let s = r.string(v, key) {
-                    if let a = ListenAddress(s) { c.admin = a } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
+                    if let a = HostPort(s) { c.admin = a } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
                 }
             case "admin_token": c.adminToken = r.string(v, key)
             case "user": c.user = r.string(v, key)
@@ -175,59 +197,29 @@ public struct Config: Sendable, Equatable {
             case "state_file":
                 if let s = r.string(v, key) { c.stateFile = resolve(s, against: baseDirectory) }
             case "pools":
-                c.pools = r.pools(v, defaults: (c.defaultTTL, c.defaultCheck))
-            case "tsig_keys": c.tsigKeys = r.tsigKeys(v)
-            case "transfers": c.transfers = r.transfers(v)
+                let pools = r.pools(v, defaults: (c.defaultTTL, defaultCheck))
+                c.pools = pools.map(\.0)
+                c.lines.pools = pools.map(\.line)
+            case "transfers":
+                let zones = r.transfers(v, keys: c.tsigKeys)
+                c.transfers = zones.map(\.0)
+                c.lines.transfers = zones.map(\.line)
             case "secondaries":
-                c.secondaries = r.secondaries(v).map { s in
-                    var s = s
-                    s.file = s.file.map { resolve($0, against: baseDirectory) }
-                    return s
-                }
+                let zones = r.secondaries(v, keys: c.tsigKeys, baseDirectory: baseDirectory)
+                c.secondaries = zones.map(\.0)
+                c.lines.secondaries = zones.map(\.line)
             default:
                 break
             }
         }
-        r.checkTransfers(c)
-        return r.errors.isEmpty ? .success(c) : .failure(ConfigErrors(r.errors.sorted { $0.line < $1.line }))
+        r.checkStoredFiles(c)
+        return r.errors.isEmpty ? .success(c) : .failure(Problems(r.errors.sorted { $0.line < $1.line }))
     }
 
     static func resolve(_ path: String, against base: String?) -> String {
         guard let base, !path.hasPrefix("/") else { return path }
         return base + "/" + path
     }
-}
-
-/// `127.0.0.1:5353`, `[::1]:5353` or `localhost:53`.
-public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    public init?(_ text: String) {
-        let hostPart: Substring
-        let portPart: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            hostPart = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portPart = rest.dropFirst()
-        } else {
-            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
-            hostPart = text[..<colon]
-            portPart = text[text.index(after: colon)...]
-        }
-        guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else { return nil }
-        self.host = String(hostPart)
-        self.port = port
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// Response rate limiting (the RRL of BIND, NSD and Knot): UDP responses per second to one

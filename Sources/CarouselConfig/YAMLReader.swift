@@ -1,37 +1,15 @@
+import DNSWire
 import Yams
-
-/// A configuration problem, always with the file and line it comes from and the key it concerns,
-/// so an operator can go straight to it: `carousel.yaml:12: pools[0].ttl: expected …`.
-public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var message: String
-
-    public init(file: String, line: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { "\(file):\(line): \(message)" }
-}
-
-/// Every problem found in one file.
-public struct ConfigErrors: Error, Sendable, Equatable, CustomStringConvertible {
-    public var errors: [ConfigError]
-    public init(_ errors: [ConfigError]) { self.errors = errors }
-    public var description: String { errors.map(\.description).joined(separator: "\n") }
-}
 
 /// Typed reads from a YAML node that remember where each value came from. Every read either
 /// returns a value or records an error naming the key path and line, and parsing goes on so
 /// that all problems are reported at once.
 struct YAMLReader {
     let file: String
-    var errors: [ConfigError] = []
+    var errors: [Problem] = []
 
     mutating func fail(_ node: Node?, _ path: String, _ message: String) {
-        errors.append(ConfigError(file: file, line: node?.mark?.line ?? 1, message: "\(path): \(message)"))
+        errors.append(Problem(file: file, line: node?.mark?.line ?? 1, message: "\(path): \(message)"))
     }
 
     /// The entries of a mapping, rejecting keys that are not in `known` (typos should not pass

@@ -111,11 +111,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
     /// Folds the case-insensitive bytes into one word first (FNV-1a), then feeds the hasher once:
     /// per-byte `combine` calls made zone loading hash-bound (issue 6).
     public func hash(into hasher: inout Hasher) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        wire.withUnsafeBufferPointer { bytes in
-            for b in bytes { h = (h ^ UInt64(asciiLower(b))) &* 0x100_0000_01b3 }
-        }
-        hasher.combine(h)
+        hasher.combine(wire.withUnsafeBytes { FNV1a.hash64($0, folded: true) })
     }
 
     /// Canonical DNS order (RFC 4034 §6.1): by labels from the right, each compared as lower-case bytes.

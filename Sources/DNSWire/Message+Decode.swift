@@ -76,77 +76,33 @@ struct MessageReader {
         return ResourceRecord(name: owner, type: type, rrClass: rrClass, ttl: ttl, rdata: rdata)
     }
 
-    enum Field { case name, fixed(Int) }
-
-    /// The rdata with embedded names decompressed for the RFC 1035 types and the two later ones
-    /// receivers are asked to decompress (RP, AFSDB: RFC 3597 §4). Every other type, SRV included,
-    /// is copied as it is (RFC 3597 §5).
+    /// The rdata with embedded names decompressed for the types whose layout asks for it
+    /// (`RDataLayout.decompressed`); every other type is copied as it is (RFC 3597 §5).
     func rdata(_ type: RRType, _ rrClass: DNSClass, _ start: Int, _ end: Int) throws(DNSWireError) -> [UInt8] {
-        let layout: [Field]
-        switch type {
-        case .ns, .cname, .mb, .mg, .mr, .ptr: layout = [.name]
-        case .soa: layout = [.name, .name, .fixed(20)]
-        case .minfo, .rp: layout = [.name, .name]
-        case .mx, .afsdb: layout = [.fixed(2), .name]
-        default: return Array(b[start..<end])
-        }
+        guard let layout = type.rdataLayout, layout.decompressed else { return Array(b[start..<end]) }
         // Empty rdata means "delete" in dynamic updates (RFC 2136 §2.5), only with class ANY or NONE.
         if start == end, rrClass.rawValue == 255 || rrClass.rawValue == 254 { return [] }
         var out: [UInt8] = []
         var p = start
-        for field in layout {
-            switch field {
-            case .name:
-                let (name, next) = try name(at: p, limit: end)
-                out += name.wire
-                p = next
-            case .fixed(let k):
-                guard p + k <= end else { throw .malformed("\(type) rdata shorter than its fixed fields") }
-                out += b[p..<(p + k)]
-                p += k
-            }
+        func fixed(_ k: Int) throws(DNSWireError) {
+            guard p + k <= end else { throw .malformed("\(type) rdata shorter than its fixed fields") }
+            out += b[p..<(p + k)]
+            p += k
         }
+        try fixed(layout.prefix)
+        for _ in 0..<layout.names {
+            let (name, next) = try name(at: p, limit: end)
+            out += name.wire
+            p = next
+        }
+        try fixed(layout.suffix)
         guard p == end else { throw .malformed("\(type) rdata has \(end - p) bytes after its fields") }
         return out
     }
 
-    /// Reads a possibly compressed name at `start`, whose own bytes must end before `limit`
-    /// (the end of its rdata, or of the message). Returns the name uncompressed and the offset
-    /// just past it. Each pointer must go below every byte of the name read so far, so chains can
-    /// neither loop nor grow, and at most `Query.maxPointerHops` are followed.
+    /// The possibly compressed name at `start`, whose own bytes end before `limit`.
     func name(at start: Int, limit: Int) throws(DNSWireError) -> (DNSName, Int) {
-        var wire: [UInt8] = []
-        var p = start
-        var bound = limit
-        var after: Int? = nil
-        var lowest = start
-        var hops = 0
-        while true {
-            guard p < bound else { throw .truncated("name at offset \(start) runs past its end") }
-            let len = Int(b[p])
-            switch len & 0xC0 {
-            case 0x00:
-                guard p + 1 + len <= bound else { throw .truncated("label at offset \(p) runs past its end") }
-                guard wire.count + 1 + len <= 255 else { throw .malformedName("name at offset \(start) longer than 255 bytes") }
-                wire += b[p...(p + len)]
-                if len == 0 { return (DNSName(trustedWire: wire), after ?? p + 1) }
-                p += 1 + len
-            case 0xC0:
-                guard p + 1 < bound else { throw .truncated("pointer at offset \(p) cut short") }
-                let target = (len & 0x3F) << 8 | Int(b[p + 1])
-                guard target >= Header.size, target < lowest else {
-                    throw .malformedName("pointer at offset \(p) to \(target) does not point backwards into the body")
-                }
-                hops += 1
-                guard hops <= Query.maxPointerHops else { throw .malformedName("more than \(Query.maxPointerHops) pointers in a name") }
-                if after == nil { after = p + 2 }
-                lowest = target
-                bound = b.count
-                p = target
-            default:
-                throw .malformedName("label type 0x\(String(len & 0xC0, radix: 16)) at offset \(p)")
-            }
-        }
+        try DNSName.read(b, at: start, limit: limit)
     }
 
     func u16(_ at: Int) -> UInt16 { UInt16(b[at]) << 8 | UInt16(b[at + 1]) }

@@ -55,22 +55,14 @@ extension Query {
         guard qd == 1 else {
             return .formErr(id: id, flags: flags, questionEnd: nil, reason: "QDCOUNT \(qd), expected 1")
         }
-        // Question name: plain labels only.
-        var i = Header.size
-        var total = 0
-        while true {
-            guard i < n else { return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question name truncated") }
-            let len = Int(p[i])
-            if len == 0 { i += 1; total += 1; break }
-            guard len <= 63 else {
-                return .formErr(id: id, flags: flags, questionEnd: nil, reason: "bad label in question name")
-            }
-            total += len + 1
-            guard total < 255 else {
-                return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question name longer than 255 bytes")
-            }
-            i += 1 + len
+        // Question name: plain labels only (there is nothing before it to point to).
+        guard let end = WireName.uncompressedEnd(p, from: Header.size) else {
+            return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question name truncated or compressed")
         }
+        guard end - Header.size <= 255 else {
+            return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question name longer than 255 bytes")
+        }
+        var i = end
         let qnameEnd = i
         guard i + 4 <= n else { return .formErr(id: id, flags: flags, questionEnd: nil, reason: "question truncated") }
         let qtype = RRType(p.u16(i))
@@ -83,7 +75,7 @@ extension Query {
         // Answer and authority sections: a query normally has none; skip them with full checks,
         // and an OPT there is malformed (RFC 6891 §6.1.1).
         for _ in 0..<(an + ns) {
-            guard let next = skipName(p, at: i), next + 10 <= n else { return bad("record truncated") }
+            guard let next = WireName.skip(p, at: i), next + 10 <= n else { return bad("record truncated") }
             if p.u16(next) == RRType.opt.rawValue { return bad("OPT outside the additional section") }
             let rdlen = Int(p.u16(next + 8))
             i = next + 10 + rdlen
@@ -94,7 +86,7 @@ extension Query {
         var cookieStart = 0
         var cookieLength = 0
         for _ in 0..<ar {
-            guard let next = skipName(p, at: i), next + 10 <= n else { return bad("record truncated") }
+            guard let next = WireName.skip(p, at: i), next + 10 <= n else { return bad("record truncated") }
             let type = p.u16(next)
             let rdlen = Int(p.u16(next + 8))
             guard next + 10 + rdlen <= n else { return bad("RDLENGTH past the end of the message") }
@@ -139,39 +131,6 @@ extension Query {
             )
         )
     }
-
-    /// Skips a possibly compressed name; returns the offset just past it in the record, or nil.
-    /// Pointers must go strictly backwards and may chain at most `maxPointerHops` times.
-    static func skipName(_ p: UnsafeRawBufferPointer, at start: Int) -> Int? {
-        var i = start
-        var end: Int? = nil
-        var hops = 0
-        var total = 0
-        var lowest = start
-        while true {
-            guard i < p.count else { return nil }
-            let len = Int(p[i])
-            switch len & 0xC0 {
-            case 0x00:
-                if len == 0 { return end ?? i + 1 }
-                total += len + 1
-                guard total < 255 else { return nil }
-                i += 1 + len
-            case 0xC0:
-                guard i + 1 < p.count else { return nil }
-                let target = ((len & 0x3F) << 8) | Int(p[i + 1])
-                guard target >= Header.size, target < lowest, hops < maxPointerHops else { return nil }
-                hops += 1
-                if end == nil { end = i + 2 }
-                lowest = target
-                i = target
-            default:
-                return nil  // 0x40 and 0x80 label types are obsolete or unassigned (RFC 6891 §5).
-            }
-        }
-    }
-
-    public static let maxPointerHops = 16
 }
 
 extension UnsafeRawBufferPointer {

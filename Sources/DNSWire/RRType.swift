@@ -72,14 +72,6 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
         }
     }
 
-    /// Types whose rdata names may be compressed on output: only those of RFC 1035 (RFC 3597 §4).
-    public var rdataNamesCompressible: Bool {
-        switch rawValue {
-        case 2, 5, 6, 7, 8, 9, 12, 14, 15: true
-        default: false
-        }
-    }
-
     /// Meta types and QTYPE-only values that never live in a zone (RFC 6895 §3.1).
     public var isMetaType: Bool { rawValue == 41 || (rawValue >= 128 && rawValue <= 255) }
 }

@@ -55,7 +55,7 @@ extension ResponseWriter {
             var l = base.load(fromByteOffset: o, as: UInt8.self)
             while l & 0xC0 == 0xC0 {
                 hops += 1
-                if hops > Query.maxPointerHops { return false }
+                if hops > WireName.maxPointerHops { return false }
                 o = Int(l & 0x3F) << 8 | Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
                 l = base.load(fromByteOffset: o, as: UInt8.self)
             }

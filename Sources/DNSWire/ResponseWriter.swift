@@ -159,13 +159,8 @@ public struct ResponseWriter: ~Copyable {
     }
 
     mutating func writeCompressibleRData(type: RRType, _ r: UnsafeRawBufferPointer) -> Bool {
+        guard let layout = type.rdataLayout else { return false }
         var i = 0
-        func name() -> Bool {
-            guard let end = nameEnd(r, i) else { return false }
-            guard writeName(UnsafeRawBufferPointer(rebasing: r[i..<end]), compress: true) else { return false }
-            i = end
-            return true
-        }
         func fixed(_ len: Int) -> Bool {
             guard i + len <= r.count, count + len <= limit else { return false }
             if len > 0 { (base + count).copyMemory(from: r.baseAddress! + i, byteCount: len) }
@@ -173,27 +168,14 @@ public struct ResponseWriter: ~Copyable {
             i += len
             return true
         }
-        switch type {
-        case .mx:
-            guard fixed(2), name() else { return false }
-        case .soa:
-            guard name(), name(), fixed(20) else { return false }
-        case .minfo:
-            guard name(), name() else { return false }
-        default:
-            guard name() else { return false }
+        guard fixed(layout.prefix) else { return false }
+        for _ in 0..<layout.names {
+            guard let end = WireName.uncompressedEnd(r, from: i),
+                writeName(UnsafeRawBufferPointer(rebasing: r[i..<end]), compress: true)
+            else { return false }
+            i = end
         }
-        // Anything past the known layout is kept as it is.
+        // Anything past the names (SOA's counters, or more) is kept as it is.
         return fixed(r.count - i)
-    }
-
-    func nameEnd(_ r: UnsafeRawBufferPointer, _ start: Int) -> Int? {
-        var i = start
-        while i < r.count {
-            let l = Int(r[i])
-            if l == 0 { return i + 1 }
-            i += 1 + l
-        }
-        return nil
     }
 }

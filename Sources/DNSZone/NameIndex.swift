@@ -4,21 +4,21 @@ import DNSWire
 /// open addressing with the hash stored beside the index, so a probe compares names only when
 /// the hashes match (a `[DNSName: Int]` compares at every probe; that made big zones' loads
 /// name-comparison bound, issue 6).
-struct NameIndex {
+public struct NameIndex: Sendable {
     /// Hash in the high half, index + 1 in the low half, 0 when empty; at most half full.
     private var slots: [UInt64] = Array(repeating: 0, count: 16)
-    private(set) var names: [DNSName] = []
+    public private(set) var names: [DNSName] = []
 
-    init(capacity: Int = 0) {
+    public init(capacity: Int = 0) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         slots = Array(repeating: 0, count: size)
         names.reserveCapacity(capacity)
     }
 
-    var count: Int { names.count }
+    public var count: Int { names.count }
 
-    func index(of name: DNSName) -> Int? {
+    public func index(of name: DNSName) -> Int? {
         let h = NameIndex.hash(name)
         let mask = slots.count - 1
         var s = Int(h) & mask
@@ -31,7 +31,7 @@ struct NameIndex {
     }
 
     /// The index of `name`, adding it (as given) when new.
-    mutating func insert(_ name: DNSName) -> (index: Int, inserted: Bool) {
+    public mutating func insert(_ name: DNSName) -> (index: Int, inserted: Bool) {
         let h = NameIndex.hash(name)
         let mask = slots.count - 1
         var s = Int(h) & mask
@@ -52,8 +52,6 @@ struct NameIndex {
 
     /// FNV-1a over the lower-cased wire bytes.
     static func hash(_ name: DNSName) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
-        name.wire.withUnsafeBufferPointer { for b in $0 { h = (h ^ UInt32(asciiLower(b))) &* 16_777_619 } }
-        return h
+        name.wire.withUnsafeBytes { FNV1a.hash32($0, folded: true) }
     }
 }

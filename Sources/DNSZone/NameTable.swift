@@ -90,15 +90,13 @@ public struct NameTable: Sendable {
     /// FNV-1a over the lower-cased bytes of the name at `from`, up to and including the root.
     @inline(__always)
     static func hash(_ b: UnsafeRawBufferPointer, from: Int) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
+        var h = FNV1a.offset32
         var i = from
         while true {
             let len = b[i]
-            h = (h ^ UInt32(len)) &* 16_777_619
+            h = FNV1a.add(h, len)
             if len == 0 { return h }
-            for j in 1...Int(len) {
-                h = (h ^ UInt32(asciiLower(b[i + j]))) &* 16_777_619
-            }
+            for j in 1...Int(len) { h = FNV1a.add(h, asciiLower(b[i + j])) }
             i += 1 + Int(len)
         }
     }

@@ -195,7 +195,7 @@ extension Zone {
         for i in nodes.indices {
             nodes[i] = Node(rrsets: nodes[i].rrsets, cut: cuts[i], wildcard: wildcards[i])
         }
-        let (serial, minimum) = soaFields(soa.rdata)
+        let (serial, minimum) = (SOA.serial(soa.rdata), SOA.minimum(soa.rdata))
         return Zone(
             origin: origin, file: file, nodes: nodes, names: names, apex: apex, serial: serial,
             negativeTTL: min(soa.ttl, minimum), recordCount: recordCount, counterCount: counterCount
@@ -245,16 +245,5 @@ extension Zone {
             }
         }
         return order
-    }
-
-    /// SERIAL and MINIMUM from SOA rdata (RFC 1035 §3.3.13): they follow the two names.
-    static func soaFields(_ rdata: [UInt8]) -> (serial: UInt32, minimum: UInt32) {
-        let ranges = ResourceRecord.embeddedNameRanges(type: .soa, rdata: rdata)
-        guard ranges.count == 2, ranges[1].upperBound + 20 <= rdata.count else { return (0, 0) }
-        func u32(_ i: Int) -> UInt32 {
-            UInt32(rdata[i]) << 24 | UInt32(rdata[i + 1]) << 16 | UInt32(rdata[i + 2]) << 8 | UInt32(rdata[i + 3])
-        }
-        let b = ranges[1].upperBound
-        return (u32(b), u32(b + 16))
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// TSIG (RFC 8945): a shared-secret HMAC over a message and a few variables, carried as the last
 /// record of the additional section. Only transfers, NOTIFY and signed queries come here, never
 /// the query fast path.
-public enum TSIGAlgorithm: String, Sendable, CaseIterable {
+public enum TSIGAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// Mandatory to implement, not recommended for use (RFC 8945 §6); for old peers.
     case hmacMD5 = "hmac-md5"
     case hmacSHA1 = "hmac-sha1"
@@ -37,7 +37,7 @@ public enum TSIGAlgorithm: String, Sendable, CaseIterable {
 }
 
 /// A named shared secret.
-public struct TSIGKey: Sendable, Equatable {
+public struct TSIGKey: Sendable, Hashable {
     /// Lower-cased, as the MAC covers it in canonical form (RFC 8945 §4.3.3).
     public let name: DNSName
     public let algorithm: TSIGAlgorithm
@@ -218,8 +218,8 @@ public enum TSIG {
             if type == RRType.tsig.rawValue {
                 guard n == total - 1, n >= an + ns else { throw .malformed("TSIG is not the last record") }
                 var r = MessageBytes(b: b, i: rstart, end: i)
-                let owner = try DNSName.read(b, start)
-                let algorithm = try DNSName.read(b, rstart)
+                let owner = try DNSName.read(b, at: start).name
+                let algorithm = try DNSName.read(b, at: rstart).name
                 r.i = try skipName(b, rstart)
                 let time = try r.u48()
                 let fudge = try r.u16()
@@ -239,22 +239,10 @@ public enum TSIG {
         return found
     }
 
+    /// The offset just past the name at `start` (`WireName`'s rules).
     static func skipName(_ b: [UInt8], _ start: Int) throws(DNSWireError) -> Int {
-        var i = start
-        var total = 0
-        while true {
-            guard i < b.count else { throw .truncated("name runs past the end") }
-            let len = Int(b[i])
-            if len == 0 { return i + 1 }
-            if len & 0xC0 == 0xC0 {
-                guard i + 1 < b.count else { throw .truncated("pointer cut short") }
-                return i + 2
-            }
-            guard len <= 63 else { throw .malformedName("bad label") }
-            total += len + 1
-            guard total < 255 else { throw .malformedName("name too long") }
-            i += 1 + len
-        }
+        guard let end = WireName.skip(b, at: start) else { throw .malformedName("name at offset \(start) cannot be read") }
+        return end
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -289,34 +277,5 @@ struct MessageBytes {
         guard i + n <= end else { throw .truncated("rdata cut short") }
         defer { i += n }
         return Array(b[i..<(i + n)])
-    }
-}
-
-extension DNSName {
-    /// Reads a possibly compressed name from a whole message (pointers backwards only, hop limit).
-    static func read(_ b: [UInt8], _ start: Int) throws(DNSWireError) -> DNSName {
-        var wire: [UInt8] = []
-        var p = start
-        var hops = 0
-        var lowest = start
-        while true {
-            guard p < b.count else { throw .truncated("name runs past the end") }
-            let len = Int(b[p])
-            if len & 0xC0 == 0xC0 {
-                guard p + 1 < b.count else { throw .truncated("pointer cut short") }
-                let target = (len & 0x3F) << 8 | Int(b[p + 1])
-                hops += 1
-                guard target < lowest, hops <= Query.maxPointerHops else { throw .malformedName("bad pointer") }
-                lowest = target
-                p = target
-                continue
-            }
-            guard len <= 63, p + 1 + len <= b.count, wire.count + 1 + len <= 255 else {
-                throw .malformedName("bad label")
-            }
-            wire += b[p...(p + len)]
-            if len == 0 { return DNSName(trustedWire: wire) }
-            p += 1 + len
-        }
     }
 }

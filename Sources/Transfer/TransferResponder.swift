@@ -1,20 +1,5 @@
-import Balancer
-import CarouselConfig
 import DNSWire
 import Foundation
-
-/// Who may transfer one zone: the `transfers:` entry resolved.
-public struct TransferPolicy: Sendable {
-    public let zone: DNSName
-    public let allow: [AddressPrefix]
-    public let key: TSIGKey?
-
-    public init(zone: DNSName, allow: [AddressPrefix], key: TSIGKey?) {
-        self.zone = zone
-        self.allow = allow
-        self.key = key
-    }
-}
 
 /// Answers AXFR and IXFR requests (RFC 5936, RFC 1995) from the journals, bytes in and messages
 /// out, with TSIG (RFC 8945) on every message of a signed exchange. No I/O.
@@ -28,7 +13,7 @@ public enum TransferResponder {
     /// speaks of authoritative data); RD and the opcode are copied, and an OPT is echoed when the
     /// request had one.
     public static func respond(
-        to request: [UInt8], source: [UInt8], tcp: Bool, keyring: TSIGKeyring, policies: [DNSName: TransferPolicy],
+        to request: [UInt8], source: [UInt8], tcp: Bool, keyring: TSIGKeyring, primaries: [DNSName: PrimaryZone],
         journals: [DNSName: ZoneJournal], serves: (DNSName) -> Bool, now: UInt64 = UInt64(Date().timeIntervalSince1970)
     ) -> [[UInt8]] {
         let verdict = keyring.verify(request: request, now: now)
@@ -46,11 +31,11 @@ public enum TransferResponder {
             sign([error(to: m, rcode: rcode, prohibited: why)], key: key, requestMAC: requestMAC, now: now)
         }
         if q.type == .axfr && !tcp { return fail(.notImp) }
-        guard let policy = policies[q.name], let journal = journals[q.name] else {
+        guard let policy = primaries[q.name], let journal = journals[q.name] else {
             return serves(q.name) ? fail(.refused, "no transfers of this zone") : fail(.notAuth)
         }
         guard policy.allow.contains(where: { $0.contains(source) }) else {
-            return fail(.refused, "not allowed from \(source.withUnsafeBytes { Address.text(rdata: $0) } ?? "this address")")
+            return fail(.refused, "not allowed from \(source.withUnsafeBytes { IPAddress.text($0) } ?? "this address")")
         }
         if let required = policy.key, required != key {
             return fail(.refused, key == nil ? "TSIG key \(required.name) required" : "TSIG key \(required.name) required, not \(key!.name)")

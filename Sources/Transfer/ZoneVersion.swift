@@ -36,12 +36,7 @@ public struct ZoneVersion: Sendable {
                     let b = plan.binding(zone: zoneIndex, slot: set.slot)
                 {
                     let bs = plan.sets[b]
-                    let down = (0..<records.count).map { k in
-                        k < bs.targets.count
-                            && (bs.drained[k]
-                                || (bs.targets[k] >= 0
-                                    && (!health.isUp(bs.targets[k]) || health.isDrained(bs.targets[k]))))
-                    }
+                    let down = (0..<records.count).map { k in k < bs.targets.count && !bs.isUsable(k, health) }
                     if !down.allSatisfy({ $0 }) {
                         records = zip(records, down).filter { !$0.1 }.map(\.0)
                     }
@@ -88,36 +83,6 @@ public struct ZoneDiff: Sendable, Equatable {
         self.to = to
         self.deleted = deleted
         self.added = added
-    }
-}
-
-/// SOA rdata fields (RFC 1035 §3.3.13): serial, refresh, retry, expire, minimum follow the names.
-public enum SOA {
-    static func fieldsStart(_ rdata: [UInt8]) -> Int? {
-        let r = ResourceRecord.embeddedNameRanges(type: .soa, rdata: rdata)
-        guard r.count == 2, r[1].upperBound + 20 <= rdata.count else { return nil }
-        return r[1].upperBound
-    }
-
-    static func field(_ rdata: [UInt8], _ k: Int) -> UInt32 {
-        guard let s = fieldsStart(rdata) else { return 0 }
-        let i = s + 4 * k
-        return UInt32(rdata[i]) << 24 | UInt32(rdata[i + 1]) << 16 | UInt32(rdata[i + 2]) << 8 | UInt32(rdata[i + 3])
-    }
-
-    public static func serial(_ rdata: [UInt8]) -> UInt32 { field(rdata, 0) }
-    public static func refresh(_ rdata: [UInt8]) -> UInt32 { field(rdata, 1) }
-    public static func retry(_ rdata: [UInt8]) -> UInt32 { field(rdata, 2) }
-    public static func expire(_ rdata: [UInt8]) -> UInt32 { field(rdata, 3) }
-
-    public static func setting(serial: UInt32, in soa: ResourceRecord) -> ResourceRecord {
-        guard let s = fieldsStart(soa.rdata) else { return soa }
-        var r = soa
-        r.rdata[s] = UInt8(serial >> 24)
-        r.rdata[s + 1] = UInt8(serial >> 16 & 0xFF)
-        r.rdata[s + 2] = UInt8(serial >> 8 & 0xFF)
-        r.rdata[s + 3] = UInt8(serial & 0xFF)
-        return r
     }
 }
 

@@ -1,4 +1,4 @@
-import CarouselConfig
+import DNSWire
 import Foundation
 
 #if canImport(Glibc)
@@ -17,7 +17,7 @@ struct AdminClient {
         var rest = url
         if rest.hasPrefix("http://") { rest.removeFirst(7) }
         if rest.hasSuffix("/") { rest.removeLast() }
-        guard let a = ListenAddress(rest) else { return nil }
+        guard let a = HostPort(rest) else { return nil }
         host = a.host
         port = a.port
         self.token = token

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CarouselConfig
+import Admin
 import Foundation
-import Server
 
 /// How the admin commands find a running Carousel: `--admin`, else the config's `admin:`, else
 /// http://127.0.0.1:8053. Exit codes: 0 done, 1 refused or failed (the reason is printed),

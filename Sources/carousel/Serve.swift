@@ -1,11 +1,13 @@
+import Admin
 import ArgumentParser
 import CarouselConfig
+import DNSWire
 @preconcurrency import Dispatch
 import Foundation
 import Logging
 import Metrics
 import Prometheus
-import Server
+import Runtime
 
 /// `carousel serve` (the default command): load the zones, listen, answer until SIGTERM/SIGINT;
 /// SIGHUP reloads the zone files, keeping the last good version of any that fail.
@@ -33,7 +35,7 @@ struct Serve: AsyncParsableCommand {
             config = try options.resolve()
             if !listen.isEmpty {
                 config.listen = try listen.map { s in
-                    guard let a = ListenAddress(s) else { throw CommandError("--listen \(s): expected ADDRESS:PORT") }
+                    guard let a = HostPort(s) else { throw CommandError("--listen \(s): expected ADDRESS:PORT") }
                     return a
                 }
             }

@@ -1,4 +1,3 @@
-import CarouselConfig
 import DNSWire
 import DNSZone
 import Health
@@ -18,18 +17,16 @@ func makeCatalog(addresses: [String] = ["127.0.0.11", "127.0.0.12", "127.0.0.13"
         try rr("@", .ns, try DNSName("ns1.example.com.").wire),
         try rr("ns1", .a, [127, 0, 0, 1]),
     ]
-    for a in addresses { records.append(try rr("www", .a, Address.rdata(a)!)) }
-    records.append(try rr("v6", .aaaa, Address.rdata("::1")!))
-    records.append(try rr("v6", .aaaa, Address.rdata("::2")!))
+    for a in addresses { records.append(try rr("www", .a, IPAddress(a)!.bytes)) }
+    records.append(try rr("v6", .aaaa, IPAddress("::1")!.bytes))
+    records.append(try rr("v6", .aaaa, IPAddress("::2")!.bytes))
     records.append(try rr("x.svc", .a, [127, 0, 0, 21]))
     records.append(try rr("y.svc", .a, [127, 0, 0, 22]))
     return Catalog(zones: [try Zone.build(origin: origin, file: "example.com.zone", records: records)])
 }
 
-func pool(_ name: String, _ configure: (inout PoolConfig) -> Void = { _ in }) -> PoolConfig {
-    var check = CheckConfig()
-    check.type = .tcp
-    var p = PoolConfig(name: name, ttl: 20, check: check, line: 1)
+func pool(_ name: String, _ configure: (inout Pool) -> Void = { _ in }) -> Pool {
+    var p = Pool(name: name, ttl: 20, check: Check(kind: .tcp))
     configure(&p)
     return p
 }
@@ -40,14 +37,14 @@ struct Harness {
     let ids: [TargetKey: Int32]
     let scratch = BalancerScratch(capacity: 2)
 
-    init(pools: [PoolConfig], catalog: Catalog? = nil) throws {
+    init(pools: [Pool], catalog: Catalog? = nil, poolDrains: Set<String> = []) throws {
         self.catalog = try catalog ?? makeCatalog()
         var ids: [TargetKey: Int32] = [:]
         for (i, key) in BalancePlan.targets(of: self.catalog, pools: pools).keys.sorted(by: { $0.address < $1.address }).enumerated() {
             ids[key] = Int32(i)
         }
         self.ids = ids
-        self.plan = BalancePlan.build(catalog: self.catalog, pools: pools, ids: ids)
+        self.plan = BalancePlan.build(catalog: self.catalog, pools: pools, ids: ids, poolDrains: poolDrains)
     }
 
     /// A view with the given addresses down (and optionally drained).
@@ -106,9 +103,9 @@ struct Harness {
         #expect(try big.answer("www.example.com.").0 == .records(count: 4, ttl: 60))
     }
 
-    @Test(arguments: [PoolConfig.AllDown.serveAll, .servfail, .nodata, .fallback])
-    func allDownPolicies(policy: PoolConfig.AllDown) throws {
-        let h = try Harness(pools: [pool("www.example.com") { $0.allDown = policy; $0.fallback = ["127.0.0.99", "::99"] }])
+    @Test(arguments: [Pool.AllDown.serveAll, .servfail, .nodata, .fallback])
+    func allDownPolicies(policy: Pool.AllDown) throws {
+        let h = try Harness(pools: [pool("www.example.com") { $0.allDown = policy; $0.fallback = [IPAddress("127.0.0.99")!, IPAddress("::99")!] }])
         let (sel, addrs) = try h.answer("www.example.com.", view: h.view(down: Set(four)))
         switch policy {
         case .serveAll:
@@ -186,8 +183,32 @@ struct Harness {
     }
 
     @Test func addressText() {
-        #expect(Address.canonical("2001:DB8:0:0::1") == "2001:db8::1")
-        #expect(Address.canonical("127.000.0.1") == nil || Address.canonical("127.000.0.1") == "127.0.0.1")
-        #expect(Address.rdata("not-an-ip") == nil)
+        #expect(IPAddress.canonical("2001:DB8:0:0::1") == "2001:db8::1")
+        #expect(IPAddress.canonical("127.000.0.1") == nil || IPAddress.canonical("127.000.0.1") == "127.0.0.1")
+        #expect(IPAddress("not-an-ip")?.bytes == nil)
+    }
+}
+
+@Suite("AllDownWatch: every member out, told once")
+struct AllDownWatchTests {
+    @Test("a set whose members are all drained from its pool is dark, though every address is healthy")
+    func poolDrainsCount() throws {
+        let all = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
+        let h = try Harness(pools: [pool("www.example.com")], poolDrains: Set(all.map { "www.example.com/\($0)" }))
+        var watch = AllDownWatch(plan: h.plan)
+        let changes = watch.update(h.view())
+        #expect(changes.map(\.description) == ["pool www.example.com A: every member is down; all_down: serve_all"])
+        #expect(watch.update(h.view()).isEmpty, "told once")
+    }
+
+    @Test("dark when every member is down or drained, back when one is up again")
+    func downAndBack() throws {
+        let h = try Harness(pools: [pool("www.example.com")])
+        var watch = AllDownWatch(plan: h.plan)
+        #expect(watch.update(h.view()).isEmpty)
+        let dark = watch.update(h.view(down: ["127.0.0.11", "127.0.0.12"], drained: ["127.0.0.13", "127.0.0.14"]))
+        #expect(dark.count == 1 && dark[0].dark && dark[0].type == .a && dark[0].pool == "www.example.com")
+        let back = watch.update(h.view(down: ["127.0.0.11", "127.0.0.12", "127.0.0.13"]))
+        #expect(back.map(\.description) == ["pool www.example.com A: members are up again"])
     }
 }

@@ -1,9 +1,13 @@
+import Balancer
+import DNSWire
+import Health
 import Testing
+import Transfer
 
 @testable import CarouselConfig
 
 @Suite struct ConfigTests {
-    func parse(_ text: String) -> Result<Config, ConfigErrors> {
+    func parse(_ text: String) -> Result<Config, Problems> {
         Config.parse(text, file: "carousel.yaml")
     }
 
@@ -16,7 +20,7 @@ import Testing
 
     @Test func emptyFileMeansDefaults() throws {
         let c = try parse("").get()
-        #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 5353)])
+        #expect(c.listen == [HostPort(host: "127.0.0.1", port: 5353)])
         #expect(c.zones == ["zones"])
         #expect(c.maxUDPPayload == 1232)
         #expect(c.pools.isEmpty)
@@ -58,15 +62,15 @@ import Testing
         #expect(c.pools.count == 2)
         let www = c.pools[0]
         #expect(www.ttl == 20 && www.maxAnswers == 8 && www.order == .weighted && www.allDown == .fallback)
-        #expect(www.weights == ["127.0.0.11": 3] && www.fallback == ["127.0.0.99"])
-        #expect(www.check.type == .http && www.check.port == 8080 && www.check.path == "/healthz")
-        #expect(www.check.expect == [200, 204] && www.check.body == "ok" && www.check.host == "www.example.com")
-        #expect(www.check.interval == .seconds(1) && www.check.timeout == .milliseconds(500))
-        #expect(www.check.rise == 2 && www.check.fall == 2)
-        #expect(www.line == 8)
+        #expect(www.weights == ["127.0.0.11": 3] && www.fallback == [IPAddress("127.0.0.99")!])
+        let http = HTTPProbe(path: "/healthz", host: "www.example.com", expect: [200, 204], body: "ok")
+        #expect(www.check.kind == .http(http) && www.check.port == 8080)
+        #expect(www.check.timing == Timing(interval: .seconds(1), timeout: .milliseconds(500), rise: 2, fall: 2))
+        #expect(c.lines.pools == [8, 26])
         // The second pool inherits the defaults.
         let svc = c.pools[1]
-        #expect(svc.ttl == 30 && svc.check.type == .tcp && svc.check.interval == .seconds(5) && svc.check.fall == 3)
+        #expect(svc.ttl == 30 && svc.check.kind == .tcp && svc.check.timing.interval == .seconds(5))
+        #expect(svc.check.timing.fall == 3)
     }
 
     @Test func poolCheckOverridesOnlyWhatItNames() throws {
@@ -79,8 +83,9 @@ import Testing
               - name: b.example.com
                 check: { type: https }
             """).get()
-        #expect(c.pools[0].check.port == 8080 && c.pools[0].check.path == "/h" && c.pools[0].check.fall == 5)
-        #expect(c.pools[1].check.type == .https && c.pools[1].check.port == 443)
+        #expect(c.pools[0].check.kind == .http(HTTPProbe(path: "/h")) && c.pools[0].check.port == 8080)
+        #expect(c.pools[0].check.timing.fall == 5 && c.pools[0].check.timing.interval == .seconds(3))
+        #expect(c.pools[1].check.kind == .https(HTTPProbe(path: "/h"), insecure: false) && c.pools[1].check.port == 443)
     }
 
     @Test func errorsNameTheFileLineAndKey() {
@@ -141,11 +146,11 @@ import Testing
     }
 
     @Test func listenAddresses() {
-        #expect(ListenAddress("127.0.0.1:53") == ListenAddress(host: "127.0.0.1", port: 53))
-        #expect(ListenAddress("[::1]:5399") == ListenAddress(host: "::1", port: 5399))
-        #expect(ListenAddress("::1:53") == nil)
-        #expect(ListenAddress("127.0.0.1") == nil)
-        #expect(ListenAddress("127.0.0.1:70000") == nil)
+        #expect(HostPort("127.0.0.1:53") == HostPort(host: "127.0.0.1", port: 53))
+        #expect(HostPort("[::1]:5399") == HostPort(host: "::1", port: 5399))
+        #expect(HostPort("::1:53") == nil)
+        #expect(HostPort("127.0.0.1") == nil)
+        #expect(HostPort("127.0.0.1:70000") == nil)
     }
 
     @Test func dnsCheckExpectsRcodes() throws {
@@ -154,7 +159,8 @@ import Testing
               - name: ns.example.com
                 check: { type: dns, query: example.com, qtype: soa, expect: [NOERROR, NXDOMAIN] }
             """).get()
-        #expect(c.pools[0].check.port == 53 && c.pools[0].check.rcodes == [0, 3] && c.pools[0].check.qtype == "SOA")
+        #expect(c.pools[0].check.port == 53)
+        #expect(c.pools[0].check.kind == .dns(DNSProbe(query: "example.com", qtype: "SOA", rcodes: [0, 3])))
     }
 }
 
@@ -175,16 +181,17 @@ import Testing
                 tsig: xfr
             """
         let c = try Config.parse(text, file: "carousel.yaml").get()
-        #expect(c.tsigKeys.count == 1 && c.tsigKeys[0].algorithm == "hmac-sha256" && c.tsigKeys[0].secret.count == 32)
-        #expect(c.transfers[0].allow.count == 3 && c.transfers[0].publishHealth && c.transfers[0].tsig == "xfr")
-        #expect(c.transfers[0].notify == [ListenAddress(host: "127.0.0.1", port: 5300)])
+        #expect(c.tsigKeys.count == 1 && c.tsigKeys[0].algorithm == .hmacSHA256 && c.tsigKeys[0].secret.count == 32)
+        #expect(c.tsigKeys[0].name == (try DNSName("xfr.")))
+        #expect(c.transfers[0].zone == (try DNSName("example.com.")))
+        #expect(c.transfers[0].allow.count == 3 && c.transfers[0].publishHealth && c.transfers[0].key == c.tsigKeys[0])
+        #expect(c.transfers[0].notify == [HostPort(host: "127.0.0.1", port: 5300)])
         #expect(c.transfers[0].allow[2].contains([10, 1, 2, 3]))
         #expect(!c.transfers[0].allow[0].contains([127, 0, 0, 2]))
-        #expect(c.secondaries == [SecondaryConfig(zone: "example.net", primary: ListenAddress(host: "127.0.0.1", port: 5300), line: 10)].map {
-            var s = $0
-            s.tsig = "xfr"
-            return s
-        })
+        #expect(c.secondaries == [
+            SecondaryZone(zone: try DNSName("example.net."), primary: HostPort(host: "127.0.0.1", port: 5300), key: c.tsigKeys[0])
+        ])
+        #expect(c.lines.transfers == [4] && c.lines.secondaries == [10])
     }
 
     @Test func everyErrorIsListedWithItsLine() {
@@ -232,7 +239,7 @@ import Testing
         #expect(c.secondaries.map(\.file) == [
             "/etc/carousel/secondary/example.net.zone", "/var/lib/carousel/example.org.zone", nil,
         ])
-        #expect(c.secondaries[0].primary == ListenAddress(host: "192.0.2.10", port: 53))
+        #expect(c.secondaries[0].primary == HostPort(host: "192.0.2.10", port: 53))
 
         let bad = """
             zones: ["zones", "/srv/extra.zone"]
@@ -266,6 +273,7 @@ import Testing
             Issue.record("expected errors")
             return
         }
-        #expect(e.errors.map(\.description) == ["c.yaml:2: transfers[0].tsig: no key named xfr in tsig_keys"])
+        // At the line of the `tsig:` that names it.
+        #expect(e.errors.map(\.description) == ["c.yaml:3: transfers[0].tsig: no key named xfr in tsig_keys"])
     }
 }

@@ -125,11 +125,11 @@ struct MessageTests {
         #expect(throws: DNSWireError.self, "\(label)") { try Message.decode(bytes) }
     }
 
-    @Test("pointer chains are followed up to Query.maxPointerHops, as in Query.decode")
+    @Test("pointer chains are followed up to WireName.maxPointerHops, as in Query.decode")
     func hopLimit() throws {
-        let m = try Message.decode(QueryDecodeTests.pointerChain(Query.maxPointerHops - 1))
-        #expect(m.additional.last?.name.labelCount == Query.maxPointerHops + 3)
-        #expect(throws: DNSWireError.self) { try Message.decode(QueryDecodeTests.pointerChain(Query.maxPointerHops)) }
+        let m = try Message.decode(QueryDecodeTests.pointerChain(WireName.maxPointerHops - 1))
+        #expect(m.additional.last?.name.labelCount == WireName.maxPointerHops + 3)
+        #expect(throws: DNSWireError.self) { try Message.decode(QueryDecodeTests.pointerChain(WireName.maxPointerHops)) }
     }
 
     @Test("a dynamic update's empty rdata (class ANY) is kept")

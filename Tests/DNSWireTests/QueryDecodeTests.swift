@@ -176,8 +176,8 @@ struct QueryDecodeTests {
     func hopLimit() {
         let chain = Self.pointerChain
         // Within 255 bytes, each pointer adds a hop: 15 links + the qname pointer = 16 hops.
-        #expect(Decoded(decodeQuery(chain(Query.maxPointerHops - 1))) == .query(questionEnd: 33))
-        #expect(Decoded(decodeQuery(chain(Query.maxPointerHops))) == .formErr(questionEnd: 33))
+        #expect(Decoded(decodeQuery(chain(WireName.maxPointerHops - 1))) == .query(questionEnd: 33))
+        #expect(Decoded(decodeQuery(chain(WireName.maxPointerHops))) == .formErr(questionEnd: 33))
     }
 
     /// A query whose additional records' owners each point at the previous one: the last owner

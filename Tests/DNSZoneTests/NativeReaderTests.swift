@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import DNSZone
+@testable import ZoneFiles
 
 /// The native master-file reader against libldns, the reference: the same text must give the
 /// same records (owner bytes with their case, type, class, TTL, rdata bytes, line, file) or the

@@ -1,5 +1,6 @@
 import DNSWire
 import DNSZone
+import ZoneFiles
 import Testing
 
 private typealias F = LoaderFixture
@@ -12,7 +13,7 @@ struct ZoneCheckTests {
         let (dir, path, result) = F.parse(head + body)
         let zone = try result.get()
         let found = ZoneLoader.check(zone)
-        func text(_ problems: [ZoneProblem]) -> [String] {
+        func text(_ problems: [Problem]) -> [String] {
             problems.map { $0.description.replacingOccurrences(of: path, with: "FILE") }
         }
         _ = dir

@@ -1,5 +1,6 @@
 import DNSWire
 import DNSZone
+import ZoneFiles
 import Foundation
 import Testing
 
@@ -45,18 +46,18 @@ enum LoaderFixture {
 
     /// Parses `text` written to `file` in a fresh directory; the directory lives as long as the result.
     static func parse(_ text: String, file: String = "example.com.zone", origin: DNSName? = nil)
-        -> (dir: Dir, path: String, result: Result<ZoneFile, ZoneProblem>)
+        -> (dir: Dir, path: String, result: Result<ZoneFile, Problem>)
     {
         let dir = Dir()
         let path = dir.write(file, text)
         return (dir, path, ZoneLoader.parse(file: path, origin: origin))
     }
 
-    static func records(_ result: Result<ZoneFile, ZoneProblem>) -> [ResourceRecord] {
+    static func records(_ result: Result<ZoneFile, Problem>) -> [ResourceRecord] {
         (try? result.get())?.records.map(\.record) ?? []
     }
 
-    static func problem(_ result: Result<ZoneFile, ZoneProblem>) -> String? {
+    static func problem(_ result: Result<ZoneFile, Problem>) -> String? {
         if case .failure(let p) = result { return p.description }
         return nil
     }
@@ -319,7 +320,7 @@ struct ZoneLoaderTests {
         dir.write("nested/c.example.zone", "")
         let single = dir.write("nested/db.other", "")
         #expect(try ZoneLoader.zoneFiles(at: [dir.path, single]) == [a, b, single])
-        #expect(throws: ZoneProblem(file: "/nonexistent", line: 0, message: "cannot read: No such file or directory")) {
+        #expect(throws: Problem(file: "/nonexistent", line: 0, message: "cannot read: No such file or directory")) {
             try ZoneLoader.zoneFiles(at: [dir.path, "/nonexistent"])
         }
     }

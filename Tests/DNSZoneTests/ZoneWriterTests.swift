@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import DNSZone
+@testable import ZoneFiles
 
 /// The master-file text a secondary stores its zone in: written, read back by both readers (the
 /// native one and libldns), it gives the very records that went in — owner bytes with their case,

@@ -1,20 +1,20 @@
-import CarouselConfig
 import Foundation
 import NIOPosix
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 @Suite struct ExecCheckTests {
     let group = MultiThreadedEventLoopGroup.singleton
 
     func key(_ address: String, _ command: [String], port: Int = 8080, timeout: Duration = .seconds(2)) -> TargetKey {
-        var c = CheckConfig()
+        var c = CheckFields()
         c.type = .exec
         c.port = port
         c.command = command
         c.timeout = timeout
-        return TargetKey(address: address, check: c)
+        return TargetKey(address: address, check: c.check)
     }
 
     @Test func exitZeroIsUpAndTheTargetIsInTheEnvironment() async {

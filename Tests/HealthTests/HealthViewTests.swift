@@ -1,7 +1,7 @@
-import CarouselConfig
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 @Suite struct HealthViewTests {
     @Test func unknownAndUnseenIdsCountAsUp() {
@@ -33,11 +33,11 @@ import Testing
 }
 
 @Suite struct TargetKeyTests {
-    func check(_ type: CheckConfig.Kind, _ edit: (inout CheckConfig) -> Void = { _ in }) -> CheckConfig {
-        var c = CheckConfig()
+    func check(_ type: CheckFields.Kind, _ edit: (inout CheckFields) -> Void = { _ in }) -> Check {
+        var c = CheckFields()
         c.type = type
         edit(&c)
-        return c
+        return c.check
     }
 
     @Test func addressesAreCanonical() {

@@ -1,25 +1,25 @@
-import CarouselConfig
 import Foundation
 import NIOCore
 import NIOPosix
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 /// tcp, http, https and dns checks against real servers on loopback. Every test has its own
 /// 127.42.x.y address so the suite can run in parallel.
 @Suite struct NetworkCheckTests {
     let group = MultiThreadedEventLoopGroup.singleton
 
-    func key(_ address: String, _ type: CheckConfig.Kind, port: Int, _ edit: (inout CheckConfig) -> Void = { _ in })
+    func key(_ address: String, _ type: CheckFields.Kind, port: Int, _ edit: (inout CheckFields) -> Void = { _ in })
         -> TargetKey
     {
-        var c = CheckConfig()
+        var c = CheckFields()
         c.type = type
         c.port = port
         c.timeout = .seconds(2)  // generous: only the timeout tests measure time
         edit(&c)
-        return TargetKey(address: address, check: c)
+        return TargetKey(address: address, check: c.check)
     }
 
     // MARK: tcp

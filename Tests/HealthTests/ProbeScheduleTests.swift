@@ -1,6 +1,7 @@
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 @Suite struct ProbeScheduleTests {
     @Test func popsEntriesInDueOrderAndOnlyWhenDue() {

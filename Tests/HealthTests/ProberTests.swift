@@ -1,15 +1,15 @@
-import CarouselConfig
 import Foundation
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 /// The prober as the server runs it: real HTTP backends on loopback, 200 ms intervals.
 @Suite struct ProberTests {
-    func fast(_ type: CheckConfig.Kind = .http, port: Int, _ edit: (inout CheckConfig) -> Void = { _ in })
-        -> CheckConfig
+    func fast(_ type: CheckFields.Kind = .http, port: Int, _ edit: (inout CheckFields) -> Void = { _ in })
+        -> Check
     {
-        var c = CheckConfig()
+        var c = CheckFields()
         c.type = type
         c.port = port
         c.interval = .milliseconds(200)
@@ -17,7 +17,7 @@ import Testing
         c.rise = 2
         c.fall = 2
         edit(&c)
-        return c
+        return c.check
     }
 
     func status(_ prober: Prober, _ key: TargetKey) async -> TargetStatus? {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 @Suite struct RiseFallTests {
     let ok = ProbeResult.success("HTTP 200")

@@ -1,19 +1,19 @@
-import CarouselConfig
 import Foundation
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 @Suite struct StateFileTests {
-    func tcp(port: Int) -> CheckConfig {
-        var c = CheckConfig()
+    func tcp(port: Int) -> Check {
+        var c = CheckFields()
         c.type = .tcp
         c.port = port
         c.interval = .seconds(1)
         c.timeout = .seconds(1)
         c.rise = 2
         c.fall = 2
-        return c
+        return c.check
     }
 
     @Test func statesCarryAcrossARestart() async throws {

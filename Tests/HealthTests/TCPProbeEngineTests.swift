@@ -1,8 +1,8 @@
-import CarouselConfig
 import Foundation
 import Testing
 
-@testable import Health
+import Health
+@testable import Prober
 
 #if canImport(Glibc)
     import Glibc
@@ -127,15 +127,15 @@ import Testing
 
     // MARK: under the prober
 
-    func tcp(port: Int) -> CheckConfig {
-        var c = CheckConfig()
+    func tcp(port: Int) -> Check {
+        var c = CheckFields()
         c.type = .tcp
         c.port = port
         c.interval = .milliseconds(200)
         c.timeout = .milliseconds(200)
         c.rise = 2
         c.fall = 2
-        return c
+        return c.check
     }
 
     @Test func proberUpThenDownAfterFallWhenTheListenerCloses() async throws {

@@ -612,7 +612,7 @@ struct TransferTests {
         for line in [
             "carousel.yaml:3: tsig_keys[0].algorithm: \"hmac-sha224\" is not one of",
             "carousel.yaml:6: transfers[0].allow: \"not-an-address\" is not an address or prefix",
-            "carousel.yaml:5: transfers[0].tsig: no key named other in tsig_keys",
+            "carousel.yaml:7: transfers[0].tsig: no key named other in tsig_keys",
         ] {
             #expect(result.stderr.contains(line), "missing \(line)\n\(result.stderr)")
         }

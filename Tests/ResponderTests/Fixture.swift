@@ -2,6 +2,7 @@ import DNSWire
 import DNSZone
 import Foundation
 import Responder
+import ZoneFiles
 import Testing
 
 /// Zones written as zone-file text (STYLE habit 8), read by the real loader, and a responder over

@@ -1,4 +1,3 @@
-import CarouselConfig
 import DNSWire
 import Testing
 
@@ -18,9 +17,9 @@ import Testing
     }
 
     func respond(_ request: [UInt8], source: [UInt8]? = nil, tcp: Bool = true, requireKey: Bool = false) -> [[UInt8]] {
-        let policy = TransferPolicy(zone: origin, allow: [AddressPrefix("127.0.0.0/8")!], key: requireKey ? key : nil)
+        let policy = PrimaryZone(zone: origin, allow: [IPPrefix("127.0.0.0/8")!], key: requireKey ? key : nil)
         return TransferResponder.respond(
-            to: request, source: source ?? loopback, tcp: tcp, keyring: TSIGKeyring([key]), policies: [origin: policy],
+            to: request, source: source ?? loopback, tcp: tcp, keyring: TSIGKeyring([key]), primaries: [origin: policy],
             journals: [origin: journal], serves: { $0 == origin || $0 == served })
     }
 

@@ -23,7 +23,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DNSWire", package: carousel),
                 .product(name: "DNSZone", package: carousel),
-                .product(name: "CarouselConfig", package: carousel),
+                .product(name: "ZoneFiles", package: carousel),
                 .product(name: "Health", package: carousel),
                 .product(name: "Balancer", package: carousel),
                 .product(name: "Responder", package: carousel),

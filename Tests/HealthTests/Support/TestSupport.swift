@@ -1,5 +1,6 @@
 import Foundation
 import Health
+@testable import Prober
 import Logging
 import NIOCore
 import NIOPosix

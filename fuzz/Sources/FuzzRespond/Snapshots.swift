@@ -1,10 +1,10 @@
 import Balancer
-import CarouselConfig
 import DNSWire
 import DNSZone
 import Foundation
 import Health
 import Responder
+import ZoneFiles
 
 /// The data the query-handler target answers from: the responder tests' zones (exact matches, MX,
 /// TXT, a CNAME chain, loops, wildcards, delegations with glue, a child zone served beside its
@@ -118,11 +118,9 @@ enum World {
         """ + (1...40).map { "big IN A 198.51.100.\($0)\n" }.joined()
     )
 
-    static func poolConfigs() -> [PoolConfig] {
-        func pool(_ name: String, _ configure: (inout PoolConfig) -> Void = { _ in }) -> PoolConfig {
-            var check = CheckConfig()
-            check.type = .tcp
-            var p = PoolConfig(name: name, ttl: 20, check: check, line: 1)
+    static func poolConfigs() -> [Pool] {
+        func pool(_ name: String, _ configure: (inout Pool) -> Void = { _ in }) -> Pool {
+            var p = Pool(name: name, ttl: 20, check: Check(kind: .tcp))
             configure(&p)
             return p
         }
@@ -139,7 +137,7 @@ enum World {
                 $0.order = .fixed; $0.allDown = .servfail; $0.maxAnswers = 1
             },
             pool("fb.example.net") {
-                $0.allDown = .fallback; $0.fallback = ["192.0.2.250", "2001:db8::250"]
+                $0.allDown = .fallback; $0.fallback = [IPAddress("192.0.2.250")!, IPAddress("2001:db8::250")!]
             },
             pool("nd.example.net") { $0.allDown = .nodata },
             pool("*.apps.example.net") { $0.ttl = 5 },

@@ -4,12 +4,12 @@
 // CNAME aliases, a wildcard and a four-address pool name bound to a tcp-checked pool.
 import Balancer
 import Benchmark
-import CarouselConfig
 import DNSWire
 import DNSZone
 import Foundation
 import Health
 import Responder
+import ZoneFiles
 
 let benchmarks: @Sendable () -> Void = {
     let fixture: Fixture
@@ -118,12 +118,8 @@ final class Fixture: @unchecked Sendable {
         let parsed = try ZoneLoader.parse(file: file, origin: origin).get()
         let catalog = Catalog(zones: [try Zone.build(origin: parsed.origin, file: file, records: parsed.records.map(\.record))])
 
-        var check = CheckConfig()
-        check.type = .tcp
-        check.port = 5390
-        check.interval = .seconds(1)
-        check.timeout = .milliseconds(500)
-        let pools = [PoolConfig(name: "pool.bench.example.", ttl: 20, check: check, line: 1)]
+        let check = Check(kind: .tcp, port: 5390, timing: Timing(interval: .seconds(1), timeout: .milliseconds(500)))
+        let pools = [Pool(name: "pool.bench.example.", ttl: 20, check: check)]
         var ids: [TargetKey: Int32] = [:]
         for (i, key) in BalancePlan.targets(of: catalog, pools: pools).keys.sorted(by: { $0.address < $1.address }).enumerated() {
             ids[key] = Int32(i)

@@ -1,0 +1,211 @@
+import DNSWire
+import Foundation
+import Transfer
+import Yams
+
+/// Reading `tsig_keys:`, `transfers:` and `secondaries:` into the transfer module's values. Key
+/// names are resolved here (a `tsig:` naming no key is an error at its line), so the services see
+/// keys, not names.
+extension YAMLReader {
+    static let tsigAlgorithms = TSIGAlgorithm.allCases.map(\.rawValue)
+
+    /// `{ name: xfr, algorithm: hmac-sha256, secret: "base64…" }`, and the line of each.
+    mutating func tsigKeys(_ node: Node) -> [(TSIGKey, line: Int)] {
+        guard case .sequence(let seq) = node else {
+            fail(node, "tsig_keys", "expected a list of keys")
+            return []
+        }
+        var out: [(TSIGKey, line: Int)] = []
+        var seen: [DNSName: Int] = [:]
+        for (i, item) in seq.enumerated() {
+            let path = "tsig_keys[\(i)]"
+            let line = item.mark?.line ?? 1
+            var name: DNSName?, algorithm = TSIGAlgorithm.hmacSHA256, secret: [UInt8]?
+            for (k, v) in mapping(item, path, known: ["name", "algorithm", "secret"]) {
+                let p = "\(path).\(k)"
+                switch k {
+                case "name":
+                    if let s = string(v, p) {
+                        name = zoneName(s, v, p)
+                    }
+                case "algorithm":
+                    if let s = string(v, p) {
+                        if let a = TSIGAlgorithm(rawValue: s.lowercased()) {
+                            algorithm = a
+                        } else {
+                            fail(v, p, "\"\(s)\" is not one of \(YAMLReader.tsigAlgorithms.joined(separator: ", "))")
+                        }
+                    }
+                default:
+                    if let s = string(v, p) {
+                        if let d = Data(base64Encoded: s), !d.isEmpty {
+                            secret = Array(d)
+                        } else {
+                            fail(v, p, "expected a base64 secret")
+                        }
+                    }
+                }
+            }
+            guard let name else {
+                fail(item, "\(path).name", "every key needs a name")
+                continue
+            }
+            if let first = seen[name] {
+                fail(item, "\(path).name", "key \(name) is already defined at line \(first)")
+            }
+            seen[name] = line
+            guard let secret else {
+                fail(item, "\(path).secret", "every key needs a secret")
+                continue
+            }
+            out.append((TSIGKey(name: name, algorithm: algorithm, secret: secret), line))
+        }
+        return out
+    }
+
+    /// A zone or key name, absolute (`example.com` and `example.com.` are one zone).
+    mutating func zoneName(_ s: String, _ node: Node, _ path: String) -> DNSName? {
+        do {
+            return try DNSName(s.hasSuffix(".") ? s : s + ".")
+        } catch {
+            fail(node, path, "\"\(s)\" is not a domain name: \(error)")
+            return nil
+        }
+    }
+
+    /// The key a `tsig:` names, or an error at its line.
+    mutating func key(_ node: Node, _ path: String, in keys: [TSIGKey]) -> TSIGKey? {
+        guard let s = string(node, path), let name = zoneName(s, node, path) else { return nil }
+        guard let key = keys.first(where: { $0.name == name }) else {
+            fail(node, path, "no key named \(s) in tsig_keys")
+            return nil
+        }
+        return key
+    }
+
+    /// `host:port`, or an address alone for port 53.
+    mutating func peer(_ s: String, _ node: Node, _ path: String) -> HostPort? {
+        if let a = HostPort(s) { return a }
+        if IPAddress(s) != nil { return HostPort(host: s, port: 53) }
+        fail(node, path, "\"\(s)\" is not ADDRESS:PORT")
+        return nil
+    }
+
+    mutating func transfers(_ node: Node, keys: [TSIGKey]) -> [(PrimaryZone, line: Int)] {
+        guard case .sequence(let seq) = node else {
+            fail(node, "transfers", "expected a list of zones")
+            return []
+        }
+        var out: [(PrimaryZone, line: Int)] = []
+        var seen: [DNSName: Int] = [:]
+        for (i, item) in seq.enumerated() {
+            let path = "transfers[\(i)]"
+            let line = item.mark?.line ?? 1
+            let entries = mapping(item, path, known: ["zone", "allow", "tsig", "notify", "publish_health"])
+            guard let zoneNode = entries.first(where: { $0.0 == "zone" })?.1,
+                let text = string(zoneNode, "\(path).zone")
+            else {
+                fail(item, "\(path).zone", "every entry needs a zone")
+                continue
+            }
+            guard let zone = zoneName(text, zoneNode, "\(path).zone") else { continue }
+            if let first = seen[zone] {
+                fail(zoneNode, "\(path).zone", "\(text) is already listed at line \(first)")
+            }
+            seen[zone] = line
+            var t = PrimaryZone(zone: zone)
+            for (k, v) in entries {
+                let p = "\(path).\(k)"
+                switch k {
+                case "allow":
+                    for s in strings(v, p) ?? [] {
+                        if let a = IPPrefix(s) {
+                            t.allow.append(a)
+                        } else {
+                            fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
+                        }
+                    }
+                case "tsig": t.key = key(v, p, in: keys)
+                case "notify":
+                    for s in strings(v, p) ?? [] {
+                        if let a = peer(s, v, p) { t.notify.append(a) }
+                    }
+                case "publish_health": if let b = bool(v, p) { t.publishHealth = b }
+                default: break
+                }
+            }
+            out.append((t, line))
+        }
+        return out
+    }
+
+    mutating func secondaries(_ node: Node, keys: [TSIGKey], baseDirectory: String?) -> [(SecondaryZone, line: Int)] {
+        guard case .sequence(let seq) = node else {
+            fail(node, "secondaries", "expected a list of zones")
+            return []
+        }
+        var out: [(SecondaryZone, line: Int)] = []
+        var seen: [DNSName: Int] = [:]
+        var storedFiles: [String: Int] = [:]
+        for (i, item) in seq.enumerated() {
+            let path = "secondaries[\(i)]"
+            let line = item.mark?.line ?? 1
+            var zone: DNSName?, primary: HostPort?, key: TSIGKey?, file: String?
+            var zoneNode: Node?, zoneText = ""
+            for (k, v) in mapping(item, path, known: ["zone", "primary", "tsig", "file"]) {
+                let p = "\(path).\(k)"
+                switch k {
+                case "zone":
+                    zoneNode = v
+                    if let t = string(v, p) {
+                        zoneText = t
+                        zone = zoneName(t, v, p)
+                    }
+                case "primary": primary = string(v, p).flatMap { peer($0, v, p) }
+                case "file":
+                    if let s = string(v, p) {
+                        let resolved = Config.resolve(s, against: baseDirectory)
+                        let standard = URL(fileURLWithPath: resolved).standardizedFileURL.path
+                        if let other = storedFiles[standard] {
+                            fail(v, p, "\(resolved) is already the file of the zone at line \(other)")
+                        }
+                        storedFiles[standard] = line
+                        file = resolved
+                    }
+                default: key = self.key(v, p, in: keys)
+                }
+            }
+            guard let zone else {
+                if zoneNode == nil { fail(item, "\(path).zone", "every entry needs a zone") }
+                continue
+            }
+            if let first = seen[zone] {
+                fail(zoneNode, "\(path).zone", "\(zoneText) is already listed at line \(first)")
+            }
+            seen[zone] = line
+            guard let primary else {
+                fail(item, "\(path).primary", "every secondary zone needs a primary")
+                continue
+            }
+            out.append((SecondaryZone(zone: zone, primary: primary, key: key, file: file), line))
+        }
+        return out
+    }
+
+    /// A stored copy must not be where `zones:` would load it as a zone file of its own.
+    mutating func checkStoredFiles(_ c: Config) {
+        func standard(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
+        for (i, s) in c.secondaries.enumerated() {
+            guard let stored = s.file else { continue }
+            let path = standard(stored)
+            for z in c.zones.map(standard) where path == z || (stored.hasSuffix(".zone") && standard(path + "/..") == z) {
+                errors.append(
+                    Problem(
+                        file: file, line: c.lines.secondaries[i],
+                        message:
+                            "secondaries[\(i)].file: \(stored) would also be loaded as a zone file from zones: \(z); keep stored copies elsewhere"
+                    ))
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Atomics
+import DNSWire
+import Foundation
+import Health
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+import Responder
+import Transfer
+
+/// The transfer lane's I/O (see `TransferLane` for what it answers): the listeners ask
+/// `intercepts` of every message, which reads two relaxed atomics and a few bytes, and hand such
+/// messages here; the answer is built off the event loop and UDP worker threads and written back
+/// when ready. The lane's state is set by the runtime and read under a lock here, never on the
+/// query path.
+public final class TransferHub: Sendable {
+    let state = NIOLockedValueBox(TransferLane.State())
+    /// Mirrors of the state's two switches, for `intercepts` without the lock.
+    let checkSignatures = ManagedAtomic<Bool>(false)
+    let acceptNotify = ManagedAtomic<Bool>(false)
+    /// Called with the zone of every accepted NOTIFY (set by the runtime).
+    public let notifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    public func update(_ change: (inout TransferLane.State) -> Void) {
+        let (keys, notify) = state.withLockedValue { s in
+            change(&s)
+            return (s.checksSignatures, s.acceptsNotify)
+        }
+        checkSignatures.store(keys, ordering: .relaxed)
+        acceptNotify.store(notify, ordering: .relaxed)
+    }
+
+    @inline(__always)
+    func intercepts(_ p: UnsafeRawBufferPointer) -> Bool {
+        TransferLane.intercepts(
+            p, acceptNotify: acceptNotify.load(ordering: .relaxed),
+            checkSignatures: checkSignatures.load(ordering: .relaxed))
+    }
+
+    /// Answers an intercepted message and writes the replies to `channel` (framed on TCP,
+    /// addressed to `remote` on UDP). `done` runs on the channel's loop once they are written.
+    func handle(
+        _ message: ByteBuffer, remote: SocketAddress?, channel: Channel, tcp: Bool,
+        done: (@Sendable () -> Void)? = nil
+    ) {
+        let bytes = Array(message.readableBytesView)
+        let source = remote.map(TransferHub.addressBytes) ?? []
+        Task {
+            let replies = self.answer(bytes, source: source, tcp: tcp)
+            channel.eventLoop.execute {
+                for r in replies {
+                    var b = channel.allocator.buffer(capacity: r.count + 2)
+                    if tcp {
+                        b.writeInteger(UInt16(r.count))
+                        b.writeBytes(r)
+                        channel.write(b, promise: nil)
+                    } else if let remote {
+                        b.writeBytes(r)
+                        channel.write(AddressedEnvelope(remoteAddress: remote, data: b), promise: nil)
+                    }
+                }
+                channel.flush()
+                done?()
+            }
+        }
+    }
+
+    /// Answers an intercepted UDP message off the worker's thread; `send` takes each reply.
+    func handleDatagram(_ bytes: [UInt8], source: [UInt8], send: @escaping @Sendable ([UInt8]) -> Void) {
+        Task {
+            for reply in self.answer(bytes, source: source, tcp: false) { send(reply) }
+        }
+    }
+
+    static func addressBytes(_ a: SocketAddress) -> [UInt8] {
+        switch a {
+        case .v4(let v4): return withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
+        case .v6(let v6): return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        default: return []
+        }
+    }
+
+    /// The lane's answer, with its log line and metric.
+    func answer(_ request: [UInt8], source: [UInt8], tcp: Bool) -> [[UInt8]] {
+        let s = state.withLockedValue { $0 }
+        let (replies, event) = TransferLane.answer(
+            request, source: source, tcp: tcp, state: s, now: UInt64(Date().timeIntervalSince1970))
+        let client = IPAddress(bytes: source)?.description ?? "?"
+        switch event {
+        case .transfer(let zone, let type, let rcode, let messages):
+            let rcodeName = RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)"
+            Counter(label: "carousel_transfers_total", dimensions: [("type", "\(type)"), ("rcode", rcodeName)])
+                .increment()
+            logger.info(
+                "zone transfer",
+                metadata: [
+                    "zone": "\(zone)", "type": "\(type)", "client": "\(client)", "rcode": "\(rcode)",
+                    "messages": "\(messages)",
+                ])
+        case .notified(let zone):
+            logger.info("NOTIFY received", metadata: ["zone": "\(zone)", "from": "\(client)"])
+            notifyHandler.withLockedValue { $0 }?(zone)
+        case .notifyRefused(let zone):
+            logger.notice("NOTIFY refused", metadata: ["zone": "\(zone)", "from": "\(client)"])
+        case nil:
+            break
+        }
+        return replies
+    }
+}

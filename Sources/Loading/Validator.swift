@@ -1,0 +1,46 @@
+import Balancer
+import CarouselConfig
+import DNSWire
+import DNSZone
+
+/// The one validator of a config against the zones it would serve: `carousel check` runs it, and
+/// every config reload is refused when it finds anything (the running config stays). What the
+/// config file alone can tell is checked by `Config.parse`; this checks what needs the zones too.
+public enum Validator {
+    /// Every problem of `config` (read from `file`) with `zones` (loaded from files, and pulled
+    /// from primaries when the server has them): each as `file:line: message`.
+    public static func problems(_ config: Config, file: String, zones: [Zone]) -> [Problem] {
+        var out: [Problem] = []
+        // A pool must match A/AAAA records, unless its name lies in a zone pulled from a primary
+        // (whose records arrive only at run time).
+        let pulled = config.secondaries.map(\.zone)
+        let catalog = Catalog(zones: zones)
+        let unbound = Set(BalancePlan.unboundPools(catalog, pools: config.pools).map(\.name))
+        for (i, pool) in config.pools.enumerated() where unbound.contains(pool.name) {
+            guard !pulled.contains(where: { inZone(pool.name, $0) }) else { continue }
+            out.append(
+                Problem(
+                    file: file, line: line(config.lines.pools, i),
+                    message: "pools: \(pool.name) has no A or AAAA records in any zone"))
+        }
+        // A transferred zone must be served: from a zone file or from a primary.
+        let served = Set(zones.map(\.origin)).union(pulled)
+        for (i, t) in config.transfers.enumerated() where !served.contains(t.zone) {
+            out.append(
+                Problem(
+                    file: file, line: line(config.lines.transfers, i),
+                    message: "transfers: no zone file or secondaries entry serves \(t.zone)"))
+        }
+        return out.sorted { $0.line < $1.line }
+    }
+
+    static func line(_ lines: [Int], _ i: Int) -> Int { i < lines.count ? lines[i] : 1 }
+
+    /// Whether a pool name (`www.example.com` or `*.svc.example.com`) lies in `zone`.
+    static func inZone(_ pool: String, _ zone: DNSName) -> Bool {
+        var text = pool.hasSuffix(".") ? pool : pool + "."
+        if text.hasPrefix("*.") { text.removeFirst(2) }
+        guard let name = try? DNSName(text) else { return false }
+        return name.isSubdomain(of: zone)
+    }
+}

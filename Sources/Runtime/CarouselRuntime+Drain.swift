@@ -1,0 +1,71 @@
+import Balancer
+import DNSWire
+import Health
+
+/// The result of an admin action, with the HTTP status it maps to.
+public struct AdminResult: Sendable {
+    public var status: Int
+    public var message: String
+
+    static func ok(_ m: String) -> AdminResult { AdminResult(status: 200, message: m) }
+    static func notFound(_ m: String) -> AdminResult { AdminResult(status: 404, message: m) }
+    static func conflict(_ m: String) -> AdminResult { AdminResult(status: 409, message: m) }
+    static func bad(_ m: String) -> AdminResult { AdminResult(status: 400, message: m) }
+}
+
+/// Drain: take an address out of answers for maintenance while it is still probed. Kept in the
+/// state file, so it survives restarts. Scoped to one pool (`pool/address`) or to every pool.
+extension CarouselRuntime {
+    public func drain(address: String, pool: String?, force: Bool) async -> AdminResult {
+        await setDrain(address: address, pool: pool, drained: true, force: force)
+    }
+
+    public func undrain(address: String, pool: String?) async -> AdminResult {
+        await setDrain(address: address, pool: pool, drained: false, force: true)
+    }
+
+    func setDrain(address text: String, pool poolName: String?, drained: Bool, force: Bool) async -> AdminResult {
+        guard let address = IPAddress.canonical(text) else { return .bad("\(text) is not an IP address") }
+        let plan = snapshot.plan
+        func sameName(_ a: String, _ b: String) -> Bool {
+            func norm(_ s: String) -> String { (s.hasSuffix(".") ? String(s.dropLast()) : s).lowercased() }
+            return norm(a) == norm(b)
+        }
+        let sets = plan.sets.indices.filter { i in
+            plan.sets[i].addresses.contains(address) && (poolName.map { sameName(plan.pools[plan.sets[i].pool].name, $0) } ?? true)
+        }
+        if sets.isEmpty {
+            return .notFound("\(address) is not a member of \(poolName.map { "pool \($0)" } ?? "any pool")")
+        }
+        let poolNames = Set(sets.map { plan.pools[plan.sets[$0].pool].name })
+        if drained && !force {
+            let view = await prober.view
+            for i in sets {
+                let set = plan.sets[i]
+                let others = set.addresses.indices.filter { m in
+                    guard set.addresses[m] != address else { return false }
+                    let why = plan.membership(set: i, member: m, health: view).why
+                    return why == "healthy" || why == "not checked"
+                }
+                if others.isEmpty {
+                    return .conflict(
+                        "draining \(address) would leave \(set.owner) \(set.type) in pool \(plan.pools[set.pool].name) with no healthy member; add force to do it anyway")
+                }
+            }
+        }
+        if poolName != nil {
+            let key = "\(plan.pools[plan.sets[sets[0]].pool].name)/\(address)"
+            await prober.setDrained(key, drained)
+            await rebuild(force: true)
+        } else {
+            await prober.setDrained(address, drained)
+        }
+        let scope = poolName == nil ? "every pool" : "pool \(poolNames.sorted().joined(separator: ", "))"
+        return .ok("\(address) \(drained ? "drained from" : "back in") \(scope)")
+    }
+
+    /// Pool-scoped drains as the plan wants them.
+    func poolDrains() async -> Set<String> {
+        Set(await prober.drainedAddresses.filter { $0.contains("/") })
+    }
+}

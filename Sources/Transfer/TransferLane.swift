@@ -1,0 +1,124 @@
+import DNSWire
+import DNSZone
+import Health
+import Responder
+
+/// The slow lane beside the query path, as bytes in and bytes out: zone transfers (AXFR, IXFR),
+/// NOTIFY, and TSIG-signed queries. The listeners ask `intercepts` of every message (a few byte
+/// reads, no allocation) and hand these to the lane off their threads; its answers never touch
+/// the query path's memory.
+public enum TransferLane {
+    /// Everything the lane answers from, replaced whole when the runtime publishes.
+    public struct State: Sendable {
+        public var keyring = TSIGKeyring.empty
+        public var primaries: [DNSName: PrimaryZone] = [:]
+        public var journals: [DNSName: ZoneJournal] = [:]
+        /// Zones pulled from a primary: the key its NOTIFYs must be signed with, if any.
+        public var secondaries: [DNSName: SecondaryZone] = [:]
+        public var snapshot: Snapshot?
+        public var health: HealthView = .empty
+
+        public init() {}
+
+        /// Signed queries leave the fast path only when some key is configured.
+        public var checksSignatures: Bool { !keyring.keys.isEmpty }
+        /// NOTIFY is answered only for zones pulled from a primary (else NOTIMP, from the Responder).
+        public var acceptsNotify: Bool { !secondaries.isEmpty }
+    }
+
+    /// What happened, for the caller's log and metrics.
+    public enum Event: Sendable, Equatable {
+        case transfer(zone: DNSName, type: RRType, rcode: UInt8, messages: Int)
+        /// A NOTIFY for a zone we follow, from its primary: check the zone now.
+        case notified(DNSName)
+        case notifyRefused(DNSName)
+    }
+
+    /// True for messages the lane answers: NOTIFY (when `acceptNotify`), AXFR, IXFR, and (when
+    /// `checkSignatures`) anything carrying a TSIG record.
+    @inline(__always)
+    public static func intercepts(_ p: UnsafeRawBufferPointer, acceptNotify: Bool, checkSignatures: Bool) -> Bool {
+        guard p.count >= Header.size, p[2] & 0x80 == 0 else { return false }
+        let opcode = (p[2] >> 3) & 0xF
+        if opcode == Opcode.notify { return acceptNotify }
+        guard opcode == Opcode.query, p.u16(4) == 1, let qnameEnd = WireName.uncompressedEnd(p, from: Header.size),
+            qnameEnd + 4 <= p.count
+        else { return false }
+        let qtype = p.u16(qnameEnd)
+        if qtype == RRType.axfr.rawValue || qtype == RRType.ixfr.rawValue { return true }
+        let records = Int(p.u16(6)) + Int(p.u16(8)) + Int(p.u16(10))
+        guard records > 0, checkSignatures else { return false }
+        // The TSIG is the last record: walk to it (owner names may be compressed).
+        var i = qnameEnd + 4
+        for _ in 0..<records {
+            guard let next = WireName.skip(p, at: i), next + 10 <= p.count else { return false }
+            if p.u16(next) == RRType.tsig.rawValue { return true }
+            i = next + 10 + Int(p.u16(next + 8))
+        }
+        return false
+    }
+
+    /// Answers an intercepted message from `source` (4 or 16 address bytes).
+    public static func answer(_ request: [UInt8], source: [UInt8], tcp: Bool, state s: State, now: UInt64) -> (
+        replies: [[UInt8]], event: Event?
+    ) {
+        guard request.count >= Header.size else { return ([], nil) }
+        let opcode = (request[2] >> 3) & 0xF
+        if opcode == Opcode.notify { return notify(request, source: source, s, now: now) }
+        if let q = try? Message.decode(request).question.first, q.type == .axfr || q.type == .ixfr {
+            let catalog = s.snapshot?.catalog
+            let out = TransferResponder.respond(
+                to: request, source: source, tcp: tcp, keyring: s.keyring, primaries: s.primaries, journals: s.journals,
+                serves: { catalog?.zone(named: $0) != nil }, now: now)
+            let rcode = out.first.map { $0[3] & 0xF } ?? 0
+            return (out, .transfer(zone: q.name, type: q.type, rcode: rcode, messages: out.count))
+        }
+        return (signedQuery(request, s, tcp: tcp, now: now), nil)
+    }
+
+    /// An ordinary query with a TSIG: verified, answered by the Responder, signed.
+    static func signedQuery(_ request: [UInt8], _ s: State, tcp: Bool, now: UInt64) -> [[UInt8]] {
+        let verdict = s.keyring.verify(request: request, now: now)
+        if let e = TransferResponder.tsigFailure(request, verdict, now: now) { return [e] }
+        guard case .valid(let key, let record) = verdict, let snapshot = s.snapshot else {
+            return [TransferResponder.header(request, rcode: RCode.refused.rawValue)]
+        }
+        let plain = TSIG.unsignedPart(request, record)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
+        defer { out.deallocate() }
+        let outcome = plain.withUnsafeBytes {
+            Responder.respond(
+                to: $0, over: tcp ? .tcp : .udp, snapshot: snapshot, health: s.health, into: out,
+                scratch: ResponderScratch())
+        }
+        guard outcome.length > 0 else { return [] }
+        let reply = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
+        return [TSIG.sign(reply, key: key, priorMAC: record.mac, time: now).message]
+    }
+
+    /// NOTIFY (RFC 1996 §3.7): for a zone we are a secondary of, signed when the zone has a key:
+    /// acknowledged, and the zone is checked at once. Otherwise REFUSED (NOTAUTH for TSIG
+    /// failures).
+    static func notify(_ request: [UInt8], source: [UInt8], _ s: State, now: UInt64) -> ([[UInt8]], Event?) {
+        let verdict = s.keyring.verify(request: request, now: now)
+        if let e = TransferResponder.tsigFailure(request, verdict, now: now) { return ([e], nil) }
+        guard let m = try? Message.decode(request), let q = m.question.first else {
+            return ([TransferResponder.header(request, rcode: RCode.formErr.rawValue)], nil)
+        }
+        var key: TSIGKey?
+        var mac: [UInt8]?
+        if case .valid(let k, let r) = verdict {
+            key = k
+            mac = r.mac
+        }
+        let accepted = s.secondaries[q.name].map { $0.key == nil || $0.key == key } ?? false
+        let rcode = accepted ? RCode.noError.rawValue : RCode.refused.rawValue
+        var reply = Message(
+            id: m.id, flags: Header.qrBit | UInt16(Opcode.notify) << 11 | (accepted ? Header.aaBit : 0), rcode: rcode)
+        reply.question = [q]
+        let bytes = reply.encode()
+        let event: Event = accepted ? .notified(q.name) : .notifyRefused(q.name)
+        guard let key else { return ([bytes], event) }
+        return ([TSIG.sign(bytes, key: key, priorMAC: mac, time: now).message], event)
+    }
+}

@@ -1,0 +1,248 @@
+import DNSWire
+import DNSZone
+import Foundation
+import Metrics
+import NIOCore
+import Transfer
+
+/// The last good copy of a zone pulled from a primary.
+struct SecondaryCopy: Sendable {
+    var soa: ResourceRecord
+    var records: [ResourceRecord]
+    var zone: Zone
+    /// When the primary last confirmed or sent this copy: the expire timer runs from here.
+    var confirmed: ContinuousClock.Instant
+}
+
+/// Carousel as a secondary (RFC 1034 §4.3.5, RFC 1995, RFC 1996): AXFR at start, then an SOA
+/// check every REFRESH seconds (RETRY after a failure, or at once on NOTIFY), IXFR when the
+/// primary's serial is newer (AXFR when it cannot send diffs), and the last good copy served
+/// until EXPIRE passes without a word from the primary.
+extension TransferCoordinator {
+    /// The zones pulled from primaries, as the catalog serves them.
+    public func secondaryZones() -> [Zone] {
+        secondaryCopies.keys.sorted().compactMap { secondaryCopies[$0]?.zone }
+    }
+
+    /// The secondary zones without a copy to serve: their names get SERVFAIL with the reason
+    /// (Extended DNS Error 24, RFC 8914 §4.25), as NSD and Knot answer for such zones.
+    public func unavailableSecondaries() -> [UnavailableZone] {
+        secondaryTasks.keys.sorted().compactMap { zone in
+            guard secondaryCopies[zone] == nil else { return nil }
+            let primary = setup.secondaries.first { $0.zone == zone }?.primary
+            let from = primary.map { " from \($0)" } ?? ""
+            let reason =
+                expiredSecondaries.contains(zone)
+                ? "zone expired: no answer\(from) within the SOA's EXPIRE"
+                : "zone not transferred yet\(from)"
+            return UnavailableZone(origin: zone, reason: reason)
+        }
+    }
+
+    /// Starts (or restarts, on a config change) one loop per `secondaries:` entry, and waits up to
+    /// `initialWait` for the first transfers so the first answers are not empty.
+    public func startSecondaries(_ setup: TransferSetup, onChange: @escaping @Sendable () async -> Void, initialWait: Duration) async
+    {
+        onSecondaryChange = onChange
+        onServedSerialChange = onChange
+        self.setup = setup
+        let wanted = Dictionary(setup.secondaries.map { ($0.zone, $0) }, uniquingKeysWith: { a, _ in a })
+        for (zone, task) in secondaryTasks where wanted[zone] == nil {
+            task.cancel()
+            secondaryTasks[zone] = nil
+            secondaryCopies[zone] = nil
+            expiredSecondaries.remove(zone)
+            secondaryProgress[zone] = nil
+            storeErrors[zone] = nil
+        }
+        let started = ContinuousClock.now
+        var restored = false
+        for (zone, s) in wanted where secondaryTasks[zone] == nil {
+            if restoreStored(zone, s) { restored = true }
+            secondaryTasks[zone] = Task { await self.follow(zone, s) }
+        }
+        // At start the caller builds the first catalog after this returns; on a reload it has
+        // already published, so a restored copy needs a rebuild.
+        if restored && initialWait == .zero { Task { await onChange() } }
+        while ContinuousClock.now - started < initialWait,
+            wanted.keys.contains(where: { secondaryCopies[$0] == nil })
+        {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// A NOTIFY arrived for `zone` (from any thread).
+    public nonisolated func notified(_ zone: DNSName) {
+        Task { await self.wake(zone) }
+    }
+
+    func wake(_ zone: DNSName) { wakeRequested.insert(zone) }
+
+    func follow(_ zone: DNSName, _ s: SecondaryZone) async {
+        while !Task.isCancelled {
+            var delay: Duration
+            do {
+                try await refresh(zone, s)
+                recordRefresh(zone, error: nil)
+                Counter(label: "carousel_secondary_refreshes_total", dimensions: [("result", "ok")]).increment()
+                delay = .seconds(Int64(secondaryCopies[zone].map { SOA.refresh($0.soa.rdata) } ?? 60))
+            } catch {
+                recordRefresh(zone, error: "\(error)")
+                Counter(label: "carousel_secondary_refreshes_total", dimensions: [("result", "failed")]).increment()
+                logger.warning("secondary: \(zone) from \(s.primary): \(error)")
+                delay = .seconds(Int64(secondaryCopies[zone].map { SOA.retry($0.soa.rdata) } ?? 5))
+                delay = min(delay, .seconds(60))
+                if secondaryCopies[zone] == nil { delay = min(delay, .seconds(2)) }
+            }
+            if let copy = secondaryCopies[zone],
+                ContinuousClock.now - copy.confirmed > .seconds(Int64(SOA.expire(copy.soa.rdata)))
+            {
+                logger.error(
+                    "secondary: \(zone) expired (no answer from \(s.primary) for EXPIRE seconds); no longer served")
+                secondaryCopies[zone] = nil
+                expiredSecondaries.insert(zone)
+                await onSecondaryChange?()
+            }
+            delay = max(delay, .milliseconds(200))
+            // Sleep until the delay passes or a NOTIFY wakes us (looked at every 50 ms).
+            let until = ContinuousClock.now + delay
+            while ContinuousClock.now < until, !wakeRequested.contains(zone), !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            wakeRequested.remove(zone)
+        }
+    }
+
+
+    /// One refresh round: an SOA check over UDP when we hold a copy, then IXFR or AXFR over TCP.
+    func refresh(_ zone: DNSName, _ s: SecondaryZone) async throws {
+        let address = try SocketAddress.makeAddressResolvingHost(s.primary.host, port: s.primary.port)
+        let key = s.key
+        if let copy = secondaryCopies[zone] {
+            let theirs = try await soaSerial(zone, address, key)
+            if !Serial.greater(theirs, SOA.serial(copy.soa.rdata)) {
+                secondaryCopies[zone]?.confirmed = .now
+                touchStored(zone, s)
+                return
+            }
+        }
+        let current = secondaryCopies[zone]
+        var result: TransferCollector.Result
+        var soa: ResourceRecord
+        var records: [ResourceRecord]
+        do {
+            result = try await transfer(zone, address, key, ixfrFrom: current?.soa)
+            if case .incremental(let diffs) = result {
+                guard let current,
+                    let applied = TransferCollector.apply(diffs, to: current.soa, records: current.records)
+                else {
+                    throw TransferFailure(description: "IXFR diffs do not start from our serial")
+                }
+                (soa, records) = applied
+            } else if case .full(let s, let r) = result {
+                (soa, records) = (s, r)
+            } else {
+                secondaryCopies[zone]?.confirmed = .now
+                touchStored(zone, s)
+                return
+            }
+        } catch let error where current != nil && !(error is DNSClient.Timeout) {
+            // A primary without IXFR (NOTIMP, FORMERR) or diffs that do not fit: the whole zone.
+            logger.notice("secondary: IXFR of \(zone) failed (\(error)); asking for AXFR")
+            result = try await transfer(zone, address, key, ixfrFrom: nil)
+            guard case .full(let s, let r) = result else {
+                throw TransferFailure(description: "AXFR did not send a zone")
+            }
+            (soa, records) = (s, r)
+        }
+        guard records.count < setup.maxZoneRecords else {
+            throw TransferFailure(
+                description: "the zone has \(records.count + 1) records, more than limits.zone_records (\(setup.maxZoneRecords))")
+        }
+        let built: Zone
+        do {
+            built = try Zone.build(origin: zone, file: "primary \(s.primary)", records: [soa] + records)
+        } catch {
+            throw TransferFailure(description: "the transferred zone is not usable: \(error)")
+        }
+        let kind: String = if case .incremental = result { "IXFR" } else { "AXFR" }
+        logger.info(
+            "secondary: zone transferred",
+            metadata: [
+                "zone": "\(zone)", "serial": "\(built.serial)", "type": "\(kind)", "records": "\(built.recordCount)",
+                "primary": "\(s.primary)",
+            ])
+        secondaryCopies[zone] = SecondaryCopy(soa: soa, records: records, zone: built, confirmed: .now)
+        expiredSecondaries.remove(zone)
+        store(zone, s)
+        recordRefresh(zone, error: nil, transferred: kind)
+        await onSecondaryChange?()
+    }
+
+    func soaSerial(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?) async throws -> UInt32 {
+        var q = Message.query(id: UInt16.random(in: 0...UInt16.max), zone, .soa, flags: 0)
+        var bytes = q.encode()
+        var mac: [UInt8] = []
+        if let key { (bytes, mac) = TSIG.sign(bytes, key: key) }
+        let reply = try await DNSClient.udp(bytes, to: address, timeout: .seconds(2), group: group)
+        if let key {
+            var v = TSIGStreamVerifier(key: key, requestMAC: mac)
+            try v.check(reply)
+        }
+        q = try Message.decode(reply)
+        guard q.rcode == 0, let soa = q.answer.first(where: { $0.type == .soa }) else {
+            throw TransferFailure(
+                description: "SOA query answered \(RCode(rawValue: q.rcode)?.description ?? "\(q.rcode)")")
+        }
+        return SOA.serial(soa.rdata)
+    }
+
+    /// An IXFR (when we have a copy) or AXFR over TCP, every message's TSIG checked.
+    func transfer(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?, ixfrFrom ours: ResourceRecord?)
+        async throws
+        -> TransferCollector.Result
+    {
+        var q = Message.query(id: UInt16.random(in: 0...UInt16.max), zone, ours == nil ? .axfr : .ixfr, flags: 0)
+        if let ours { q.authority = [ours] }
+        var bytes = q.encode()
+        var mac: [UInt8] = []
+        if let key { (bytes, mac) = TSIG.sign(bytes, key: key) }
+        var collector = TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) })
+        collector.maxRecords = setup.maxZoneRecords
+        let box = CollectorBox(collector: collector, verifier: key.map { TSIGStreamVerifier(key: $0, requestMAC: mac) })
+        try await DNSClient.tcp(bytes, to: address, timeout: .seconds(30), group: group) { message in
+            try box.take(message)
+        }
+        guard let result = box.collector.result else { throw TransferFailure(description: "transfer ended early") }
+        return result
+    }
+}
+
+struct TransferFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The state of one incoming transfer, touched only by the connection's reads (one at a time).
+final class CollectorBox: @unchecked Sendable {
+    var collector: TransferCollector
+    var verifier: TSIGStreamVerifier?
+
+    init(collector: TransferCollector, verifier: TSIGStreamVerifier?) {
+        self.collector = collector
+        self.verifier = verifier
+    }
+
+    func take(_ message: [UInt8]) throws -> Bool {
+        try verifier?.check(message)
+        let m = try Message.decode(message)
+        guard m.rcode == 0 else {
+            throw TransferFailure(
+                description: "primary answered \(RCode(rawValue: m.rcode)?.description ?? "\(m.rcode)")")
+        }
+        let done = try collector.add(m.answer)
+        if done, let v = verifier, !v.lastSigned {
+            throw TransferFailure(description: "the last message of the transfer is not signed")
+        }
+        return done
+    }
+}
