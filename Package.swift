@@ -136,7 +136,8 @@ let package = Package(
 
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "ZoneFiles", "DNSWire"]),
-        .testTarget(name: "CarouselConfigTests", dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer"]),
+        .testTarget(
+            name: "CarouselConfigTests", dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer", "DNSZone", "ZoneFiles", "DNSWire", "Health"]),
         .testTarget(
             name: "HealthTests",
@@ -150,7 +151,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health"]),
-        .testTarget(name: "ResponderTests", dependencies: ["Responder", "DNSZone", "ZoneFiles", "DNSWire", "Balancer", "Health"]),
+        .testTarget(
+            name: "ResponderTests",
+            dependencies: ["Responder", "DNSZone", "ZoneFiles", "DNSWire", "Balancer", "Health"]),
         .testTarget(
             name: "ListenersTests",
             dependencies: [

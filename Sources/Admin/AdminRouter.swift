@@ -23,17 +23,20 @@ public struct AdminRouter: Sendable {
             return AdminResponse(status: .ok, contentType: "application/json", body: Array(data))
         case (.GET, "/"):
             let report = await runtime.statusReport()
-            return AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(StatusPage.render(report).utf8))
+            return AdminResponse(
+                status: .ok, contentType: "text/html; charset=utf-8", body: Array(StatusPage.render(report).utf8))
         case (.GET, "/metrics"):
             return AdminResponse(
-                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(await metrics.render(runtime).utf8))
+                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: Array(await metrics.render(runtime).utf8))
         case (.POST, "/drain"), (.POST, "/undrain"), (.POST, "/reload"):
             if let denied = authorize(r) { return denied }
             return await mutate(r)
         case (_, "/status"), (_, "/"), (_, "/metrics"), (_, "/drain"), (_, "/undrain"), (_, "/reload"):
             return .text(.methodNotAllowed, "\(r.method) is not allowed on \(r.path)")
         default:
-            return .text(.notFound, "no such endpoint: \(r.path) (try /, /status, /metrics, POST /drain, /undrain, /reload)")
+            return .text(
+                .notFound, "no such endpoint: \(r.path) (try /, /status, /metrics, POST /drain, /undrain, /reload)")
         }
     }
 

@@ -27,7 +27,9 @@ public struct AdminRequest: Sendable {
     static func form(_ s: String) -> [String: String] {
         var out: [String: String] = [:]
         for pair in s.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+            let kv = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
             if kv.count == 2 { out[kv[0]] = kv[1] } else if kv.count == 1 { out[kv[0]] = "" }
         }
         return out
@@ -55,13 +57,16 @@ public struct AdminServer: Sendable {
     let logger: Logger
 
     /// Binds now (so a bad address fails at start); serves when `run()` is called.
-    public static func bind(host: String, port: Int, group: EventLoopGroup, logger: Logger, handler: @escaping Handler) async throws -> AdminServer {
+    public static func bind(host: String, port: Int, group: EventLoopGroup, logger: Logger, handler: @escaping Handler)
+        async throws -> AdminServer
+    {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: child)
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: child)
                 }
             }
         logger.info("admin listening", metadata: ["address": "\(host):\(port)"])
@@ -96,7 +101,8 @@ public struct AdminServer: Sendable {
                 case .end:
                     guard let h = head else { return }
                     let (path, query) = AdminServer.split(h.uri)
-                    let request = AdminRequest(method: h.method, path: path, query: query, headers: h.headers, body: body)
+                    let request = AdminRequest(
+                        method: h.method, path: path, query: query, headers: h.headers, body: body)
                     let response = await handler(request)
                     try await write(response, outbound)
                     return
@@ -129,7 +135,8 @@ extension CarouselRuntime {
         guard let admin = config.admin else { return nil }
         let token = config.adminToken ?? environmentToken
         if !admin.isLoopback && (token ?? "").isEmpty {
-            throw ServerError(message: "admin: \(admin) is not a loopback address: set admin_token (or CAROUSEL_ADMIN_TOKEN)")
+            throw ServerError(
+                message: "admin: \(admin) is not a loopback address: set admin_token (or CAROUSEL_ADMIN_TOKEN)")
         }
         let router = AdminRouter(runtime: self, metrics: metrics, token: (token ?? "").isEmpty ? nil : token)
         do {

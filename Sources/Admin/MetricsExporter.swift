@@ -19,8 +19,11 @@ public final class MetricsExporter: Sendable {
         let server = runtime.server
         registry.makeGauge(name: "carousel_tcp_connections_open", help: "TCP connections open now.")
             .set(Int64(server.stats.tcpOpen.load(ordering: .relaxed)))
-        registry.makeGauge(name: "carousel_tcp_connections_refused", help: "TCP connections closed at once because the cap was reached.")
-            .set(Int64(server.stats.tcpRefused.load(ordering: .relaxed)))
+        registry.makeGauge(
+            name: "carousel_tcp_connections_refused",
+            help: "TCP connections closed at once because the cap was reached."
+        )
+        .set(Int64(server.stats.tcpRefused.load(ordering: .relaxed)))
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         return String(decoding: bytes, as: UTF8.self) + MetricsExporter.targetText(await runtime.prober.status())
@@ -29,8 +32,10 @@ public final class MetricsExporter: Sendable {
 
     /// Per-target series: state, drain, probe durations (histogram) and state transitions.
     static func targetText(_ targets: [TargetStatus]) -> String {
-        var up = "# HELP carousel_target_up Probe target state: 1 up, 0 down, -1 unknown.\n# TYPE carousel_target_up gauge\n"
-        var drained = "# HELP carousel_target_drained 1 while the address is drained.\n# TYPE carousel_target_drained gauge\n"
+        var up =
+            "# HELP carousel_target_up Probe target state: 1 up, 0 down, -1 unknown.\n# TYPE carousel_target_up gauge\n"
+        var drained =
+            "# HELP carousel_target_drained 1 while the address is drained.\n# TYPE carousel_target_drained gauge\n"
         var durations =
             "# HELP carousel_probe_duration_seconds How long each probe took.\n# TYPE carousel_probe_duration_seconds histogram\n"
         var transitions =
@@ -47,7 +52,8 @@ public final class MetricsExporter: Sendable {
             }
             durations += "carousel_probe_duration_seconds_sum{\(labels)} \(t.stats.sum)\n"
             durations += "carousel_probe_duration_seconds_count{\(labels)} \(t.stats.count)\n"
-            for (state, n) in [("up", t.stats.toUp), ("down", t.stats.toDown), ("unknown", t.stats.toUnknown)] where n > 0 {
+            for (state, n) in [("up", t.stats.toUp), ("down", t.stats.toDown), ("unknown", t.stats.toUnknown)]
+            where n > 0 {
                 transitions += "carousel_target_transitions_total{\(labels),to=\"\(state)\"} \(n)\n"
             }
         }

@@ -15,7 +15,10 @@ enum QueryCountersText {
                     let v = c.queries[(t * nq + q) * nr + r]
                     guard v > 0 else { continue }
                     let qt = q < QueryCounters.qtypes.count ? QueryCounters.qtypes[q].description : "other"
-                    let rc = r < QueryCounters.rcodes.count ? (RCode(rawValue: QueryCounters.rcodes[r])?.description ?? "\(QueryCounters.rcodes[r])") : "other"
+                    let rc =
+                        r < QueryCounters.rcodes.count
+                        ? (RCode(rawValue: QueryCounters.rcodes[r])?.description ?? "\(QueryCounters.rcodes[r])")
+                        : "other"
                     s += "carousel_queries_total{transport=\"\(transports[t])\",qtype=\"\(qt)\",rcode=\"\(rc)\"} \(v)\n"
                 }
             }
@@ -30,7 +33,8 @@ enum QueryCountersText {
         s += "# TYPE carousel_rrl_limited_total counter\n"
         s += "carousel_rrl_limited_total{action=\"slip\"} \(c.rrlSlipped)\n"
         s += "carousel_rrl_limited_total{action=\"drop\"} \(c.rrlDropped)\n"
-        s += "# HELP carousel_cookies_total Queries with a DNS cookie: a valid server cookie (exempt from rate limiting), or a client cookie alone or a server cookie not valid here (sent a new one).\n"
+        s +=
+            "# HELP carousel_cookies_total Queries with a DNS cookie: a valid server cookie (exempt from rate limiting), or a client cookie alone or a server cookie not valid here (sent a new one).\n"
         s += "# TYPE carousel_cookies_total counter\n"
         s += "carousel_cookies_total{result=\"valid\"} \(c.cookiesValid)\n"
         s += "carousel_cookies_total{result=\"new\"} \(c.cookiesLearning)\n"
@@ -40,7 +44,8 @@ enum QueryCountersText {
             var cumulative = 0
             for (b, bound) in QueryCounters.sizeBuckets.enumerated() {
                 cumulative += c.sizes[t * QueryCounters.sizeBuckets.count + b]
-                s += "carousel_response_size_bytes_bucket{transport=\"\(transports[t])\",le=\"\(bound)\"} \(cumulative)\n"
+                s +=
+                    "carousel_response_size_bytes_bucket{transport=\"\(transports[t])\",le=\"\(bound)\"} \(cumulative)\n"
             }
             s += "carousel_response_size_bytes_bucket{transport=\"\(transports[t])\",le=\"+Inf\"} \(cumulative)\n"
             s += "carousel_response_size_bytes_sum{transport=\"\(transports[t])\"} \(c.sizeSum[t])\n"

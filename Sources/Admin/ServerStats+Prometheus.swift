@@ -8,7 +8,8 @@ enum ServerStatsText {
         var s = "# HELP carousel_tcp_closed_total TCP connections closed by the server, by reason.\n"
         s += "# TYPE carousel_tcp_closed_total counter\n"
         for (reason, n) in [
-            ("full", stats.tcpRefused), ("evicted", stats.tcpEvicted), ("idle", stats.tcpIdleClosed), ("slow", stats.tcpSlowClosed),
+            ("full", stats.tcpRefused), ("evicted", stats.tcpEvicted), ("idle", stats.tcpIdleClosed),
+            ("slow", stats.tcpSlowClosed),
             ("query_cap", stats.tcpQueryCapClosed),
         ] {
             s += "carousel_tcp_closed_total{reason=\"\(reason)\"} \(n.load(ordering: .relaxed))\n"

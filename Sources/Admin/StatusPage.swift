@@ -40,22 +40,27 @@ enum StatusPage {
             if let m = p.maxAnswers { h += " · max_answers \(m)" }
             h += " · all_down \(esc(p.allDown)) · check <code>\(esc(p.check))</code></div>\n"
             for set in p.sets {
-                h += "<table class=\"pool\" data-pool=\"\(esc(p.name))\"><tr><th>\(esc(set.owner)) \(esc(set.type))</th>"
+                h +=
+                    "<table class=\"pool\" data-pool=\"\(esc(p.name))\"><tr><th>\(esc(set.owner)) \(esc(set.type))</th>"
                 h += "<th>state</th><th>since</th><th>last check</th><th>latency</th><th>in answers</th></tr>\n"
                 for m in set.members {
-                    h += "<tr data-address=\"\(esc(m.address))\" data-state=\"\(esc(m.state))\"><td><code>\(esc(m.address))</code></td>"
+                    h +=
+                        "<tr data-address=\"\(esc(m.address))\" data-state=\"\(esc(m.state))\"><td><code>\(esc(m.address))</code></td>"
                     h += "<td><span class=\"state \(esc(m.state))\">\(esc(m.state))</span></td>"
                     h += "<td>\(m.since.map(date) ?? "—")</td>"
                     h += "<td>\(esc(m.lastResult ?? "—"))</td>"
                     h += "<td>\(m.latencyMs.map { String(format: "%.1f ms", $0) } ?? "—")</td>"
-                    h += "<td class=\"\(m.inAnswers ? "in" : "out")\">\(m.inAnswers ? "yes" : "no") — \(esc(m.why))</td></tr>\n"
+                    h +=
+                        "<td class=\"\(m.inAnswers ? "in" : "out")\">\(m.inAnswers ? "yes" : "no") — \(esc(m.why))</td></tr>\n"
                 }
                 h += "</table>\n"
             }
         }
-        h += "<h2>Zones</h2><table><tr><th>zone</th><th>serial</th><th>records</th><th>file</th><th>loaded</th><th>problem</th></tr>\n"
+        h +=
+            "<h2>Zones</h2><table><tr><th>zone</th><th>serial</th><th>records</th><th>file</th><th>loaded</th><th>problem</th></tr>\n"
         for z in r.zones {
-            h += "<tr><td>\(esc(z.origin))</td><td>\(z.serial)</td><td>\(z.records)</td><td><code>\(esc(z.file))</code></td>"
+            h +=
+                "<tr><td>\(esc(z.origin))</td><td>\(z.serial)</td><td>\(z.records)</td><td><code>\(esc(z.file))</code></td>"
             h += "<td>\(date(z.loadedAt))</td><td class=\"out\">\(esc(z.error ?? ""))</td></tr>\n"
         }
         h += "</table>\n"

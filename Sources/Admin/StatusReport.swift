@@ -88,7 +88,8 @@ extension CarouselRuntime {
             let e = cache.entries[file]!
             guard let z = e.served else { return nil }
             return StatusReport.Zone(
-                origin: z.origin.description, serial: z.serial, records: z.recordCount, file: file, loadedAt: e.loadedAt,
+                origin: z.origin.description, serial: z.serial, records: z.recordCount, file: file,
+                loadedAt: e.loadedAt,
                 error: e.errors.first.map(\.description))
         }
         let plan = snapshot.plan
@@ -106,11 +107,14 @@ extension CarouselRuntime {
                 if set.drained[m] || (t?.drained ?? false) { state = "drained" }
                 return StatusReport.Member(
                     address: set.addresses[m], state: state, since: t?.since, lastResult: t?.lastResult?.reason,
-                    latencyMs: t?.lastResult.map { Double($0.latency.components.attoseconds) / 1e15 + Double($0.latency.components.seconds) * 1000 },
+                    latencyMs: t?.lastResult.map {
+                        Double($0.latency.components.attoseconds) / 1e15 + Double($0.latency.components.seconds) * 1000
+                    },
                     lastChecked: t?.lastChecked, successes: t?.successes ?? 0, failures: t?.failures ?? 0,
                     inAnswers: membership.included, why: membership.why)
             }
-            pools[set.pool].sets.append(StatusReport.AddressSet(owner: owner, type: set.type.description, members: members))
+            pools[set.pool].sets.append(
+                StatusReport.AddressSet(owner: owner, type: set.type.description, members: members))
         }
         return StatusReport(
             version: StatusReport.version, startedAt: startedAt, reloads: reloads, zones: zones,

@@ -28,7 +28,9 @@ extension BalancePlan {
         // Exact names: direct lookups.
         for (name, p) in matcher.exact.sorted(by: { $0.value < $1.value }) {
             let found = name.wire.withUnsafeBytes { b -> (Int, Int)? in
-                guard let (z, _) = catalog.findZone(b, from: 0), let n = catalog.zones[z].names.find(b, from: 0) else { return nil }
+                guard let (z, _) = catalog.findZone(b, from: 0), let n = catalog.zones[z].names.find(b, from: 0) else {
+                    return nil
+                }
                 return (z, n)
             }
             if let (z, n) = found { add(z, n, p) }
@@ -36,8 +38,11 @@ extension BalancePlan {
         // Patterns: walk only the zones that can hold names below the suffix.
         guard !matcher.patterns.isEmpty else { return out }
         for (z, zone) in catalog.zones.enumerated()
-        where matcher.patterns.contains(where: { zone.origin.isSubdomain(of: $0.suffix) || $0.suffix.isSubdomain(of: zone.origin) }) {
-            for (n, node) in zone.nodes.enumerated() where node.rrsets.contains(where: { $0.type == .a || $0.type == .aaaa }) {
+        where matcher.patterns.contains(where: {
+            zone.origin.isSubdomain(of: $0.suffix) || $0.suffix.isSubdomain(of: zone.origin)
+        }) {
+            for (n, node) in zone.nodes.enumerated()
+            where node.rrsets.contains(where: { $0.type == .a || $0.type == .aaaa }) {
                 let owner = zone.names.name(n)
                 if matcher.exact[owner] == nil, let p = matcher.pool(for: owner) { add(z, n, p) }
             }

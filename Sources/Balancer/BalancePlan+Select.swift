@@ -79,7 +79,9 @@ extension BalancePlan {
     /// set's counter, cap their number with a window that moves with the rotation, and cap the TTL
     /// (halved while any member is down, so resolvers come back sooner).
     @inline(__always)
-    public func select(_ index: Int, zone: Zone, rrset: RRset, health: HealthView, scratch: BalancerScratch) -> Selection {
+    public func select(_ index: Int, zone: Zone, rrset: RRset, health: HealthView, scratch: BalancerScratch)
+        -> Selection
+    {
         let set = sets[index]
         let pool = pools[set.pool]
         let n = set.targets.count

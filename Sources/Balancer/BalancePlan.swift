@@ -81,7 +81,8 @@ public final class BalancePlan: Sendable {
             let fallback = c.fallback.map(\.bytes)
             return PoolPolicy(
                 name: c.name, pool: c, ttl: UInt32(c.ttl), maxAnswers: c.maxAnswers ?? Int.max, order: c.order,
-                allDown: c.allDown, fallbackA: fallback.filter { $0.count == 4 }, fallbackAAAA: fallback.filter { $0.count == 16 },
+                allDown: c.allDown, fallbackA: fallback.filter { $0.count == 4 },
+                fallbackAAAA: fallback.filter { $0.count == 16 },
                 allDownText: Array("pool \(c.name): every member is down (all_down: servfail)".utf8.prefix(200)))
         }
         var bindings = catalog.zones.map { [Int32](repeating: -1, count: $0.slotCount) }
@@ -91,16 +92,20 @@ public final class BalancePlan: Sendable {
             let pool = configs[m.pool]
             let rrset = catalog.zones[m.zone].nodes[m.node].rrsets[m.rrset]
             let addresses = addresses(of: rrset)
-            let targets = addresses.map { pool.check.isChecked ? ids[TargetKey(address: $0, check: pool.check)] ?? -1 : -1 }
+            let targets = addresses.map {
+                pool.check.isChecked ? ids[TargetKey(address: $0, check: pool.check)] ?? -1 : -1
+            }
             var schedule: [Int16] = []
             if pool.order == .weighted {
                 let weights = addresses.map { pool.weights[$0] ?? 1 }
                 schedule = WeightedSchedule.make(weights: weights)
             }
             bindings[m.zone][Int(rrset.slot)] = Int32(sets.count)
-            sets.append(BalancedSet(
-                pool: m.pool, owner: catalog.zones[m.zone].names.name(m.node), type: rrset.type, targets: targets, offsets: offsets(of: rrset), addresses: addresses,
-                drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule))
+            sets.append(
+                BalancedSet(
+                    pool: m.pool, owner: catalog.zones[m.zone].names.name(m.node), type: rrset.type, targets: targets,
+                    offsets: offsets(of: rrset), addresses: addresses,
+                    drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule))
             largest = max(largest, rrset.count)
         }
         return BalancePlan(pools: policies, sets: sets, bindings: bindings, largestSet: largest)

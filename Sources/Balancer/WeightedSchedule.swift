@@ -4,7 +4,9 @@
 enum WeightedSchedule {
     static func make(weights: [Int]) -> [Int16] {
         let total = weights.reduce(0, +)
-        guard total > 0, weights.count <= Int(Int16.max) else { return Array(0..<Int16(min(weights.count, Int(Int16.max)))) }
+        guard total > 0, weights.count <= Int(Int16.max) else {
+            return Array(0..<Int16(min(weights.count, Int(Int16.max))))
+        }
         var current = [Int](repeating: 0, count: weights.count)
         var out: [Int16] = []
         out.reserveCapacity(total)

@@ -125,7 +125,9 @@ extension YAMLReader {
         for (i, item) in seq.enumerated() {
             let path = "pools[\(i)]"
             let entries = mapping(item, path, known: known)
-            guard let nameNode = entries.first(where: { $0.0 == "name" })?.1, let name = string(nameNode, "\(path).name") else {
+            guard let nameNode = entries.first(where: { $0.0 == "name" })?.1,
+                let name = string(nameNode, "\(path).name")
+            else {
                 fail(item, "\(path).name", "every pool needs a name")
                 continue
             }
@@ -143,13 +145,17 @@ extension YAMLReader {
                 case "max_answers": pool.maxAnswers = int(v, p, range: 1...64)
                 case "order":
                     if let s = string(v, p) {
-                        if let o = Pool.Order(rawValue: s) { pool.order = o } else {
+                        if let o = Pool.Order(rawValue: s) {
+                            pool.order = o
+                        } else {
                             fail(v, p, "\"\(s)\" is not one of rotate, shuffle, weighted, fixed")
                         }
                     }
                 case "all_down":
                     if let s = string(v, p) {
-                        if let a = Pool.AllDown(rawValue: s) { pool.allDown = a } else {
+                        if let a = Pool.AllDown(rawValue: s) {
+                            pool.allDown = a
+                        } else {
                             fail(v, p, "\"\(s)\" is not one of serve_all, servfail, nodata, fallback")
                         }
                     }
@@ -168,7 +174,11 @@ extension YAMLReader {
                     }
                 case "fallback":
                     for text in strings(v, p) ?? [] {
-                        if let a = IPAddress(text) { pool.fallback.append(a) } else { fail(v, p, "\"\(text)\" is not an IP address") }
+                        if let a = IPAddress(text) {
+                            pool.fallback.append(a)
+                        } else {
+                            fail(v, p, "\"\(text)\" is not an IP address")
+                        }
                     }
                 case "check": pool.check = check(v, p, base: defaults.check).check
                 default: break

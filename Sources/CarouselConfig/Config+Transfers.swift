@@ -198,7 +198,8 @@ extension YAMLReader {
         for (i, s) in c.secondaries.enumerated() {
             guard let stored = s.file else { continue }
             let path = standard(stored)
-            for z in c.zones.map(standard) where path == z || (stored.hasSuffix(".zone") && standard(path + "/..") == z) {
+            for z in c.zones.map(standard) where path == z || (stored.hasSuffix(".zone") && standard(path + "/..") == z)
+            {
                 errors.append(
                     Problem(
                         file: file, line: c.lines.secondaries[i],

@@ -86,7 +86,9 @@ public struct Config: Sendable, Equatable {
         if text.utf8.count > maxFileSize {
             return .failure(
                 Problems([
-                    Problem(file: file, line: 1, message: "the config is \(text.utf8.count) bytes; the limit is \(maxFileSize)")
+                    Problem(
+                        file: file, line: 1,
+                        message: "the config is \(text.utf8.count) bytes; the limit is \(maxFileSize)")
                 ]))
         }
         let root: Node?
@@ -102,7 +104,8 @@ public struct Config: Sendable, Equatable {
         var c = Config()
         guard let root else { return .success(c) }  // An empty file means all defaults.
         let known: Set = [
-            "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "cookie_secret_previous", "tcp", "threads", "state_file", "defaults", "pools",
+            "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "cookie_secret_previous",
+            "tcp", "threads", "state_file", "defaults", "pools",
             "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
         ]
         let entries = r.mapping(root, "", known: known)

@@ -27,7 +27,9 @@ public enum FNV1a {
 
     /// 64 bits over `bytes`, ASCII letters folded to lower case when `folded`.
     @inline(__always)
-    public static func hash64(_ bytes: UnsafeRawBufferPointer, folded: Bool = false, into h: UInt64 = offset64) -> UInt64 {
+    public static func hash64(_ bytes: UnsafeRawBufferPointer, folded: Bool = false, into h: UInt64 = offset64)
+        -> UInt64
+    {
         var h = h
         if folded {
             for b in bytes { h = add(h, asciiLower(b)) }

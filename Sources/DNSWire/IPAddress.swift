@@ -42,7 +42,9 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public var description: String {
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let ok = bytes.withUnsafeBytes { inet_ntop(isIPv4 ? AF_INET : AF_INET6, $0.baseAddress, &buf, socklen_t(buf.count)) }
+        let ok = bytes.withUnsafeBytes {
+            inet_ntop(isIPv4 ? AF_INET : AF_INET6, $0.baseAddress, &buf, socklen_t(buf.count))
+        }
         guard ok != nil else { return "?" }
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

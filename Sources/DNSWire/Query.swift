@@ -111,7 +111,9 @@ extension Query {
                         nsid = true  // RFC 5001 §2.3: the request's option is empty; any data is ignored.
                     } else if code == EDNSOptionCode.cookie {
                         // RFC 7873 §5.2.2: a client cookie of 8 bytes, then none or 8 to 32 more.
-                        guard olen == 8 || (16...40).contains(olen) else { return bad("COOKIE option of \(olen) bytes") }
+                        guard olen == 8 || (16...40).contains(olen) else {
+                            return bad("COOKIE option of \(olen) bytes")
+                        }
                         if cookieStart == 0 {
                             cookieStart = o + 4
                             cookieLength = olen

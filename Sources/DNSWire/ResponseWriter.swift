@@ -59,7 +59,10 @@ public struct ResponseWriter: ~Copyable {
     }
 
     public var flags: UInt16 {
-        get { UInt16(base.load(fromByteOffset: 2, as: UInt8.self)) << 8 | UInt16(base.load(fromByteOffset: 3, as: UInt8.self)) }
+        get {
+            UInt16(base.load(fromByteOffset: 2, as: UInt8.self)) << 8
+                | UInt16(base.load(fromByteOffset: 3, as: UInt8.self))
+        }
         set { set16(2, newValue) }
     }
 
@@ -70,7 +73,9 @@ public struct ResponseWriter: ~Copyable {
         let an: UInt16, ns: UInt16, ar: UInt16
     }
 
-    public var mark: Mark { Mark(count: count, tableCount: tableCount, an: answerCount, ns: authorityCount, ar: additionalCount) }
+    public var mark: Mark {
+        Mark(count: count, tableCount: tableCount, an: answerCount, ns: authorityCount, ar: additionalCount)
+    }
 
     public mutating func rewind(to m: Mark) {
         count = m.count

@@ -61,8 +61,10 @@ public final class Zone: @unchecked Sendable {
     let counters: UnsafeMutablePointer<UnsafeAtomic<UInt32>.Storage>
     let counterCount: Int
 
-    init(origin: DNSName, file: String, nodes: [Node], names: NameTable, apex: Int, serial: UInt32,
-         negativeTTL: UInt32, recordCount: Int, counterCount: Int) {
+    init(
+        origin: DNSName, file: String, nodes: [Node], names: NameTable, apex: Int, serial: UInt32,
+        negativeTTL: UInt32, recordCount: Int, counterCount: Int
+    ) {
         self.origin = origin
         self.file = file
         self.nodes = nodes

@@ -67,7 +67,8 @@ public final class DNSServer: Sendable {
                 }
                 channels.append(
                     try await TCPListener.bind(address, group: group, contexts: contexts, stats: stats, settings: tcp))
-                logger.info("listening", metadata: ["address": "\(listen)", "transports": "udp,tcp", "loops": "\(loops.count)"])
+                logger.info(
+                    "listening", metadata: ["address": "\(listen)", "transports": "udp,tcp", "loops": "\(loops.count)"])
             }
         } catch {
             for c in channels { try? await c.close() }

@@ -30,7 +30,7 @@ final class LoopContext: @unchecked Sendable {
     func respond(
         to message: ByteBuffer, over transport: Transport, allocator: ByteBufferAllocator, framed: Bool,
         client: ClientAddress
-    ) -> (ByteBuffer, Outcome)? {
+    ) -> (ByteBuffer, QueryOutcome)? {
         eventLoop.preconditionInEventLoop()
         let outcome = message.withUnsafeReadableBytes { query in
             Responder.respond(

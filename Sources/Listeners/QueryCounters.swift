@@ -23,7 +23,7 @@ public struct QueryCounters: Sendable {
     public internal(set) var cookiesLearning = 0
 
     @inline(__always)
-    mutating func record(_ o: Outcome, _ transport: Transport) {
+    mutating func record(_ o: QueryOutcome, _ transport: Transport) {
         let t = transport == .udp ? 0 : 1
         if o.length == 0 {
             dropped[t] &+= 1

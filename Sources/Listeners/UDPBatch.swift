@@ -72,7 +72,8 @@ final class UDPBatch {
     /// Datagram `i` of the last receive (cut at `maxQuery` bytes).
     @inline(__always)
     func query(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: buffers + i * UDPWorker.maxQuery, count: min(Int(rx[i].msg_len), UDPWorker.maxQuery))
+        UnsafeRawBufferPointer(
+            start: buffers + i * UDPWorker.maxQuery, count: min(Int(rx[i].msg_len), UDPWorker.maxQuery))
     }
 
     /// Room for one reply at `offset` in the arena (offsets stay below `count` × slot because

@@ -104,9 +104,12 @@ public struct ZoneCache: Sendable {
                     let zone = try Zone.build(
                         origin: outcome.zone.origin, file: file, records: outcome.zone.records.map(\.record))
                     if let old = entry.good, old.serial == zone.serial {
-                        r.warnings.append(Problem(
-                            file: file, line: 1,
-                            message: "content changed but the SOA serial did not (\(zone.serial)): secondaries will not see this change"))
+                        r.warnings.append(
+                            Problem(
+                                file: file, line: 1,
+                                message:
+                                    "content changed but the SOA serial did not (\(zone.serial)): secondaries will not see this change"
+                            ))
                     }
                     entry.good = zone
                     entry.errors = []

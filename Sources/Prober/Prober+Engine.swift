@@ -1,5 +1,5 @@
-import Health
 import Foundation
+import Health
 
 /// The prober's side of ``TCPProbeEngine``: `tcp` targets are handed to the engine instead of
 /// getting a probe loop each, and its results come back in batches, one actor hop per batch.

@@ -1,6 +1,6 @@
-import Health
 import DNSWire
 import Foundation
+import Health
 import Logging
 
 /// What the prober reports about one target, for the admin API and `carousel status`.

@@ -1,6 +1,6 @@
-import Health
 import DNSWire
 import Foundation
+import Health
 import Logging
 import NIOCore
 import NIOPosix
@@ -100,7 +100,8 @@ public actor Prober {
                 continue
             }
             var target = Target(
-                key: key, pools: pools, machine: RiseFall(rise: key.check.timing.rise, fall: key.check.timing.fall, now: now))
+                key: key, pools: pools,
+                machine: RiseFall(rise: key.check.timing.rise, fall: key.check.timing.fall, now: now))
             if !key.check.isChecked {
                 target.machine = RiseFall(rise: 1, fall: 1, restoring: .up, since: now, checked: nil)
             } else if var inherited = retired[key.description] {

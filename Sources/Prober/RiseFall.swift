@@ -1,5 +1,5 @@
-import Health
 import Foundation
+import Health
 
 /// The hysteresis that damps flapping: a target goes down after `fall` consecutive failures and
 /// comes back after `rise` consecutive successes. A pure value: the caller passes the time of

@@ -1,5 +1,5 @@
-import Health
 import Foundation
+import Health
 
 #if canImport(Glibc)
     import Glibc

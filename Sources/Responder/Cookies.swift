@@ -33,7 +33,7 @@ public struct ClientAddress: Sendable {
 /// share the secret accept each other's cookies, whatever their make.
 public enum DNSCookies {
     /// What a query's COOKIE option showed.
-    public enum Verdict: Sendable, Equatable {
+    public enum Status: Sendable, Equatable {
         /// No COOKIE option.
         case none
         /// A client cookie alone, or a server cookie that is not ours, too old, from the future,
@@ -56,11 +56,12 @@ public enum DNSCookies {
     public static func respond(
         to cookie: UnsafeRawBufferPointer, client: ClientAddress, secret: CookieSecret, previous: CookieSecret? = nil,
         now: UInt32, into out: UnsafeMutableRawBufferPointer
-    ) -> Verdict {
+    ) -> Status {
         out.copyMemory(from: UnsafeRawBufferPointer(rebasing: cookie[0..<8]))
-        var verdict = Verdict.learning
+        var verdict = Status.learning
         if cookie.count == 24, cookie[8] == 1 {
-            let stamp = UInt32(cookie[12]) << 24 | UInt32(cookie[13]) << 16 | UInt32(cookie[14]) << 8 | UInt32(cookie[15])
+            let stamp =
+                UInt32(cookie[12]) << 24 | UInt32(cookie[13]) << 16 | UInt32(cookie[14]) << 8 | UInt32(cookie[15])
             let age = Int32(bitPattern: now &- stamp)  // RFC 1982 arithmetic: wraps in 2106
             if age <= 3600 && age >= -300 {
                 let theirs = UInt64(
@@ -165,5 +166,35 @@ enum SipHash24 {
         round()
         round()
         return v0 ^ v1 ^ v2 ^ v3
+    }
+}
+
+/// The 128-bit key of the server cookies.
+public struct CookieSecret: Sendable, Equatable {
+    public var k0: UInt64
+    public var k1: UInt64
+
+    public init(k0: UInt64, k1: UInt64) {
+        self.k0 = k0
+        self.k1 = k1
+    }
+
+    /// From its 16 bytes as written (hex in the config, as RFC 9018's test vectors and other
+    /// servers write it): two little-endian words, as SipHash takes its key. Nil for another length.
+    public init?(_ bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        var k0: UInt64 = 0
+        var k1: UInt64 = 0
+        for i in (0..<8).reversed() {
+            k0 = k0 << 8 | UInt64(bytes[i])
+            k1 = k1 << 8 | UInt64(bytes[8 + i])
+        }
+        self.init(k0: k0, k1: k1)
+    }
+
+    /// Random, for a server without a configured secret: cookies last as long as the process.
+    public static func random() -> CookieSecret {
+        var g = SystemRandomNumberGenerator()
+        return CookieSecret(k0: g.next(), k1: g.next())
     }
 }

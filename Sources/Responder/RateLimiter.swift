@@ -16,7 +16,7 @@ import Atomics
 /// take it from each other (the count restarts), so a collision can let a flood through briefly
 /// but never limits an innocent client; with 2^17 cells that needs ~100,000 busy keys a second.
 public final class RateLimiter: @unchecked Sendable {
-    public enum Verdict: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
         case pass, slip, drop
     }
 
@@ -34,9 +34,9 @@ public final class RateLimiter: @unchecked Sendable {
     }
 
     /// Counts one response to `client` (a prefix key, see `prefixKey`) for `answer` (the
-    /// `Outcome.answerKey`) in second `now`, and says what to do with it.
+    /// `QueryOutcome.answerKey`) in second `now`, and says what to do with it.
     @inline(__always)
-    public func check(client: UInt64, answer: UInt64, now: UInt32, limit: Int, slip: Int) -> Verdict {
+    public func check(client: UInt64, answer: UInt64, now: UInt32, limit: Int, slip: Int) -> Action {
         var h = client &* 0x9e37_79b9_7f4a_7c15 ^ answer
         h ^= h >> 29
         h &*= 0xbf58_476d_1ce4_e5b9

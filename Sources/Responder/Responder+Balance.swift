@@ -19,7 +19,9 @@ extension Responder {
                     let o = set.offsets[Int(scratch.balancer.picks[k])]
                     let len = Int(d[o]) << 8 | Int(d[o + 1])
                     let rdata = UnsafeRawBufferPointer(rebasing: d[(o + 2)..<(o + 2 + len)])
-                    guard w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: rdata) else { return false }
+                    guard w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: rdata) else {
+                        return false
+                    }
                 }
                 return true
             }
@@ -38,7 +40,9 @@ extension Responder {
                 return reply
             }
             for rdata in fallback {
-                let ok = rdata.withUnsafeBytes { w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0) }
+                let ok = rdata.withUnsafeBytes {
+                    w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0)
+                }
                 if !ok {
                     reply.truncation = .empty
                     break

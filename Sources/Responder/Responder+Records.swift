@@ -10,7 +10,8 @@ extension Responder {
         _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
         zone: Zone, rrset: RRset, rotate: Bool, ttl: UInt32? = nil
     ) -> Bool {
-        let start = rotate && rrset.slot >= 0 && rrset.count > 1 ? Int(zone.nextRotation(rrset.slot) % UInt32(rrset.count)) : 0
+        let start =
+            rotate && rrset.slot >= 0 && rrset.count > 1 ? Int(zone.nextRotation(rrset.slot) % UInt32(rrset.count)) : 0
         return rrset.data.withUnsafeBytes { d in
             var offset = 0
             for _ in 0..<start { offset += 2 + (Int(d[offset]) << 8 | Int(d[offset + 1])) }
@@ -53,7 +54,9 @@ extension Responder {
         for pass in 0..<4 {  // in-domain A, in-domain AAAA, sibling A, sibling AAAA
             let inDomain = pass < 2
             let type: RRType = pass & 1 == 0 ? .a : .aaaa
-            let complete = writeAddresses(&w, of: ns, in: zone, type: type) { (zone.nodes[$0].cut == Int32(cut)) == inDomain }
+            let complete = writeAddresses(&w, of: ns, in: zone, type: type) {
+                (zone.nodes[$0].cut == Int32(cut)) == inDomain
+            }
             if !complete && inDomain { missingRequired = true }
         }
         return missingRequired ? .kept : .none
@@ -80,11 +83,14 @@ extension Responder {
                 let len = Int(d[offset]) << 8 | Int(d[offset + 1])
                 let target = UnsafeRawBufferPointer(rebasing: d[(offset + 2)..<(offset + 2 + len)])
                 offset += 2 + len
-                guard let t = zone.names.find(target, from: 0), include(t), let r = zone.nodes[t].rrsetIndex(type) else {
+                guard let t = zone.names.find(target, from: 0), include(t), let r = zone.nodes[t].rrsetIndex(type)
+                else {
                     continue
                 }
                 let mark = w.mark
-                if !writeRRset(&w, .additional, owner: target, zone: zone, rrset: zone.nodes[t].rrsets[r], rotate: false) {
+                if !writeRRset(
+                    &w, .additional, owner: target, zone: zone, rrset: zone.nodes[t].rrsets[r], rotate: false)
+                {
                     w.rewind(to: mark)
                     complete = false
                 }

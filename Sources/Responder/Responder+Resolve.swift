@@ -49,9 +49,12 @@ extension Responder {
                 let zone = catalog.zones[z]
                 let rrset = zone.nodes[n].rrsets[r]
                 if let b = snap.plan.binding(zone: z, slot: rrset.slot) {
-                    return writeBalanced(&w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, reply)
+                    return writeBalanced(
+                        &w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, reply)
                 }
-                guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true) else { return cut(.empty) }
+                guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true) else {
+                    return cut(.empty)
+                }
                 if q.qtype == .ns { writeNSAddresses(&w, zone, rrset) }
                 return reply
             case .nodata(let z):
@@ -69,7 +72,9 @@ extension Responder {
                 authoritative()
                 let zone = catalog.zones[z]
                 let dname = zone.nodes[n].rrsets[r]
-                guard zone.names.withName(n, { writeRRset(&w, .answer, owner: $0, zone: zone, rrset: dname, rotate: false) })
+                guard
+                    zone.names.withName(
+                        n, { writeRRset(&w, .answer, owner: $0, zone: zone, rrset: dname, rotate: false) })
                 else { return cut(.empty) }
                 // The name with the DNAME's owner replaced by its target (RFC 6672 §2.2).
                 let ownerLength = zone.names.withName(n) { $0.count }

@@ -13,7 +13,7 @@ public enum Responder {
     public static func respond(
         to query: UnsafeRawBufferPointer, over transport: Transport, snapshot: Snapshot, health: HealthView = .empty,
         into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch, client: ClientAddress = .unknown
-    ) -> Outcome {
+    ) -> QueryOutcome {
         switch Query.decode(query) {
         case .drop:
             return .dropped
@@ -21,7 +21,7 @@ public enum Responder {
             var w = ResponseWriter(into: out, limit: transport == .tcp ? 65535 : 512, scratch: scratch.compression)
             let question = questionEnd.map { UnsafeRawBufferPointer(rebasing: query[Header.size..<$0]) }
             w.start(id: id, flags: responseFlags(flags, rcode: RCode.formErr.rawValue), question: question)
-            return Outcome(
+            return QueryOutcome(
                 length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false,
                 questionEnd: questionEnd ?? Header.size)
         case .query(let q):
@@ -32,7 +32,7 @@ public enum Responder {
     static func answer(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ transport: Transport, _ snap: Snapshot, _ health: HealthView,
         _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch, _ client: ClientAddress
-    ) -> Outcome {
+    ) -> QueryOutcome {
         let options = snap.options
         var limit = 65535
         if transport == .udp {
@@ -80,7 +80,7 @@ public enum Responder {
         if reply.authoritative { flags |= Header.aaBit }
         if reply.truncation != .none { flags |= Header.tcBit }
         w.flags = flags
-        var verdict = DNSCookies.Verdict.none
+        var verdict = DNSCookies.Status.none
         if let e = q.edns {
             w.limit += optSize
             w.writeOPT(payloadSize: options.maxUDPPayload, extendedRCode: extended, dnssecOK: e.dnssecOK)
@@ -100,7 +100,7 @@ public enum Responder {
         }
         let length = w.finish()
         let fullRCode = UInt16(extended) << 4 | reply.rcode
-        return Outcome(
+        return QueryOutcome(
             length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: reply.truncation != .none,
             answerKey: reply.answerKey, questionEnd: q.questionEnd, cookie: verdict)
     }

@@ -32,7 +32,8 @@ extension CarouselRuntime {
             return norm(a) == norm(b)
         }
         let sets = plan.sets.indices.filter { i in
-            plan.sets[i].addresses.contains(address) && (poolName.map { sameName(plan.pools[plan.sets[i].pool].name, $0) } ?? true)
+            plan.sets[i].addresses.contains(address)
+                && (poolName.map { sameName(plan.pools[plan.sets[i].pool].name, $0) } ?? true)
         }
         if sets.isEmpty {
             return .notFound("\(address) is not a member of \(poolName.map { "pool \($0)" } ?? "any pool")")
@@ -49,7 +50,8 @@ extension CarouselRuntime {
                 }
                 if others.isEmpty {
                     return .conflict(
-                        "draining \(address) would leave \(set.owner) \(set.type) in pool \(plan.pools[set.pool].name) with no healthy member; add force to do it anyway")
+                        "draining \(address) would leave \(set.owner) \(set.type) in pool \(plan.pools[set.pool].name) with no healthy member; add force to do it anyway"
+                    )
                 }
             }
         }

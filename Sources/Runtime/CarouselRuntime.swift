@@ -87,7 +87,11 @@ public actor CarouselRuntime {
         watch.check(view)
         listeners = try await server.bind(config.listen, tcp: TCPSettings(config))
         let records = snapshot.catalog.zones.reduce(0) { $0 + $1.recordCount }
-        logger.info("ready", metadata: ["zones": "\(snapshot.catalog.zones.count)", "records": "\(records)", "pools": "\(config.pools.count)"])
+        logger.info(
+            "ready",
+            metadata: [
+                "zones": "\(snapshot.catalog.zones.count)", "records": "\(records)", "pools": "\(config.pools.count)",
+            ])
     }
 
     /// Reloads the config and every zone file (SIGHUP, `carousel reload`): each changed file is
@@ -113,7 +117,8 @@ public actor CarouselRuntime {
         let sig = FileSignature(path)
         if !force && sig == configSignature { return false }
         configSignature = sig
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             logger.error("\(path):0: cannot read the config file; keeping the running config")
             return false
         }
@@ -139,8 +144,10 @@ public actor CarouselRuntime {
                 logger.error("\(path): not applied; the running config stays")
                 return false
             }
-            if next.listen != config.listen || next.threads != config.threads || next.tcpIdleTimeout != config.tcpIdleTimeout
-                || next.tcpMaxConnections != config.tcpMaxConnections || next.tcpMessageTimeout != config.tcpMessageTimeout
+            if next.listen != config.listen || next.threads != config.threads
+                || next.tcpIdleTimeout != config.tcpIdleTimeout
+                || next.tcpMaxConnections != config.tcpMaxConnections
+                || next.tcpMessageTimeout != config.tcpMessageTimeout
                 || next.tcpMaxQueries != config.tcpMaxQueries || next.stateFile != config.stateFile
             {
                 logger.warning("\(path): listen, threads, tcp and state_file changes take effect at the next restart")
@@ -176,7 +183,11 @@ public actor CarouselRuntime {
         for e in r.errors { logger.error("\(e)") }
         if !r.errors.isEmpty { Counter(label: "carousel_reload_failures_total").increment(by: r.errors.count) }
         for z in r.loaded {
-            logger.info("zone loaded", metadata: ["zone": "\(z.origin)", "serial": "\(z.serial)", "records": "\(z.recordCount)", "file": "\(z.file)"])
+            logger.info(
+                "zone loaded",
+                metadata: [
+                    "zone": "\(z.origin)", "serial": "\(z.serial)", "records": "\(z.recordCount)", "file": "\(z.file)",
+                ])
         }
         for f in r.removed { logger.notice("zone file removed; no longer served", metadata: ["file": "\(f)"]) }
         for e in r.errors {
@@ -245,7 +256,8 @@ extension TransferSetup {
 
 extension ResponderOptions {
     init(_ config: Config) {
-        self.init(maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
+        self.init(
+            maxUDPPayload: UInt16(config.maxUDPPayload), version: config.chaosVersion, identity: config.chaosIdentity)
         rrlLimit = config.rrl.responsesPerSecond
         rrlSlip = config.rrl.slip
         rrlIPv4Prefix = config.rrl.ipv4Prefix

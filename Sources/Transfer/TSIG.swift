@@ -74,7 +74,7 @@ public struct TSIGRecord: Sendable, Equatable {
 }
 
 /// What a signed message said about itself.
-public enum TSIGVerdict: Sendable, Equatable {
+public enum TSIGStatus: Sendable, Equatable {
     case unsigned
     case valid(TSIGKey, TSIGRecord)
     /// A TSIG record that does not check out: `error` is BADKEY, BADSIG or BADTIME (RFC 8945 §5.2).
@@ -95,7 +95,7 @@ public struct TSIGKeyring: Sendable {
     public func key(named name: DNSName) -> TSIGKey? { keys[name.lowercased] }
 
     /// Checks a request's TSIG (RFC 8945 §5.2): key known, MAC right, time within the fudge.
-    public func verify(request bytes: [UInt8], now: UInt64 = UInt64(Date().timeIntervalSince1970)) -> TSIGVerdict {
+    public func verify(request bytes: [UInt8], now: UInt64 = UInt64(Date().timeIntervalSince1970)) -> TSIGStatus {
         let found: TSIGRecord?
         do { found = try TSIG.find(in: bytes) } catch { return .malformed }
         guard let record = found else { return .unsigned }
@@ -241,7 +241,9 @@ public enum TSIG {
 
     /// The offset just past the name at `start` (`WireName`'s rules).
     static func skipName(_ b: [UInt8], _ start: Int) throws(DNSWireError) -> Int {
-        guard let end = WireName.skip(b, at: start) else { throw .malformedName("name at offset \(start) cannot be read") }
+        guard let end = WireName.skip(b, at: start) else {
+            throw .malformedName("name at offset \(start) cannot be read")
+        }
         return end
     }
 

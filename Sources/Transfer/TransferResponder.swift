@@ -38,7 +38,10 @@ public enum TransferResponder {
             return fail(.refused, "not allowed from \(source.withUnsafeBytes { IPAddress.text($0) } ?? "this address")")
         }
         if let required = policy.key, required != key {
-            return fail(.refused, key == nil ? "TSIG key \(required.name) required" : "TSIG key \(required.name) required, not \(key!.name)")
+            return fail(
+                .refused,
+                key == nil
+                    ? "TSIG key \(required.name) required" : "TSIG key \(required.name) required, not \(key!.name)")
         }
         let records: [ResourceRecord]
         if q.type == .axfr {
@@ -79,7 +82,7 @@ public enum TransferResponder {
     /// The answer to a request whose TSIG failed (RFC 8945 §5.2): NOTAUTH with the error in an
     /// unsigned TSIG (BADKEY, BADSIG) or a signed one carrying our time (BADTIME); FORMERR when
     /// the TSIG is misplaced. Nil when the request is unsigned or valid.
-    public static func tsigFailure(_ request: [UInt8], _ verdict: TSIGVerdict, now: UInt64) -> [UInt8]? {
+    public static func tsigFailure(_ request: [UInt8], _ verdict: TSIGStatus, now: UInt64) -> [UInt8]? {
         switch verdict {
         case .unsigned, .valid: return nil
         case .malformed: return header(request, rcode: RCode.formErr.rawValue)

@@ -13,7 +13,9 @@ public struct PrimaryZone: Sendable, Hashable {
     /// Transfer the health-filtered zone: a pool member going down is a new version.
     public var publishHealth: Bool
 
-    public init(zone: DNSName, allow: [IPPrefix] = [], key: TSIGKey? = nil, notify: [HostPort] = [], publishHealth: Bool = false) {
+    public init(
+        zone: DNSName, allow: [IPPrefix] = [], key: TSIGKey? = nil, notify: [HostPort] = [], publishHealth: Bool = false
+    ) {
         self.zone = zone
         self.allow = allow
         self.key = key

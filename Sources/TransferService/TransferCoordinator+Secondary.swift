@@ -41,8 +41,9 @@ extension TransferCoordinator {
 
     /// Starts (or restarts, on a config change) one loop per `secondaries:` entry, and waits up to
     /// `initialWait` for the first transfers so the first answers are not empty.
-    public func startSecondaries(_ setup: TransferSetup, onChange: @escaping @Sendable () async -> Void, initialWait: Duration) async
-    {
+    public func startSecondaries(
+        _ setup: TransferSetup, onChange: @escaping @Sendable () async -> Void, initialWait: Duration
+    ) async {
         onSecondaryChange = onChange
         onServedSerialChange = onChange
         self.setup = setup
@@ -113,7 +114,6 @@ extension TransferCoordinator {
         }
     }
 
-
     /// One refresh round: an SOA check over UDP when we hold a copy, then IXFR or AXFR over TCP.
     func refresh(_ zone: DNSName, _ s: SecondaryZone) async throws {
         let address = try SocketAddress.makeAddressResolvingHost(s.primary.host, port: s.primary.port)
@@ -157,7 +157,9 @@ extension TransferCoordinator {
         }
         guard records.count < setup.maxZoneRecords else {
             throw TransferFailure(
-                description: "the zone has \(records.count + 1) records, more than limits.zone_records (\(setup.maxZoneRecords))")
+                description:
+                    "the zone has \(records.count + 1) records, more than limits.zone_records (\(setup.maxZoneRecords))"
+            )
         }
         let built: Zone
         do {

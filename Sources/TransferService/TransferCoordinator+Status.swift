@@ -85,7 +85,8 @@ extension TransferCoordinator {
             let told = notifyResults[t.zone] ?? [:]
             return TransferStatus.PrimaryZone(
                 zone: t.zone.description, serial: journal?.current.serial, versions: journal?.diffs.count ?? 0,
-                publishHealth: t.publishHealth, allow: t.allow.map(\.description), tsig: t.key.map { TransferCoordinator.keyName($0) },
+                publishHealth: t.publishHealth, allow: t.allow.map(\.description),
+                tsig: t.key.map { TransferCoordinator.keyName($0) },
                 notify: t.notify.map { told["\($0)"] ?? TransferStatus.NotifyTarget(address: "\($0)") })
         }
         let now = ContinuousClock.now

@@ -25,7 +25,8 @@ extension TransferCoordinator {
             }
             return false
         }
-        let age = max(0, Date().timeIntervalSince1970 - (Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9))
+        let age = max(
+            0, Date().timeIntervalSince1970 - (Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9))
         let records: [ResourceRecord]
         switch ZoneLoader.parse(file: path, origin: zone) {
         case .failure(let problem):

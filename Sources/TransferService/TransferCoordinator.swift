@@ -115,7 +115,9 @@ public actor TransferCoordinator {
 
     /// The runtime published a new snapshot: take the config, catalog and plan, and bring every
     /// journal up to date.
-    public func published(setup: TransferSetup, catalog: Catalog, plan: BalancePlan, health: HealthView, snapshot: Snapshot) {
+    public func published(
+        setup: TransferSetup, catalog: Catalog, plan: BalancePlan, health: HealthView, snapshot: Snapshot
+    ) {
         self.setup = setup
         self.catalog = catalog
         self.plan = plan

@@ -61,7 +61,8 @@ struct ZoneReader {
             case .record(let record, let line, _):
                 if !seen.isRepeat(record, in: records) {
                     guard records.count < maxRecords else {
-                        throw cursor.problem(line, "more than \(maxRecords) records: the zone is over limits.zone_records")
+                        throw cursor.problem(
+                            line, "more than \(maxRecords) records: the zone is over limits.zone_records")
                     }
                     records.append(LoadedRecord(record: record, file: file, line: line))
                 }

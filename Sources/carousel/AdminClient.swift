@@ -2,7 +2,7 @@ import DNSWire
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A minimal HTTP/1.1 client for the admin API (one request per connection, loopback or LAN),
@@ -30,7 +30,8 @@ struct AdminClient {
 
     func request(_ method: String, _ path: String, form: [String: String] = [:]) throws -> Reply {
         let body = form.sorted { $0.key < $1.key }.map { "\($0.key)=\(escape($0.value))" }.joined(separator: "&")
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+        var head =
+            "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
         if !body.isEmpty { head += "Content-Type: application/x-www-form-urlencoded\r\n" }
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         let raw = try exchange(Array((head + "\r\n" + body).utf8))
@@ -39,7 +40,9 @@ struct AdminClient {
             throw CommandError("admin at \(host):\(port): malformed HTTP reply")
         }
         let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else { throw CommandError("admin at \(host):\(port): malformed status line") }
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw CommandError("admin at \(host):\(port): malformed status line")
+        }
         return Reply(status: status, body: String(text[split.upperBound...]))
     }
 
@@ -61,7 +64,8 @@ struct AdminClient {
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         guard connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
-            throw Unreachable(message: "cannot reach the admin API at \(host):\(port): \(String(cString: strerror(errno)))")
+            throw Unreachable(
+                message: "cannot reach the admin API at \(host):\(port): \(String(cString: strerror(errno)))")
         }
         var sent = 0
         while sent < bytes.count {

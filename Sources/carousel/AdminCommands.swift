@@ -1,6 +1,6 @@
+import Admin
 import ArgumentParser
 import CarouselConfig
-import Admin
 import Foundation
 
 /// How the admin commands find a running Carousel: `--admin`, else the config's `admin:`, else
@@ -105,7 +105,9 @@ struct Status: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if !json { print(StatusTable.render(report)) }
-        let degraded = !report.errors.isEmpty || report.pools.contains { $0.sets.contains { $0.members.contains { $0.state == "down" } } }
+        let degraded =
+            !report.errors.isEmpty
+            || report.pools.contains { $0.sets.contains { $0.members.contains { $0.state == "down" } } }
             || report.transfers?.secondary.contains { $0.serial == nil } == true
         if degraded { throw ExitCode(2) }
     }
@@ -115,32 +117,54 @@ struct Status: AsyncParsableCommand {
 enum StatusTable {
     static func render(_ r: StatusReport) -> String {
         var lines: [String] = []
-        lines.append(table([["ZONE", "SERIAL", "RECORDS", "FILE", "PROBLEM"]] + r.zones.map {
-            [$0.origin, "\($0.serial)", "\($0.records)", $0.file, $0.error ?? ""]
-        }))
+        lines.append(
+            table(
+                [["ZONE", "SERIAL", "RECORDS", "FILE", "PROBLEM"]]
+                    + r.zones.map {
+                        [$0.origin, "\($0.serial)", "\($0.records)", $0.file, $0.error ?? ""]
+                    }))
         for p in r.pools {
             lines.append("")
             lines.append("POOL \(p.name)  order=\(p.order) ttl=\(p.ttl) all_down=\(p.allDown) check=\(p.check)")
             for s in p.sets {
-                lines.append(table([["  " + s.owner + " " + s.type, "STATE", "LAST CHECK", "IN ANSWERS"]] + s.members.map {
-                    ["  " + $0.address, $0.state, $0.lastResult ?? "-", ($0.inAnswers ? "yes: " : "no: ") + $0.why]
-                }))
+                lines.append(
+                    table(
+                        [["  " + s.owner + " " + s.type, "STATE", "LAST CHECK", "IN ANSWERS"]]
+                            + s.members.map {
+                                [
+                                    "  " + $0.address, $0.state, $0.lastResult ?? "-",
+                                    ($0.inAnswers ? "yes: " : "no: ") + $0.why,
+                                ]
+                            }))
             }
         }
         if let t = r.transfers {
             if !t.primary.isEmpty {
                 lines.append("")
-                lines.append(table([["TRANSFERS OUT", "SERIAL", "VERSIONS", "NOTIFY"]] + t.primary.map { z in
-                    let told = z.notify.map { "\($0.address) \($0.result ?? "-")\($0.serial.map { " (serial \($0))" } ?? "")" }
-                    return [z.zone, z.serial.map(String.init) ?? "-", "\(z.versions)", told.joined(separator: ", ")]
-                }))
+                lines.append(
+                    table(
+                        [["TRANSFERS OUT", "SERIAL", "VERSIONS", "NOTIFY"]]
+                            + t.primary.map { z in
+                                let told = z.notify.map {
+                                    "\($0.address) \($0.result ?? "-")\($0.serial.map { " (serial \($0))" } ?? "")"
+                                }
+                                return [
+                                    z.zone, z.serial.map(String.init) ?? "-", "\(z.versions)",
+                                    told.joined(separator: ", "),
+                                ]
+                            }))
             }
             if !t.secondary.isEmpty {
                 lines.append("")
-                lines.append(table([["SECONDARY ZONE", "PRIMARY", "SERIAL", "LAST TRANSFER", "PROBLEM"]] + t.secondary.map { z in
-                    [z.zone, z.primary, z.serial.map(String.init) ?? "-", z.lastTransferType ?? "-",
-                        [z.error, z.fileError].compactMap { $0 }.joined(separator: "; ")]
-                }))
+                lines.append(
+                    table(
+                        [["SECONDARY ZONE", "PRIMARY", "SERIAL", "LAST TRANSFER", "PROBLEM"]]
+                            + t.secondary.map { z in
+                                [
+                                    z.zone, z.primary, z.serial.map(String.init) ?? "-", z.lastTransferType ?? "-",
+                                    [z.error, z.fileError].compactMap { $0 }.joined(separator: "; "),
+                                ]
+                            }))
             }
         }
         if !r.errors.isEmpty {
@@ -152,10 +176,14 @@ enum StatusTable {
     }
 
     static func table(_ rows: [[String]]) -> String {
-        let widths = (0..<(rows.map(\.count).max() ?? 0)).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        let widths = (0..<(rows.map(\.count).max() ?? 0)).map { c in
+            rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0
+        }
         return rows.map { row in
-            row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
+            row.enumerated().map { c, cell in
+                c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+            }
+            .joined(separator: "  ")
         }.joined(separator: "\n")
     }
 }

@@ -18,7 +18,7 @@ struct CarouselCommand: AsyncParsableCommand {
 enum Main {
     static func main() {
         let done = DispatchSemaphore(value: 0)
-        let outcome = Outcome()
+        let failure = Failure()
         Task.detached {
             do {
                 var command = try CarouselCommand.parseAsRoot()
@@ -28,15 +28,15 @@ enum Main {
                     try command.run()
                 }
             } catch {
-                outcome.error = error
+                failure.error = error
             }
             done.signal()
         }
         done.wait()
-        if let error = outcome.error { CarouselCommand.exit(withError: error) }
+        if let error = failure.error { CarouselCommand.exit(withError: error) }
     }
 
-    final class Outcome: @unchecked Sendable {
+    final class Failure: @unchecked Sendable {
         var error: Error?
     }
 }

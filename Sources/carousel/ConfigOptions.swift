@@ -20,7 +20,8 @@ struct ConfigOptions: ParsableArguments {
         let path = configPath
         var c = Config()
         if let path {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
                 throw CommandError("\(path):1: cannot read the config file")
             }
             let base = (path as NSString).deletingLastPathComponent

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Port 53 as a normal user: start as root, bind, then switch to `user:`/`group:` from the
@@ -12,7 +12,8 @@ enum Privileges {
     static func drop(user: String?, group: String?, logger: Logger) throws {
         guard user != nil || group != nil else { return }
         guard geteuid() == 0 else {
-            logger.warning("user/group are set in the config but Carousel is not running as root: keeping uid \(geteuid())")
+            logger.warning(
+                "user/group are set in the config but Carousel is not running as root: keeping uid \(geteuid())")
             return
         }
         var gid: gid_t?
@@ -32,15 +33,21 @@ enum Privileges {
             }
         }
         if let uid {
-            guard setuid(uid) == 0 else { throw CommandError("cannot switch to user \(uid): \(String(cString: strerror(errno)))") }
+            guard setuid(uid) == 0 else {
+                throw CommandError("cannot switch to user \(uid): \(String(cString: strerror(errno)))")
+            }
             guard setuid(0) != 0 else { throw CommandError("privileges were not dropped: setuid(0) still works") }
         }
         // Every thread must have switched: a thread left as root would be a way back.
         if let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") {
             for t in tasks {
                 let status = (try? String(contentsOfFile: "/proc/self/task/\(t)/status", encoding: .utf8)) ?? ""
-                if status.split(separator: "\n").contains(where: { $0.hasPrefix("Uid:") && $0.split(separator: "\t").dropFirst().contains("0") }) {
-                    throw CommandError("thread \(t) still runs as root after setuid; refusing to continue (use CAP_NET_BIND_SERVICE instead)")
+                if status.split(separator: "\n").contains(where: {
+                    $0.hasPrefix("Uid:") && $0.split(separator: "\t").dropFirst().contains("0")
+                }) {
+                    throw CommandError(
+                        "thread \(t) still runs as root after setuid; refusing to continue (use CAP_NET_BIND_SERVICE instead)"
+                    )
                 }
             }
         }

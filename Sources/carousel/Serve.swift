@@ -45,7 +45,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
-            printError("--log-level \(logLevel): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            printError(
+                "--log-level \(logLevel): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
             throw ExitCode(1)
         }
         guard logFormat == "text" || logFormat == "json" else {
@@ -66,11 +68,13 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "carousel")
         let listenOverride = config.listen, threadsOverride = config.threads, zonesOverride = options.zones
         let listenGiven = !listen.isEmpty, threadsGiven = threads != nil
-        let runtime = CarouselRuntime(config: config, configPath: options.configPath, overrides: { c in
-            if listenGiven { c.listen = listenOverride }
-            if threadsGiven { c.threads = threadsOverride }
-            if !zonesOverride.isEmpty { c.zones = zonesOverride }
-        }, logger: logger)
+        let runtime = CarouselRuntime(
+            config: config, configPath: options.configPath,
+            overrides: { c in
+                if listenGiven { c.listen = listenOverride }
+                if threadsGiven { c.threads = threadsOverride }
+                if !zonesOverride.isEmpty { c.zones = zonesOverride }
+            }, logger: logger)
         let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -11,7 +11,9 @@ func makeCatalog(addresses: [String] = ["127.0.0.11", "127.0.0.12", "127.0.0.13"
     func rr(_ name: String, _ type: RRType, _ rdata: [UInt8], ttl: UInt32 = 60) throws -> ResourceRecord {
         ResourceRecord(name: try DNSName(name, origin: origin), type: type, ttl: ttl, rdata: rdata)
     }
-    let soa = try DNSName("ns1.example.com.").wire + DNSName("h.example.com.").wire + [0, 0, 0, 1] + [UInt8](repeating: 0, count: 12) + [0, 0, 0, 60]
+    let soa =
+        try DNSName("ns1.example.com.").wire + DNSName("h.example.com.").wire + [0, 0, 0, 1]
+        + [UInt8](repeating: 0, count: 12) + [0, 0, 0, 60]
     var records = [
         try rr("@", .soa, soa, ttl: 300),
         try rr("@", .ns, try DNSName("ns1.example.com.").wire),
@@ -40,7 +42,9 @@ struct Harness {
     init(pools: [Pool], catalog: Catalog? = nil, poolDrains: Set<String> = []) throws {
         self.catalog = try catalog ?? makeCatalog()
         var ids: [TargetKey: Int32] = [:]
-        for (i, key) in BalancePlan.targets(of: self.catalog, pools: pools).keys.sorted(by: { $0.address < $1.address }).enumerated() {
+        for (i, key) in BalancePlan.targets(of: self.catalog, pools: pools).keys.sorted(by: { $0.address < $1.address })
+            .enumerated()
+        {
             ids[key] = Int32(i)
         }
         self.ids = ids
@@ -105,7 +109,11 @@ struct Harness {
 
     @Test(arguments: [Pool.AllDown.serveAll, .servfail, .nodata, .fallback])
     func allDownPolicies(policy: Pool.AllDown) throws {
-        let h = try Harness(pools: [pool("www.example.com") { $0.allDown = policy; $0.fallback = [IPAddress("127.0.0.99")!, IPAddress("::99")!] }])
+        let h = try Harness(pools: [
+            pool("www.example.com") {
+                $0.allDown = policy; $0.fallback = [IPAddress("127.0.0.99")!, IPAddress("::99")!]
+            }
+        ])
         let (sel, addrs) = try h.answer("www.example.com.", view: h.view(down: Set(four)))
         switch policy {
         case .serveAll:
@@ -124,13 +132,21 @@ struct Harness {
         let h = try Harness(pools: [pool("www.example.com") { $0.maxAnswers = 2 }])
         var seen: [[String]] = []
         for _ in 0..<4 { seen.append(try h.answer("www.example.com.").1) }
-        #expect(seen == [["127.0.0.11", "127.0.0.12"], ["127.0.0.12", "127.0.0.13"], ["127.0.0.13", "127.0.0.14"], ["127.0.0.14", "127.0.0.11"]])
+        #expect(
+            seen == [
+                ["127.0.0.11", "127.0.0.12"], ["127.0.0.12", "127.0.0.13"], ["127.0.0.13", "127.0.0.14"],
+                ["127.0.0.14", "127.0.0.11"],
+            ])
         #expect(Set(seen.flatMap { $0 }) == Set(four))
     }
 
     @Test func weightedSharesOfFirstPlaceMatchTheWeights() throws {
         let weights = ["127.0.0.11": 3, "127.0.0.12": 1, "127.0.0.13": 2, "127.0.0.14": 4]
-        let h = try Harness(pools: [pool("www.example.com") { $0.order = .weighted; $0.weights = weights }])
+        let h = try Harness(pools: [
+            pool("www.example.com") {
+                $0.order = .weighted; $0.weights = weights
+            }
+        ])
         var counts: [String: Int] = [:]
         let n = 10_000
         for _ in 0..<n { counts[try h.answer("www.example.com.").1[0], default: 0] += 1 }
@@ -142,7 +158,11 @@ struct Harness {
     }
 
     @Test func weightedSkipsDownMembers() throws {
-        let h = try Harness(pools: [pool("www.example.com") { $0.order = .weighted; $0.weights = ["127.0.0.11": 9] }])
+        let h = try Harness(pools: [
+            pool("www.example.com") {
+                $0.order = .weighted; $0.weights = ["127.0.0.11": 9]
+            }
+        ])
         let view = h.view(down: ["127.0.0.11"])
         for _ in 0..<20 { #expect(try h.answer("www.example.com.", view: view).1.first != "127.0.0.11") }
     }

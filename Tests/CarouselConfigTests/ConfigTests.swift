@@ -74,7 +74,8 @@ import Transfer
     }
 
     @Test func poolCheckOverridesOnlyWhatItNames() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             defaults:
               check: { type: http, port: 8080, path: /h, interval: 3s, timeout: 1s }
             pools:
@@ -82,14 +83,16 @@ import Transfer
                 check: { fall: 5 }
               - name: b.example.com
                 check: { type: https }
-            """).get()
+            """
+        ).get()
         #expect(c.pools[0].check.kind == .http(HTTPProbe(path: "/h")) && c.pools[0].check.port == 8080)
         #expect(c.pools[0].check.timing.fall == 5 && c.pools[0].check.timing.interval == .seconds(3))
         #expect(c.pools[1].check.kind == .https(HTTPProbe(path: "/h"), insecure: false) && c.pools[1].check.port == 443)
     }
 
     @Test func errorsNameTheFileLineAndKey() {
-        let e = errors("""
+        let e = errors(
+            """
             listen: nowhere
             pools:
               - name: www.example.com
@@ -103,7 +106,9 @@ import Transfer
             """)
         #expect(e.contains("carousel.yaml:1: listen: \"nowhere\" is not ADDRESS:PORT"))
         #expect(e.contains("carousel.yaml:4: pools[0].ttl: -1 is out of range 0...86400"))
-        #expect(e.contains("carousel.yaml:5: pools[0].order: \"roundrobin\" is not one of rotate, shuffle, weighted, fixed"))
+        #expect(
+            e.contains("carousel.yaml:5: pools[0].order: \"roundrobin\" is not one of rotate, shuffle, weighted, fixed")
+        )
         #expect(e.contains { $0.hasPrefix("carousel.yaml:7: pools[0].check.type: \"ping\" is not one of tcp") })
         #expect(e.contains { $0.hasPrefix("carousel.yaml:8: pools[0].check.timout: unknown key") })
         #expect(e.contains("carousel.yaml:9: pools[1].name: every pool needs a name"))
@@ -111,7 +116,8 @@ import Transfer
     }
 
     @Test func policiesNeedTheirParameters() {
-        let e = errors("""
+        let e = errors(
+            """
             pools:
               - name: a.example.com
                 all_down: fallback
@@ -126,7 +132,9 @@ import Transfer
         #expect(e.contains("carousel.yaml:2: pools[0].fallback: all_down: fallback needs a fallback list of addresses"))
         #expect(e.contains("carousel.yaml:4: pools[1].weights: order: weighted needs weights"))
         #expect(e.contains("carousel.yaml:7: pools[2].check.command: an exec check needs a command"))
-        #expect(e.contains { $0.hasPrefix("carousel.yaml:9: pools[3].check.timeout: must not be longer than the interval") })
+        #expect(
+            e.contains { $0.hasPrefix("carousel.yaml:9: pools[3].check.timeout: must not be longer than the interval") }
+        )
         #expect(e.contains("carousel.yaml:10: pools[4].name: pool a.example.com. is already defined at line 2"))
     }
 
@@ -154,11 +162,13 @@ import Transfer
     }
 
     @Test func dnsCheckExpectsRcodes() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             pools:
               - name: ns.example.com
                 check: { type: dns, query: example.com, qtype: soa, expect: [NOERROR, NXDOMAIN] }
-            """).get()
+            """
+        ).get()
         #expect(c.pools[0].check.port == 53)
         #expect(c.pools[0].check.kind == .dns(DNSProbe(query: "example.com", qtype: "SOA", rcodes: [0, 3])))
     }
@@ -188,9 +198,12 @@ import Transfer
         #expect(c.transfers[0].notify == [HostPort(host: "127.0.0.1", port: 5300)])
         #expect(c.transfers[0].allow[2].contains([10, 1, 2, 3]))
         #expect(!c.transfers[0].allow[0].contains([127, 0, 0, 2]))
-        #expect(c.secondaries == [
-            SecondaryZone(zone: try DNSName("example.net."), primary: HostPort(host: "127.0.0.1", port: 5300), key: c.tsigKeys[0])
-        ])
+        #expect(
+            c.secondaries == [
+                SecondaryZone(
+                    zone: try DNSName("example.net."), primary: HostPort(host: "127.0.0.1", port: 5300),
+                    key: c.tsigKeys[0])
+            ])
         #expect(c.lines.transfers == [4] && c.lines.secondaries == [10])
     }
 
@@ -236,9 +249,10 @@ import Transfer
               - { zone: example.info, primary: "192.0.2.10" }
             """
         let c = try Config.parse(good, file: "/etc/carousel/carousel.yaml", baseDirectory: "/etc/carousel").get()
-        #expect(c.secondaries.map(\.file) == [
-            "/etc/carousel/secondary/example.net.zone", "/var/lib/carousel/example.org.zone", nil,
-        ])
+        #expect(
+            c.secondaries.map(\.file) == [
+                "/etc/carousel/secondary/example.net.zone", "/var/lib/carousel/example.org.zone", nil,
+            ])
         #expect(c.secondaries[0].primary == HostPort(host: "192.0.2.10", port: 53))
 
         let bad = """
@@ -255,12 +269,13 @@ import Transfer
             Issue.record("expected errors")
             return
         }
-        #expect(e.errors.map(\.description) == [
-            "/etc/c/c.yaml:3: secondaries[0].file: /etc/c/zones/example.net.zone would also be loaded as a zone file from zones: /etc/c/zones; keep stored copies elsewhere",
-            "/etc/c/c.yaml:4: secondaries[1].file: /etc/c/./zones/../zones/sub/../x.zone would also be loaded as a zone file from zones: /etc/c/zones; keep stored copies elsewhere",
-            "/etc/c/c.yaml:5: secondaries[2].file: /srv/extra.zone would also be loaded as a zone file from zones: /srv/extra.zone; keep stored copies elsewhere",
-            "/etc/c/c.yaml:7: secondaries[4].file: /etc/c/stored/../stored/a.zone is already the file of the zone at line 6",
-        ])
+        #expect(
+            e.errors.map(\.description) == [
+                "/etc/c/c.yaml:3: secondaries[0].file: /etc/c/zones/example.net.zone would also be loaded as a zone file from zones: /etc/c/zones; keep stored copies elsewhere",
+                "/etc/c/c.yaml:4: secondaries[1].file: /etc/c/./zones/../zones/sub/../x.zone would also be loaded as a zone file from zones: /etc/c/zones; keep stored copies elsewhere",
+                "/etc/c/c.yaml:5: secondaries[2].file: /srv/extra.zone would also be loaded as a zone file from zones: /srv/extra.zone; keep stored copies elsewhere",
+                "/etc/c/c.yaml:7: secondaries[4].file: /etc/c/stored/../stored/a.zone is already the file of the zone at line 6",
+            ])
     }
 
     @Test func aNamedKeyMustExist() {

@@ -14,11 +14,13 @@ extension ConfigTests {
     }
 
     @Test func everyKeyIsRead() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             rrl: { responses_per_second: 5, slip: 3, ipv4_prefix: 32, ipv6_prefix: 64 }
             tcp: { idle_timeout: 2s, max_connections: 20, message_timeout: 500ms, max_queries: 100 }
             limits: { zone_records: 5000 }
-            """).get()
+            """
+        ).get()
         #expect(c.rrl.responsesPerSecond == 5 && c.rrl.slip == 3 && c.rrl.ipv4Prefix == 32 && c.rrl.ipv6Prefix == 64)
         #expect(c.tcpIdleTimeout == .seconds(2) && c.tcpMaxConnections == 20)
         #expect(c.tcpMessageTimeout == .milliseconds(500) && c.tcpMaxQueries == 100)
@@ -31,7 +33,8 @@ extension ConfigTests {
     }
 
     @Test func badValuesAreAllReportedWithTheirLine() {
-        let e = errors("""
+        let e = errors(
+            """
             rrl:
               responses_per_second: -1
               slip: 11
@@ -57,8 +60,14 @@ extension ConfigTests {
             "nsid: ns1.example\ncookies: false\ncookie_secret: E5E973E5A6B2A43F48E7DC849E37BFCF\ncookie_secret_previous: 00112233445566778899aabbccddeeff"
         ).get()
         #expect(c.nsid == "ns1.example" && !c.cookies)
-        #expect(c.cookiePreviousSecret == [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff])
-        #expect(c.cookieSecret == [0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf])
+        #expect(
+            c.cookiePreviousSecret == [
+                0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+            ])
+        #expect(
+            c.cookieSecret == [
+                0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf,
+            ])
         let e = errors("nsid: \"\"\ncookies: maybe\ncookie_secret: e5e973e5a6b2a43f48e7dc849e37bf\n")
         #expect(e.contains { $0.hasPrefix("carousel.yaml:1: nsid: expected 1 to 512 bytes") }, "\(e)")
         #expect(e.contains { $0.hasPrefix("carousel.yaml:2: cookies:") }, "\(e)")

@@ -3,18 +3,20 @@ import Testing
 
 @Suite("DNSName")
 struct DNSNameTests {
-    @Test("presentation text round trips, escapes included (RFC 1035 §5.1)", arguments: [
-        ("www.example.com.", "www.example.com."),
-        ("WWW.Example.COM.", "WWW.Example.COM."),
-        (".", "."),
-        ("a\\.b.example.", "a\\.b.example."),
-        ("a\\032b.example.", "a\\032b.example."),
-        ("\\065\\066.example.", "AB.example."),
-        ("semi\\;colon.example.", "semi\\;colon.example."),
-        ("back\\\\slash.example.", "back\\\\slash.example."),
-        ("\\000\\255.example.", "\\000\\255.example."),
-        ("x\\@y.example.", "x\\@y.example."),
-    ])
+    @Test(
+        "presentation text round trips, escapes included (RFC 1035 §5.1)",
+        arguments: [
+            ("www.example.com.", "www.example.com."),
+            ("WWW.Example.COM.", "WWW.Example.COM."),
+            (".", "."),
+            ("a\\.b.example.", "a\\.b.example."),
+            ("a\\032b.example.", "a\\032b.example."),
+            ("\\065\\066.example.", "AB.example."),
+            ("semi\\;colon.example.", "semi\\;colon.example."),
+            ("back\\\\slash.example.", "back\\\\slash.example."),
+            ("\\000\\255.example.", "\\000\\255.example."),
+            ("x\\@y.example.", "x\\@y.example."),
+        ])
     func textRoundTrip(text: String, printed: String) throws {
         let n = try DNSName(text)
         #expect(n.description == printed)

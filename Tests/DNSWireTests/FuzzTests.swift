@@ -67,8 +67,9 @@ struct FuzzTests {
             }
         }
         // The mutations reach every outcome, so the fuzz exercises more than the first check.
-        #expect(outcomes.queries > 100 && outcomes.formErrs > 100 && outcomes.drops > 100 && outcomes.messages > 100,
-                "\(outcomes)")
+        #expect(
+            outcomes.queries > 100 && outcomes.formErrs > 100 && outcomes.drops > 100 && outcomes.messages > 100,
+            "\(outcomes)")
     }
 
     @Test("every truncation of every golden packet is handled")

@@ -3,7 +3,7 @@ import DNSWire
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Cross-checks with libldns (DESIGN §3): what ResponseWriter writes, libldns reads back record for
@@ -71,7 +71,8 @@ enum LDNS {
         }
         return Parsed(
             id: ldns_pkt_id(pkt), qr: ldns_pkt_qr(pkt) != 0, aa: ldns_pkt_aa(pkt) != 0, tc: ldns_pkt_tc(pkt) != 0,
-            rd: ldns_pkt_rd(pkt) != 0, ra: ldns_pkt_ra(pkt) != 0, rcode: UInt8(ldns_pkt_get_rcode(pkt).rawValue), question: question,
+            rd: ldns_pkt_rd(pkt) != 0, ra: ldns_pkt_ra(pkt) != 0, rcode: UInt8(ldns_pkt_get_rcode(pkt).rawValue),
+            question: question,
             answer: records(ldns_pkt_answer(pkt)), authority: records(ldns_pkt_authority(pkt)),
             additional: records(ldns_pkt_additional(pkt)), ednsUDPSize: ldns_pkt_edns_udp_size(pkt),
             ednsDO: ldns_pkt_edns_do(pkt) != 0, ednsExtendedRCode: ldns_pkt_edns_extended_rcode(pkt),
@@ -94,8 +95,10 @@ enum LDNS {
             ldns_pkt_set_qr(pkt, 1)
             ldns_pkt_set_aa(pkt, 1)
         }
-        for (section, texts) in [(LDNS_SECTION_ANSWER, answer), (LDNS_SECTION_AUTHORITY, authority),
-                                 (LDNS_SECTION_ADDITIONAL, additional)] {
+        for (section, texts) in [
+            (LDNS_SECTION_ANSWER, answer), (LDNS_SECTION_AUTHORITY, authority),
+            (LDNS_SECTION_ADDITIONAL, additional),
+        ] {
             for text in texts {
                 var rr: UnsafeMutablePointer<ldns_rr>?
                 guard ldns_rr_new_frm_str(&rr, text, 3600, nil, nil) == LDNS_STATUS_OK, let rr else {
@@ -169,7 +172,8 @@ struct LDNSCrossCheckTests {
                 for r in records {
                     let ok = r.name.wire.withUnsafeBytes { o in
                         r.rdata.withUnsafeBytes { d in
-                            w.writeRecord(section, owner: o, type: r.type, rrClass: r.rrClass.rawValue, ttl: r.ttl, rdata: d)
+                            w.writeRecord(
+                                section, owner: o, type: r.type, rrClass: r.rrClass.rawValue, ttl: r.ttl, rdata: d)
                         }
                     }
                     #expect(ok, "\(r)")
@@ -187,10 +191,13 @@ struct LDNSCrossCheckTests {
         let authority = try Self.authorityTexts.map(LDNS.record)
         let additional = try Self.additionalTexts.map(LDNS.record)
         let question = RData.name("WWW.example.COM.") + u16(1) + u16(1)
-        let bytes = Self.written(question: question, [(.answer, answer), (.authority, authority), (.additional, additional)])
+        let bytes = Self.written(
+            question: question, [(.answer, answer), (.authority, authority), (.additional, additional)])
         // The writer did compress: far fewer bytes than the names spelled out.
-        let uncompressed = Message(question: [Question(name: name("www.example.com."), type: .a)],
-                                   answer: answer, authority: authority, additional: additional).encode()
+        let uncompressed = Message(
+            question: [Question(name: name("www.example.com."), type: .a)],
+            answer: answer, authority: authority, additional: additional
+        ).encode()
         #expect(bytes.count + 100 < uncompressed.count)
 
         let p = try LDNS.parse(bytes)
@@ -207,7 +214,9 @@ struct LDNSCrossCheckTests {
         #expect(p.answer[0].name.wire == RData.name("WWW.example.COM."))
         // Types whose rdata names must not be compressed come back byte for byte (RFC 3597 §4).
         let raw: Set<RRType> = [.srv, .rp, .afsdb, .naptr, .dname, RRType(65000)]
-        #expect(p.answer.filter { raw.contains($0.type) }.map(\.rdata) == answer.filter { raw.contains($0.type) }.map(\.rdata))
+        #expect(
+            p.answer.filter { raw.contains($0.type) }.map(\.rdata)
+                == answer.filter { raw.contains($0.type) }.map(\.rdata))
         // Where the spelling already matched, compressed rdata is exact too.
         #expect(p.answer.first { $0.type == .mx }?.rdata == RData.mx(10, "mail.example.COM."))
         #expect(p.ednsUDPSize == 1232 && p.ednsDO && p.ednsVersion == 0 && p.ednsExtendedRCode == 0)
@@ -246,8 +255,9 @@ struct LDNSCrossCheckTests {
     @Test("a query made by libldns decodes with Query.decode and Message.decode")
     func ldnsQuery() throws {
         let cookie: [UInt8] = u16(10) + u16(8) + [1, 2, 3, 4, 5, 6, 7, 8]
-        let bytes = try LDNS.message(id: 0x0F0F, qname: "WwW.Example.COM.", qtype: 28, ednsPayload: 4096, dnssecOK: true,
-                                     ednsData: cookie)
+        let bytes = try LDNS.message(
+            id: 0x0F0F, qname: "WwW.Example.COM.", qtype: 28, ednsPayload: 4096, dnssecOK: true,
+            ednsData: cookie)
         let q = try #require(decodedQuery(bytes))
         #expect(q.id == 0x0F0F)
         #expect(q.recursionDesired)

@@ -11,16 +11,20 @@ struct MessageTests {
         #expect(m.rcode == 0)
         #expect(m.has(Header.aaBit) && m.has(Header.raBit) && !m.has(Header.tcBit))
         #expect(m.question == [Question(name: name("www.example.com."), type: .a)])
-        #expect(m.answer == [
-            ResourceRecord(name: name("www.example.com."), type: .cname, ttl: 300, rdata: RData.name("web0.example.com.")),
-            ResourceRecord(name: name("web0.example.com."), type: .a, ttl: 300, rdata: RData.a("192.0.2.1")),
-        ])
-        #expect(m.authority == [
-            ResourceRecord(name: name("example.com."), type: .ns, ttl: 3600, rdata: RData.name("ns1.example.com."))
-        ])
-        #expect(m.additional == [
-            ResourceRecord(name: name("ns1.example.com."), type: .a, ttl: 3600, rdata: RData.a("192.0.2.53"))
-        ])
+        #expect(
+            m.answer == [
+                ResourceRecord(
+                    name: name("www.example.com."), type: .cname, ttl: 300, rdata: RData.name("web0.example.com.")),
+                ResourceRecord(name: name("web0.example.com."), type: .a, ttl: 300, rdata: RData.a("192.0.2.1")),
+            ])
+        #expect(
+            m.authority == [
+                ResourceRecord(name: name("example.com."), type: .ns, ttl: 3600, rdata: RData.name("ns1.example.com."))
+            ])
+        #expect(
+            m.additional == [
+                ResourceRecord(name: name("ns1.example.com."), type: .a, ttl: 3600, rdata: RData.a("192.0.2.53"))
+            ])
         #expect(m.edns == nil)
         #expect(m.ednsOptions.isEmpty)
     }
@@ -43,13 +47,17 @@ struct MessageTests {
             id: 7, flags: Header.qrBit | Header.aaBit, rcode: RCode.badVers.rawValue,
             question: [Question(name: name("Example.com."), type: .soa)],
             answer: [
-                ResourceRecord(name: name("example.com."), type: .soa, ttl: 3600,
-                               rdata: RData.soa("ns1.example.com.", "hostmaster.example.com."))
+                ResourceRecord(
+                    name: name("example.com."), type: .soa, ttl: 3600,
+                    rdata: RData.soa("ns1.example.com.", "hostmaster.example.com."))
             ],
-            authority: [ResourceRecord(name: name("example.com."), type: .ns, ttl: 60, rdata: RData.name("ns1.example.com."))],
+            authority: [
+                ResourceRecord(name: name("example.com."), type: .ns, ttl: 60, rdata: RData.name("ns1.example.com."))
+            ],
             additional: [
-                ResourceRecord(name: name("example.com."), type: RRType(65000), rrClass: DNSClass(rawValue: 4), ttl: 1,
-                               rdata: [1, 2, 3])
+                ResourceRecord(
+                    name: name("example.com."), type: RRType(65000), rrClass: DNSClass(rawValue: 4), ttl: 1,
+                    rdata: [1, 2, 3])
             ],
             edns: EDNS(payload: 4096, version: 0, dnssecOK: true), ednsOptions: [EDNSOption(code: 3, data: [])])
         let bytes = m.encode()
@@ -96,8 +104,12 @@ struct MessageTests {
         ("counts the message cannot hold", packet(qd: 1, an: 0xFFFF, q)),
         ("question cut short", packet(Array(q.dropLast()))),
         ("label of 64", packet([64] + [UInt8](repeating: 0x61, count: 64) + [0] + u16(1) + u16(1))),
-        ("name of 256", packet(Array(repeating: [63] + [UInt8](repeating: 0x61, count: 63), count: 3).flatMap { $0 } + [62]
-                               + [UInt8](repeating: 0x62, count: 62) + [0] + u16(1) + u16(1))),
+        (
+            "name of 256",
+            packet(
+                Array(repeating: [63] + [UInt8](repeating: 0x61, count: 63), count: 3).flatMap { $0 } + [62]
+                    + [UInt8](repeating: 0x62, count: 62) + [0] + u16(1) + u16(1))
+        ),
         ("pointer into the header", packet([0xC0, 0x02] + u16(1) + u16(1))),
         ("pointer to itself", packet(an: 1, q + rr([0xC0, 29], 1, [1, 2, 3, 4]))),
         ("forward pointer", packet(an: 1, q + rr([0xC0, 40], 1, [1, 2, 3, 4]))),
@@ -110,10 +122,16 @@ struct MessageTests {
         ("OPT in the authority", packet(ns: 1, q + opt())),
         ("two OPTs", packet(ar: 2, q + opt() + opt())),
         ("OPT owner not the root", packet(ar: 1, q + [0xC0, 12] + Array(opt().dropFirst()))),
-        ("option past the OPT rdata", packet(ar: 1, q + opt(options: u16(10) + u16(9) + [UInt8](repeating: 0, count: 8)))),
+        (
+            "option past the OPT rdata",
+            packet(ar: 1, q + opt(options: u16(10) + u16(9) + [UInt8](repeating: 0, count: 8)))
+        ),
         ("option header cut short", packet(ar: 1, q + opt(options: [0, 10, 0]))),
         ("NS rdata with a byte after the name", packet(an: 1, q + rr([0xC0, 12], 2, [0xC0, 12, 0]))),
-        ("NS rdata name running past RDLENGTH", packet(an: 1, q + rr([0xC0, 12], 2, [3, 0x61, 0x62, 0x63, 0], rdlength: 3) + [0x63, 0])),
+        (
+            "NS rdata name running past RDLENGTH",
+            packet(an: 1, q + rr([0xC0, 12], 2, [3, 0x61, 0x62, 0x63, 0], rdlength: 3) + [0x63, 0])
+        ),
         ("NS rdata empty", packet(an: 1, q + rr([0xC0, 12], 2, []))),
         ("MX rdata without a name", packet(an: 1, q + rr([0xC0, 12], 15, [0, 10]))),
         ("SOA rdata without its numbers", packet(an: 1, q + rr([0xC0, 12], 6, [0xC0, 12, 0xC0, 12] + u32(1)))),
@@ -129,14 +147,18 @@ struct MessageTests {
     func hopLimit() throws {
         let m = try Message.decode(QueryDecodeTests.pointerChain(WireName.maxPointerHops - 1))
         #expect(m.additional.last?.name.labelCount == WireName.maxPointerHops + 3)
-        #expect(throws: DNSWireError.self) { try Message.decode(QueryDecodeTests.pointerChain(WireName.maxPointerHops)) }
+        #expect(throws: DNSWireError.self) {
+            try Message.decode(QueryDecodeTests.pointerChain(WireName.maxPointerHops))
+        }
     }
 
     @Test("a dynamic update's empty rdata (class ANY) is kept")
     func emptyRData() throws {
         let delete = [0xC0, 12] + u16(2) + u16(255) + u32(0) + u16(0)
-        let m = try Message.decode(packet(flags: 0x2800, qd: 1, ns: 1, RData.name("example.com.") + u16(6) + u16(1) + delete))
+        let m = try Message.decode(
+            packet(flags: 0x2800, qd: 1, ns: 1, RData.name("example.com.") + u16(6) + u16(1) + delete))
         #expect(m.opcode == Opcode.update)
-        #expect(m.authority == [ResourceRecord(name: name("example.com."), type: .ns, rrClass: .any, ttl: 0, rdata: [])])
+        #expect(
+            m.authority == [ResourceRecord(name: name("example.com."), type: .ns, rrClass: .any, ttl: 0, rdata: [])])
     }
 }

@@ -66,7 +66,8 @@ struct ResponseWriterTests {
             check(w.record("a.mail.example.com.", .a, RData.a("192.0.2.4")))  // at 87
             check(w.record("example.net.", .a, RData.a("192.0.2.5")))  // at 107
         }
-        let expected = Self.header + u16(1) + u16(5) + u16(0) + u16(0) + wwwQuestion
+        let expected =
+            Self.header + u16(1) + u16(5) + u16(0) + u16(0) + wwwQuestion
             + [0xC0, 0x0C] + fixed(.a, 4) + [192, 0, 2, 1]
             + [4] + Array("MAIL".utf8) + [0xC0, 0x10] + fixed(.a, 4) + [192, 0, 2, 2]
             + [0xC0, 0x0C] + fixed(.a, 4) + [192, 0, 2, 3]
@@ -75,9 +76,11 @@ struct ResponseWriterTests {
         #expect(hexString(bytes) == hexString(expected))
         let m = try Message.decode(bytes)
         // The pointer takes the spelling already in the message: the client's.
-        #expect(m.answer.map { $0.name.wire } == [
-            "www.example.com.", "MAIL.example.com.", "www.example.com.", "a.MAIL.example.com.", "example.net.",
-        ].map { name($0).wire })
+        #expect(
+            m.answer.map { $0.name.wire }
+                == [
+                    "www.example.com.", "MAIL.example.com.", "www.example.com.", "a.MAIL.example.com.", "example.net.",
+                ].map { name($0).wire })
     }
 
     @Test("MX, SOA and NS rdata names compress; SRV, RP and unknown types are written whole (RFC 3597 §4)")
@@ -88,15 +91,18 @@ struct ResponseWriterTests {
         let bytes = writeMessage { w in
             w.begin(question: wwwQuestion)
             check(w.record(nil, .mx, RData.mx(10, "www.example.com.")))  // at 33, rdata at 45
-            check(w.record(.authority, "example.com.", .ns, ttl: 3600, RData.name("ns1.example.com.")))  // at 49, ns1 at 61
+            // at 49, ns1 at 61
+            check(w.record(.authority, "example.com.", .ns, ttl: 3600, RData.name("ns1.example.com.")))
             check(w.record(.authority, "example.com.", .soa, ttl: 3600, soa))  // at 67, rdata at 79
             check(w.record(.additional, "_sip._tcp.example.com.", .srv, srv))  // at 115
             check(w.record(.additional, "example.com.", .rp, rp))
             check(w.record(.additional, "example.com.", RRType(65000), RData.name("www.example.com.")))
         }
-        let soaRData = [0xC0, 61] + [10] + Array("hostmaster".utf8) + [0xC0, 0x10] + u32(7) + u32(7200) + u32(900)
+        let soaRData =
+            [0xC0, 61] + [10] + Array("hostmaster".utf8) + [0xC0, 0x10] + u32(7) + u32(7200) + u32(900)
             + u32(1_209_600) + u32(300)
-        let expected = Self.header + u16(1) + u16(1) + u16(2) + u16(3) + wwwQuestion
+        let expected =
+            Self.header + u16(1) + u16(1) + u16(2) + u16(3) + wwwQuestion
             + [0xC0, 0x0C] + fixed(.mx, 4) + u16(10) + [0xC0, 0x0C]
             + [0xC0, 0x10] + fixed(.ns, ttl: 3600, 6) + [3] + Array("ns1".utf8) + [0xC0, 0x10]
             + [0xC0, 0x10] + fixed(.soa, ttl: 3600, soaRData.count) + soaRData
@@ -175,8 +181,13 @@ struct ResponseWriterTests {
             // `sub` must be written again, not pointed at where it used to be.
             w.record(.authority, "ns.sub.example.com.", .a, RData.a("192.0.2.2"))
         }
-        #expect(hexString(bytes) == hexString(Self.header + u16(1) + u16(0) + u16(1) + u16(0) + wwwQuestion
-            + [2] + Array("ns".utf8) + [3] + Array("sub".utf8) + [0xC0, 0x10] + fixed(.a, 4) + [192, 0, 2, 2]))
+        #expect(
+            hexString(bytes)
+                == hexString(
+                    Self.header + u16(1) + u16(0) + u16(1) + u16(0) + wwwQuestion
+                        + [2] + Array("ns".utf8) + [3] + Array("sub".utf8) + [0xC0, 0x10] + fixed(.a, 4) + [
+                            192, 0, 2, 2,
+                        ]))
         #expect(try Message.decode(bytes).authority[0].name == name("ns.sub.example.com."))
     }
 

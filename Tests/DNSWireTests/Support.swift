@@ -30,7 +30,9 @@ enum Golden {
 func hex(_ s: String) -> [UInt8] {
     let digits = Array(s.unicodeScalars.filter { $0 != " " && $0 != "\n" })
     precondition(digits.count % 2 == 0, "odd hex: \(s)")
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1].map(Character.init)), radix: 16)! }
+    return stride(from: 0, to: digits.count, by: 2).map {
+        UInt8(String(digits[$0...$0 + 1].map(Character.init)), radix: 16)!
+    }
 }
 
 func hexString(_ b: [UInt8]) -> String {
@@ -52,8 +54,10 @@ enum RData {
     static func srv(_ prio: UInt16, _ weight: UInt16, _ port: UInt16, _ target: String) -> [UInt8] {
         u16(prio) + u16(weight) + u16(port) + name(target)
     }
-    static func soa(_ mname: String, _ rname: String, serial: UInt32 = 1, refresh: UInt32 = 7200, retry: UInt32 = 900,
-                    expire: UInt32 = 1_209_600, minimum: UInt32 = 300) -> [UInt8] {
+    static func soa(
+        _ mname: String, _ rname: String, serial: UInt32 = 1, refresh: UInt32 = 7200, retry: UInt32 = 900,
+        expire: UInt32 = 1_209_600, minimum: UInt32 = 300
+    ) -> [UInt8] {
         name(mname) + name(rname) + u32(serial) + u32(refresh) + u32(retry) + u32(expire) + u32(minimum)
     }
     static func txt(_ strings: String...) -> [UInt8] {
@@ -62,8 +66,10 @@ enum RData {
 }
 
 /// A header with the given counts, then `body`.
-func packet(id: UInt16 = 0x1234, flags: UInt16 = 0x0100, qd: UInt16 = 1, an: UInt16 = 0, ns: UInt16 = 0,
-            ar: UInt16 = 0, _ body: [UInt8]) -> [UInt8] {
+func packet(
+    id: UInt16 = 0x1234, flags: UInt16 = 0x0100, qd: UInt16 = 1, an: UInt16 = 0, ns: UInt16 = 0,
+    ar: UInt16 = 0, _ body: [UInt8]
+) -> [UInt8] {
     u16(id) + u16(flags) + u16(qd) + u16(an) + u16(ns) + u16(ar) + body
 }
 

@@ -1,7 +1,7 @@
 import DNSWire
 import DNSZone
-import ZoneFiles
 import Testing
+import ZoneFiles
 
 private typealias F = LoaderFixture
 

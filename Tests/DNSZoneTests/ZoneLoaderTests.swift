@@ -1,8 +1,8 @@
 import DNSWire
 import DNSZone
-import ZoneFiles
 import Foundation
 import Testing
+import ZoneFiles
 
 /// Helpers for the loader tests, namespaced so they cannot clash with other tests in the target.
 enum LoaderFixture {
@@ -214,7 +214,10 @@ struct ZoneLoaderTests {
             Issue.record("8 records over a limit of 7 load")
             return
         }
-        #expect(failure.errors.map(\.description) == ["\(main):8: more than 7 records: the zone is over limits.zone_records"])
+        #expect(
+            failure.errors.map(\.description) == [
+                "\(main):8: more than 7 records: the zone is over limits.zone_records"
+            ])
     }
 
     /// The watcher follows included files: `load` names them, also when parsing stopped at an
@@ -222,7 +225,8 @@ struct ZoneLoaderTests {
     @Test func loadNamesTheIncludedFiles() throws {
         let dir = F.Dir()
         let main = dir.write(
-            "example.com.zone", "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n$INCLUDE sub/hosts.inc\n$INCLUDE gone.inc\n")
+            "example.com.zone",
+            "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n$INCLUDE sub/hosts.inc\n$INCLUDE gone.inc\n")
         dir.write("sub/hosts.inc", "www A 192.0.2.1\n$INCLUDE more.inc\n$INCLUDE more.inc\n")
         dir.write("sub/more.inc", "mail A 192.0.2.2\n")
         guard case .failure(let failure) = ZoneLoader.load(file: main) else {

@@ -1,8 +1,8 @@
 import Foundation
+import Health
 import NIOPosix
 import Testing
 
-import Health
 @testable import Prober
 
 @Suite struct ExecCheckTests {

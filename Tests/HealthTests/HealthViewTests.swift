@@ -1,6 +1,6 @@
+import Health
 import Testing
 
-import Health
 @testable import Prober
 
 @Suite struct HealthViewTests {

@@ -1,9 +1,9 @@
 import Foundation
+import Health
 import NIOCore
 import NIOPosix
 import Testing
 
-import Health
 @testable import Prober
 
 /// tcp, http, https and dns checks against real servers on loopback. Every test has its own

@@ -1,7 +1,7 @@
 import Foundation
+import Health
 import Testing
 
-import Health
 @testable import Prober
 
 /// The prober as the server runs it: real HTTP backends on loopback, 200 ms intervals.

@@ -1,7 +1,7 @@
 import Foundation
+import Health
 import Testing
 
-import Health
 @testable import Prober
 
 @Suite struct RiseFallTests {

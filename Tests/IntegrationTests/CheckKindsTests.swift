@@ -4,7 +4,7 @@
 import Foundation
 import Testing
 
-@Suite("Check kinds: https, exec, IPv6")
+@Suite("Check kinds: https, exec, IPv6", .serialized)
 struct CheckKindsTests {
     @Test("https: a self-signed certificate fails the check unless insecure: true")
     func httpsSelfSigned() async throws {
@@ -100,7 +100,9 @@ struct CheckKindsTests {
         defer { backends.stop() }
         let files = try LBFiles(["v6": LBFiles.aRecords(["::1", v4])])
         defer { files.remove() }
+        let admin = try AdminAddress()
         let config = """
+            \(admin.yaml)
             pools:
               - name: v6.lb.test
                 ttl: 20
@@ -114,23 +116,29 @@ struct CheckKindsTests {
             #expect(aaaa.response.answer.first?.ttl == 20, "\(aaaa.response)")
 
             let killed = ContinuousClock.now
+            let probesAtKill = try await Admin.probes(admin.url, "::1")
             try await backends.kill("::1")
             let drop = try await Poll.dig(server.endpoint, ["v6.lb.test", "AAAA"], since: killed) {
                 $0.status == "NOERROR" && $0.answer.isEmpty
             }
-            report("IPv6: ::1 left the AAAA answers \(secs(drop.seconds)) after SIGKILL")
-            #expect(drop.seconds <= FailoverTests.bound, "\(server.log)")
+            let probesToDrop = try await Admin.probes(admin.url, "::1") - probesAtKill
+            report("IPv6: ::1 left the AAAA answers \(secs(drop.seconds)) (\(probesToDrop) probes) after SIGKILL")
+            FailoverTests.expectProbes(probesToDrop, within: FailoverTests.fall, "left the AAAA answers")
             #expect(drop.response.authority.map(\.type) == ["SOA"], "all_down nodata\n\(drop.response)")
             let a = try await Dig.query(server.endpoint, "v6.lb.test", "A")
             #expect(a.addresses == [v4], "the A member is still up\n\(a)")
 
             try await backends.restart("::1")
             let listening = ContinuousClock.now
+            let probesAtRestart = try await Admin.probes(admin.url, "::1")
             let back = try await Poll.dig(server.endpoint, ["v6.lb.test", "AAAA"], since: listening) {
                 $0.addresses == ["::1"]
             }
-            report("IPv6: ::1 back in the AAAA answers \(secs(back.seconds)) after it listened again")
-            #expect(back.seconds <= FailoverTests.bound, "\(server.log)")
+            let probesToBack = try await Admin.probes(admin.url, "::1") - probesAtRestart
+            report(
+                "IPv6: ::1 back in the AAAA answers \(secs(back.seconds)) (\(probesToBack) probes) after it listened again"
+            )
+            FailoverTests.expectProbes(probesToBack, within: FailoverTests.rise, "back in the AAAA answers")
         }
     }
 }

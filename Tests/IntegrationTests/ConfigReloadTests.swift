@@ -6,7 +6,7 @@
 import Foundation
 import Testing
 
-@Suite("Hot reload: carousel.yaml")
+@Suite("Hot reload: carousel.yaml", .serialized)
 struct ConfigReloadTests {
     static let origin = "example.net."
     static let file = "example.net.zone"

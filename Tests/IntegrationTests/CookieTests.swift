@@ -11,23 +11,29 @@ struct CookieTests {
 
     /// The hex after `; COOKIE:` in dig's output, with dig's verdict on it.
     static func cookie(_ digOutput: String) -> (hex: String, verdict: String)? {
-        guard let line = digOutput.split(separator: "\n").first(where: { $0.hasPrefix("; COOKIE: ") }) else { return nil }
+        guard let line = digOutput.split(separator: "\n").first(where: { $0.hasPrefix("; COOKIE: ") }) else {
+            return nil
+        }
         let fields = line.dropFirst("; COOKIE: ".count).split(separator: " ")
         return fields.first.map { (String($0), fields.count > 1 ? String(fields[1]) : "") }
     }
 
-    @Test("dig +nsid shows the configured NSID; dig's cookie comes back with a server cookie dig calls good, and sent again it is kept")
+    @Test(
+        "dig +nsid shows the configured NSID; dig's cookie comes back with a server cookie dig calls good, and sent again it is kept"
+    )
     func digSees() async throws {
         let config = "nsid: carousel-a\ncookie_secret: e5e973e5a6b2a43f48e7dc849e37bfcf"
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
             let nsid = try await Dig.run(server.endpoint, ["+nsid", "www.example.test", "A"])
             #expect(nsid.stdout.contains("; NSID: ") && nsid.stdout.contains("(\"carousel-a\")"), "\(nsid.stdout)")
             for transport in ["+notcp", "+tcp"] {
-                let first = try await Dig.run(server.endpoint, ["+cookie=2464c4abcf10c957", transport, "www.example.test", "A"])
+                let first = try await Dig.run(
+                    server.endpoint, ["+cookie=2464c4abcf10c957", transport, "www.example.test", "A"])
                 let learned = try #require(Self.cookie(first.stdout), "\(first.stdout)")
                 #expect(learned.hex.count == 48 && learned.hex.hasPrefix("2464c4abcf10c957010000"), "\(first.stdout)")
                 #expect(learned.verdict == "(good)", "\(first.stdout)")
-                let again = try await Dig.run(server.endpoint, ["+cookie=\(learned.hex)", transport, "www.example.test", "A"])
+                let again = try await Dig.run(
+                    server.endpoint, ["+cookie=\(learned.hex)", transport, "www.example.test", "A"])
                 #expect(Self.cookie(again.stdout)?.hex == learned.hex, "a fresh valid cookie is kept\n\(again.stdout)")
                 #expect(again.stdout.contains("status: NOERROR"), "\(again.stdout)")
             }
@@ -43,7 +49,9 @@ struct CookieTests {
         }
     }
 
-    @Test("an anycast set of Knot and Carousel sharing the secret: Carousel takes Knot's server cookie as its own (RFC 9018)")
+    @Test(
+        "an anycast set of Knot and Carousel sharing the secret: Carousel takes Knot's server cookie as its own (RFC 9018)"
+    )
     func knotsCookieIsValidHere() async throws {
         try #require(TransferPeer.isInstalled(.knot))
         let secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"
@@ -69,7 +77,8 @@ struct CookieTests {
             let ours = try await Dig.run(server.endpoint, ["+cookie=0a0b0c0d0e0f1011", "www.example.test", "A"])
             let made = try #require(Self.cookie(ours.stdout), "\(ours.stdout)").hex
             let atKnot = try await Dig.run(knot.endpoint, ["+cookie=\(made)", "www.example.test", "A"])
-            #expect(!atKnot.stdout.contains("BADCOOKIE") && atKnot.stdout.contains("status: NOERROR"), "\(atKnot.stdout)")
+            #expect(
+                !atKnot.stdout.contains("BADCOOKIE") && atKnot.stdout.contains("status: NOERROR"), "\(atKnot.stdout)")
             #expect(Self.cookie(atKnot.stdout)?.hex == made, "Knot keeps a fresh valid cookie too\n\(atKnot.stdout)")
         }
     }
@@ -80,8 +89,9 @@ struct CookieTests {
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "cookie_secret: \(old)") {
             server in
             func valid() async throws -> Double {
-                metric(try await Admin.request("GET", server.adminURL + "/metrics").body,
-                       "carousel_cookies_total{result=\"valid\"}") ?? -1
+                metric(
+                    try await Admin.request("GET", server.adminURL + "/metrics").body,
+                    "carousel_cookies_total{result=\"valid\"}") ?? -1
             }
             /// Sends `cookie`; returns the cookie that came back and whether it counted as valid.
             func ask(_ cookie: String) async throws -> (String?, Bool) {
@@ -131,7 +141,9 @@ struct CookieTests {
 
     static func bytes(_ hex: String) -> [UInt8] {
         let d = Array(hex.utf8)
-        return stride(from: 0, to: d.count, by: 2).map { UInt8(String(decoding: d[$0...($0 + 1)], as: UTF8.self), radix: 16)! }
+        return stride(from: 0, to: d.count, by: 2).map {
+            UInt8(String(decoding: d[$0...($0 + 1)], as: UTF8.self), radix: 16)!
+        }
     }
 
     @Test("rate limiting passes a client with a valid server cookie; without one, or with a forged one, it is limited")
@@ -156,8 +168,10 @@ struct CookieTests {
                         if i % 20 == 19 { replies += client.drain(quiet: 0.02) }
                     }
                     replies += client.drain()
-                    return try replies.map { try RawMessage($0) }.filter { ids.contains($0.id) && !$0.tc && $0.ancount > 0 }
-                        .count
+                    return try replies.map { try RawMessage($0) }.filter {
+                        ids.contains($0.id) && !$0.tc && $0.ancount > 0
+                    }
+                    .count
                 }
                 let valid = try full(Self.withCookie(Self.bytes(cookie)))
                 Thread.sleep(forTimeInterval: 1.5)  // a fresh second's budget for the next burst
@@ -166,7 +180,9 @@ struct CookieTests {
                 let bad = try full(Self.withCookie(forged))
                 return (valid, none, bad)
             }
-            report("rrl 5/s, 60 queries from one address: \(valid) answered with a valid cookie, \(none) without, \(bad) with a forged one")
+            report(
+                "rrl 5/s, 60 queries from one address: \(valid) answered with a valid cookie, \(none) without, \(bad) with a forged one"
+            )
             let metrics = try await Admin.request("GET", server.adminURL + "/metrics").body
             #expect(metric(metrics, "carousel_cookies_total{result=\"valid\"}") == 60, "\(metrics)")
             #expect(metric(metrics, "carousel_cookies_total{result=\"new\"}") == 61, "\(metrics)")

@@ -167,7 +167,10 @@ struct DifferentialTests {
                 let length = Int(opt.rdata[i + 2]) << 8 | Int(opt.rdata[i + 3])
                 let data = opt.rdata[(i + 4)..<min(opt.rdata.count, i + 4 + length)]
                 // An EDE by its INFO-CODE (the text is for people), every other option whole.
-                options.append(code == 15 && data.count >= 2 ? "EDE \(Int(data.first!) << 8 | Int(data.dropFirst().first!))" : "option \(code) \(Array(data))")
+                options.append(
+                    code == 15 && data.count >= 2
+                        ? "EDE \(Int(data.first!) << 8 | Int(data.dropFirst().first!))"
+                        : "option \(code) \(Array(data))")
                 i += 4 + length
             }
             out.append("OPT version \(m.ednsVersion ?? 0) options \(options)")
@@ -190,7 +193,9 @@ struct DifferentialTests {
                 async let ours = Dig.query(carousel, arguments)
                 async let theirs = Dig.query(nsd.endpoint, arguments)
                 let diff = Self.differences(try await ours, try await theirs)
-                for note in Self.notes(try await ours, try await theirs) { report.append("  note     \(query): \(note)") }
+                for note in Self.notes(try await ours, try await theirs) {
+                    report.append("  note     \(query): \(note)")
+                }
                 if diff.isEmpty {
                     identical += 1
                     if Self.allowed[query] != nil {
@@ -206,13 +211,18 @@ struct DifferentialTests {
             }
             for raw in Self.rawQueries {
                 let bytes = raw.query.bytes
-                async let ours = raw.tcp ? TCPConnection.exchange(bytes, with: carousel) : UDP.exchange(bytes, with: carousel)
-                async let theirs = raw.tcp ? TCPConnection.exchange(bytes, with: nsd.endpoint) : UDP.exchange(bytes, with: nsd.endpoint)
+                async let ours =
+                    raw.tcp ? TCPConnection.exchange(bytes, with: carousel) : UDP.exchange(bytes, with: carousel)
+                async let theirs =
+                    raw.tcp
+                    ? TCPConnection.exchange(bytes, with: nsd.endpoint) : UDP.exchange(bytes, with: nsd.endpoint)
                 let (a, b) = (Self.summary(try await ours), Self.summary(try await theirs))
                 if a == b {
                     identical += 1
                 } else {
-                    let diff = zip(a, b).filter { $0 != $1 }.map { "\($0) vs \($1)" } + (a.count == b.count ? [] : ["\(a) vs \(b)"])
+                    let diff =
+                        zip(a, b).filter { $0 != $1 }.map { "\($0) vs \($1)" }
+                        + (a.count == b.count ? [] : ["\(a) vs \(b)"])
                     report.append("  DIFFERS  raw \(raw.label): \(diff.joined(separator: "; "))")
                     unexpected.append(raw.label)
                 }

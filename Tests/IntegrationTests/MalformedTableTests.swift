@@ -14,7 +14,9 @@ struct MalformedCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { rule }
 }
 
-private func header(id: UInt16 = 0x4d41, flags: UInt16 = 0x0100, qd: UInt16 = 1, an: UInt16 = 0, ns: UInt16 = 0, ar: UInt16 = 0)
+private func header(
+    id: UInt16 = 0x4d41, flags: UInt16 = 0x0100, qd: UInt16 = 1, an: UInt16 = 0, ns: UInt16 = 0, ar: UInt16 = 0
+)
     -> [UInt8]
 {
     var out: [UInt8] = []
@@ -64,23 +66,31 @@ let malformedCases: [MalformedCase] = [
     MalformedCase(rule: "shorter than a header", bytes: [0x12, 0x34, 0x01, 0x00, 0, 1], expected: .drop),
     MalformedCase(rule: "a response (QR=1)", bytes: header(flags: 0x8100) + question, expected: .drop),
     MalformedCase(rule: "QDCOUNT 0", bytes: header(qd: 0), expected: .formErr(echoesQuestion: false)),
-    MalformedCase(rule: "QDCOUNT 2", bytes: header(qd: 2) + question + question, expected: .formErr(echoesQuestion: false)),
+    MalformedCase(
+        rule: "QDCOUNT 2", bytes: header(qd: 2) + question + question, expected: .formErr(echoesQuestion: false)),
     MalformedCase(
         rule: "a label longer than 63", bytes: header() + [64] + [UInt8](repeating: 0x61, count: 64) + [0, 0, 1, 0, 1],
         expected: .formErr(echoesQuestion: false)),
     MalformedCase(
         rule: "a question name longer than 255",
-        bytes: header() + Array(repeating: [63] + [UInt8](repeating: 0x61, count: 63), count: 5).flatMap { $0 } + [0, 0, 1, 0, 1],
+        bytes: header() + Array(repeating: [63] + [UInt8](repeating: 0x61, count: 63), count: 5).flatMap { $0 } + [
+            0, 0, 1, 0, 1,
+        ],
         expected: .formErr(echoesQuestion: false)),
     MalformedCase(
         rule: "a compression pointer in the question", bytes: header() + [0xc0, 12, 0, 1, 0, 1],
         expected: .formErr(echoesQuestion: false)),
-    MalformedCase(rule: "the question cut before QTYPE", bytes: header() + RawQuery.encodeName("www.example.test.") + [0],
-        expected: .formErr(echoesQuestion: false)),
-    MalformedCase(rule: "ANCOUNT 1 and no record", bytes: header(an: 1) + question, expected: .formErr(echoesQuestion: true)),
-    MalformedCase(rule: "ARCOUNT 3, one record", bytes: header(ar: 3) + question + opt(), expected: .formErr(echoesQuestion: true)),
     MalformedCase(
-        rule: "RDLENGTH past the end", bytes: header(ar: 1) + question + record(owner: [0], rdata: [1, 2, 3]).dropLast(2),
+        rule: "the question cut before QTYPE", bytes: header() + RawQuery.encodeName("www.example.test.") + [0],
+        expected: .formErr(echoesQuestion: false)),
+    MalformedCase(
+        rule: "ANCOUNT 1 and no record", bytes: header(an: 1) + question, expected: .formErr(echoesQuestion: true)),
+    MalformedCase(
+        rule: "ARCOUNT 3, one record", bytes: header(ar: 3) + question + opt(), expected: .formErr(echoesQuestion: true)
+    ),
+    MalformedCase(
+        rule: "RDLENGTH past the end",
+        bytes: header(ar: 1) + question + record(owner: [0], rdata: [1, 2, 3]).dropLast(2),
         expected: .formErr(echoesQuestion: true)),
     MalformedCase(
         rule: "a forward compression pointer", bytes: header(ar: 1) + question + record(owner: [0xc0, 60], rdata: []),
@@ -89,20 +99,32 @@ let malformedCases: [MalformedCase] = [
         rule: "a compression pointer to itself",
         bytes: header(ar: 1) + question + record(owner: [0xc0, UInt8(12 + question.count)], rdata: []),
         expected: .formErr(echoesQuestion: true)),
-    MalformedCase(rule: "18 compression pointers in a row (16 allowed)", bytes: pointerChain(), expected: .formErr(echoesQuestion: true)),
     MalformedCase(
-        rule: "label type 0x40 (extended, obsolete)", bytes: header(ar: 1) + question + record(owner: [0x41, 0], rdata: []),
+        rule: "18 compression pointers in a row (16 allowed)", bytes: pointerChain(),
         expected: .formErr(echoesQuestion: true)),
-    MalformedCase(rule: "OPT in the answer section", bytes: header(an: 1) + question + opt(), expected: .formErr(echoesQuestion: true)),
-    MalformedCase(rule: "OPT in the authority section", bytes: header(ns: 1) + question + opt(), expected: .formErr(echoesQuestion: true)),
-    MalformedCase(rule: "two OPT records", bytes: header(ar: 2) + question + opt() + opt(), expected: .formErr(echoesQuestion: true)),
     MalformedCase(
-        rule: "an OPT owner other than the root", bytes: header(ar: 1) + question + opt(owner: RawQuery.encodeName("x.")),
+        rule: "label type 0x40 (extended, obsolete)",
+        bytes: header(ar: 1) + question + record(owner: [0x41, 0], rdata: []),
+        expected: .formErr(echoesQuestion: true)),
+    MalformedCase(
+        rule: "OPT in the answer section", bytes: header(an: 1) + question + opt(),
+        expected: .formErr(echoesQuestion: true)),
+    MalformedCase(
+        rule: "OPT in the authority section", bytes: header(ns: 1) + question + opt(),
+        expected: .formErr(echoesQuestion: true)),
+    MalformedCase(
+        rule: "two OPT records", bytes: header(ar: 2) + question + opt() + opt(),
+        expected: .formErr(echoesQuestion: true)),
+    MalformedCase(
+        rule: "an OPT owner other than the root",
+        bytes: header(ar: 1) + question + opt(owner: RawQuery.encodeName("x.")),
         expected: .formErr(echoesQuestion: true)),
     MalformedCase(
         rule: "an EDNS option longer than the OPT RDATA", bytes: header(ar: 1) + question + opt([0, 10, 0, 8, 1, 2]),
         expected: .formErr(echoesQuestion: true)),
-    MalformedCase(rule: "bytes after the last record", bytes: header() + question + [0xde, 0xad], expected: .formErr(echoesQuestion: true)),
+    MalformedCase(
+        rule: "bytes after the last record", bytes: header() + question + [0xde, 0xad],
+        expected: .formErr(echoesQuestion: true)),
 ]
 
 @Suite("Malformed packets, rule by rule, over UDP and TCP")
@@ -121,7 +143,9 @@ struct MalformedTableTests {
         }
     }
 
-    @Test("each rule's packet gets its outcome over UDP and TCP, and the server answers afterwards", arguments: malformedCases)
+    @Test(
+        "each rule's packet gets its outcome over UDP and TCP, and the server answers afterwards",
+        arguments: malformedCases)
     func rule(_ c: MalformedCase) async throws {
         let endpoint = try await sharedCarousel()
         try Self.check(c, try await UDP.exchange(c.bytes, with: endpoint, timeout: 1), "UDP")
@@ -147,7 +171,9 @@ struct MalformedTableTests {
             // Random bytes come from one 1 MiB pool read from the kernel (cheap in a debug build):
             // a random packet is a slice of it at a random offset and length; a mutated one is a
             // real query with 1–6 bytes overwritten, one in seven also cut short.
-            guard let urandom = FileHandle(forReadingAtPath: "/dev/urandom") else { throw HarnessError("no /dev/urandom") }
+            guard let urandom = FileHandle(forReadingAtPath: "/dev/urandom") else {
+                throw HarnessError("no /dev/urandom")
+            }
             let pool = [UInt8](urandom.readData(ofLength: 1 << 20))
             try urandom.close()
             var state: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(pool[0])
@@ -188,7 +214,8 @@ struct MalformedTableTests {
         #expect(answer.status == "NOERROR" && answer.answer.count == 2, "\(answer)")
         let after = try #require(residentKiB(server.process.pid))
         report(
-            "flood: \(sent) datagrams in \(secs(seconds)), \(replies) replies (FORMERR, answers, slips); RSS \(before / 1024) → \(after / 1024) MiB")
+            "flood: \(sent) datagrams in \(secs(seconds)), \(replies) replies (FORMERR, answers, slips); RSS \(before / 1024) → \(after / 1024) MiB"
+        )
         #expect(after < 256 * 1024, "RSS \(after) KiB after the flood")
         #expect(after - before < 64 * 1024, "RSS grew from \(before) to \(after) KiB")
     }

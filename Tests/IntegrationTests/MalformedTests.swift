@@ -103,7 +103,8 @@ struct MalformedTests {
         #expect(message.rcode == 5 && message.ancount == 0 && !message.aa, "REFUSED, without AA")
     }
 
-    @Test("AXFR over UDP is NOTIMP (RFC 5936 §4.2), IXFR over UDP of a zone without transfers REFUSED; neither has AA",
+    @Test(
+        "AXFR over UDP is NOTIMP (RFC 5936 §4.2), IXFR over UDP of a zone without transfers REFUSED; neither has AA",
         arguments: [(252, 4), (251, 5)] as [(UInt16, UInt8)])
     func transfersOverUDP(type: UInt16, rcode: UInt8) async throws {
         let reply = try #require(

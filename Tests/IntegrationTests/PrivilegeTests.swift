@@ -20,7 +20,6 @@ struct PrivilegeTests {
 
     /// Hands the state directory to nobody, as an operator would (`StateDirectory=` in systemd).
     static func stateDirectoryForNobody(_ dir: TempDir) throws {
-        guard privileged else { return }
         let path = dir.path("state")
         guard chown(path, 65534, 65534) == 0 else {
             throw HarnessError("chown \(path): \(String(cString: strerror(errno)))")
@@ -39,7 +38,26 @@ struct PrivilegeTests {
             sourceLocation: sourceLocation)
     }
 
-    @Test("as root: every thread runs as 65534 after the drop, serving and the state file still work")
+    @Test(
+        "not root: user and group are ignored with a warning, and serving goes on",
+        .enabled(if: !privileged, "running as root"))
+    func notRoot() async throws {
+        let up = "127.0.57.4"
+        let backends = try await Backends(addresses: [up])
+        defer { backends.stop() }
+        let zone = balancedZone("example.net.", addresses: [up])
+        let config = Self.dropConfig + "\n" + wwwPool("example.net.", port: backends.port)
+        try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config, tcpReady: false) { server in
+            let response = try await Dig.query(server.endpoint, "www.example.net", "A")
+            #expect(response.status == "NOERROR" && response.addresses == [up], "\(response)\n\(server.log)")
+            try await Self.expectTCP(server)
+            #expect(server.log.contains("not running as root"), "a warning says user/group are ignored\n\(server.log)")
+        }
+    }
+
+    @Test(
+        "as root: every thread runs as 65534 after the drop, serving and the state file still work",
+        .enabled(if: privileged, "needs root to drop privileges"))
     func dropToNobody() async throws {
         let up = "127.0.57.1"
         let backends = try await Backends(addresses: [up])
@@ -54,12 +72,6 @@ struct PrivilegeTests {
             try await Self.expectTCP(server)
             let status = try await Admin.request("GET", server.adminURL + "/status")
             #expect(status.status == 200, "the admin listener too\n\(status.body)")
-            guard Self.privileged else {
-                #expect(
-                    server.log.contains("not running as root"),
-                    "not root: a warning says user/group are ignored\n\(server.log)")
-                return
-            }
             #expect(server.log.contains("dropped privileges"), "\(server.log)")
             let threads = server.threadCredentials()
             #expect(threads.count > 1, "several threads: \(threads.map(\.thread))")
@@ -81,7 +93,9 @@ struct PrivilegeTests {
         }
     }
 
-    @Test("as root, a state directory nobody cannot write: serving goes on and the failure is logged")
+    @Test(
+        "as root, a state directory nobody cannot write: serving goes on and the failure is logged",
+        .enabled(if: privileged, "needs root to drop privileges"))
     func stateFileNotWritable() async throws {
         let up = "127.0.57.2"
         let down = "127.0.57.3"
@@ -93,7 +107,6 @@ struct PrivilegeTests {
         try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config, tcpReady: false) { server in
             let response = try await Dig.query(server.endpoint, "www.example.net", "A")
             #expect(response.status == "NOERROR", "\(response)\n\(server.log)")
-            guard Self.privileged else { return }
             // A state change after the drop makes the prober save.
             try await backends.kill(up)
             try await Poll.until("\(up) down", limit: 20) { try await Admin.state(server.adminURL, up) == "down" }

@@ -5,7 +5,7 @@
 import Foundation
 import Testing
 
-@Suite("Response rate limiting")
+@Suite("Response rate limiting", .serialized)
 struct RateLimitTests {
     static let zone = balancedZone("example.test.", addresses: ["192.0.2.1", "192.0.2.2"])
 
@@ -34,7 +34,9 @@ struct RateLimitTests {
     /// Sends `count` queries for `name` as fast as the socket buffers allow: in groups of 50,
     /// reading the replies between groups so that neither side's kernel buffer overflows (a
     /// loss there would look like rate limiting). The replies read are kept in `received`.
-    static func burst(_ client: UDPClient, _ name: String, type: UInt16 = 1, count: Int, received: inout [[UInt8]]) -> Set<UInt16> {
+    static func burst(_ client: UDPClient, _ name: String, type: UInt16 = 1, count: Int, received: inout [[UInt8]])
+        -> Set<UInt16>
+    {
         var ids = Set<UInt16>()
         let base = UInt16.random(in: 0...0x7000)
         for i in 0..<count {
@@ -50,7 +52,8 @@ struct RateLimitTests {
     @Test("on a dual-stack [::] listener IPv4 clients are counted by their /24, not lumped into one IPv6 /56")
     func dualStackPrefixes() async throws {
         let config = "rrl: { responses_per_second: 5, slip: 2 }"
-        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config, host: "::") { server in
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config, host: "::") {
+            server in
             let (flooded, elsewhere) = try await offload { () -> (Tally, Tally) in
                 // They reach the socket as ::ffff:127.0.0.1 and ::ffff:127.0.9.1.
                 let a = try UDPClient(to: server.endpoint, from: "127.0.0.1")
@@ -68,7 +71,9 @@ struct RateLimitTests {
         }
     }
 
-    @Test("the transfer lane is limited too: AXFR over UDP, 60 times from one /24, gets at most two seconds' worth of NOTIMP")
+    @Test(
+        "the transfer lane is limited too: AXFR over UDP, 60 times from one /24, gets at most two seconds' worth of NOTIMP"
+    )
     func transferLane() async throws {
         let config = "rrl: { responses_per_second: 5, slip: 2 }"
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
@@ -85,7 +90,9 @@ struct RateLimitTests {
                 more += a.drain()
                 return (refused.count, try Self.tally(more, ids: wwwIDs).full)
             }
-            report("rrl 5/s on the transfer lane: 60 AXFR over UDP got \(refused) NOTIMP; then 5 A queries got \(after) answers")
+            report(
+                "rrl 5/s on the transfer lane: 60 AXFR over UDP got \(refused) NOTIMP; then 5 A queries got \(after) answers"
+            )
             #expect((5...10).contains(refused), "\(refused)")
             #expect(after == 5)
             let metrics = try await Admin.request("GET", server.adminURL + "/metrics").body
@@ -93,9 +100,13 @@ struct RateLimitTests {
         }
     }
 
-    @Test("over the limit: every 2nd response is an empty TC=1 one, the rest dropped; other answers, other prefixes and TCP go on")
+    @Test(
+        "over the limit: every 2nd response is an empty TC=1 one, the rest dropped; other answers, other prefixes and TCP go on"
+    )
     func limited() async throws {
-        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "rrl: { responses_per_second: 5, slip: 2 }") { server in
+        try await withConfiguredCarousel(
+            zones: ["example.test.zone": Self.zone], config: "rrl: { responses_per_second: 5, slip: 2 }"
+        ) { server in
             let (flooded, neighbour, elsewhere) = try await offload { () -> (Tally, Tally, Tally) in
                 let a = try UDPClient(to: server.endpoint, from: "127.0.0.1")
                 let b = try UDPClient(to: server.endpoint, from: "127.0.9.1")
@@ -109,20 +120,26 @@ struct RateLimitTests {
                 fromA += a.drain()
                 fromB += b.drain()
                 return (
-                    try Self.tally(fromA, ids: ids), try Self.tally(fromA, ids: otherIDs), try Self.tally(fromB, ids: bIDs)
+                    try Self.tally(fromA, ids: ids), try Self.tally(fromA, ids: otherIDs),
+                    try Self.tally(fromB, ids: bIDs)
                 )
             }
-            report("rrl 5/s slip 2, 60 queries for one answer: \(flooded); another answer: \(neighbour); another /24: \(elsewhere)")
+            report(
+                "rrl 5/s slip 2, 60 queries for one answer: \(flooded); another answer: \(neighbour); another /24: \(elsewhere)"
+            )
             // 5 a second; a burst that straddles a second boundary gets two seconds' worth.
             #expect((5...10).contains(flooded.full), "\(flooded)")
-            #expect(flooded.truncated >= 20 && flooded.truncated <= 28, "about half of the 50 limited ones slip: \(flooded)")
+            #expect(
+                flooded.truncated >= 20 && flooded.truncated <= 28, "about half of the 50 limited ones slip: \(flooded)"
+            )
             #expect(flooded.other == 0 && flooded.full + flooded.truncated < 60, "\(flooded)")
             #expect(neighbour.full == 5, "another answer is counted apart: \(neighbour)")
             #expect(elsewhere.full == 5, "another prefix is counted apart: \(elsewhere)")
 
             // TCP cannot be spoofed: never limited.
             for _ in 0..<10 {
-                let reply = try #require(try await TCPConnection.exchange(RawQuery("www.example.test.").bytes, with: server.endpoint))
+                let reply = try #require(
+                    try await TCPConnection.exchange(RawQuery("www.example.test.").bytes, with: server.endpoint))
                 #expect(try RawMessage(reply).ancount == 2)
             }
             let text = try await Admin.request("GET", server.adminURL + "/metrics").body

@@ -23,7 +23,8 @@ struct ReloadLoadTests {
                 Self.origin, serial: n, www: ["192.0.2.\(n % 200 + 1)", "192.0.2.250"],
                 extra: ["mail 60 IN A 192.0.2.25", "v\(n) 60 IN TXT \"version \(n)\""])
         }
-        try await withConfiguredCarousel(zones: [Self.file: version(1)], config: "rrl: off  # dnsperf is one client") { server in
+        try await withConfiguredCarousel(zones: [Self.file: version(1)], config: "rrl: off  # dnsperf is one client") {
+            server in
             let path = server.zoneFile(Self.file)
             let dir = try TempDir(prefix: "dnsperf")
             defer { dir.remove() }
@@ -108,7 +109,8 @@ struct ReloadLoadTests {
         let small = reloadZone(Self.origin, serial: 1)
         let big = Self.bigZone(records: records, serial: 2)
         let edited = Self.bigZone(records: records, serial: 3, extra: ["added 60 IN A 192.0.2.3"])
-        try await withConfiguredCarousel(zones: [Self.file: small], config: "rrl: off  # dnsperf is one client") { server in
+        try await withConfiguredCarousel(zones: [Self.file: small], config: "rrl: off  # dnsperf is one client") {
+            server in
             let path = server.zoneFile(Self.file)
             // 1. A small zone replaced by the big one, under queries for names both hold.
             let first = try await Self.reloadUnderLoad(

@@ -9,7 +9,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Hot reload: zone files")
+@Suite("Hot reload: zone files", .serialized)
 struct ReloadTests {
     static let origin = "example.net."
     static let file = "example.net.zone"

@@ -62,7 +62,9 @@ struct SetupScriptTests {
         #expect(log.contains("apt-get update"), "apt-get was not asked to update: \(log)")
         #expect(log.contains("install -y -q --no-install-recommends libldns-dev"), "\(log)")
         #expect(log.contains("(policy present)"), "\(log)")
-        #expect(after == "#!/bin/sh\n# the image's own policy\nexit 101\n", "the image's policy file was changed: \(after ?? "gone")")
+        #expect(
+            after == "#!/bin/sh\n# the image's own policy\nexit 101\n",
+            "the image's policy file was changed: \(after ?? "gone")")
     }
 
     @Test("no policy-rc.d: one is in place during the install and gone afterwards, exit 0")

@@ -6,7 +6,7 @@
 import Foundation
 import Testing
 
-@Suite("TCP limits")
+@Suite("TCP limits", .serialized)
 struct TCPLimitsTests {
     static let zone = balancedZone("example.test.", addresses: ["192.0.2.1", "192.0.2.2"])
     static let query = RawQuery("www.example.test.").bytes
@@ -39,10 +39,13 @@ struct TCPLimitsTests {
 
             let closed = try await offload { () -> Int in
                 let deadline = Date().addingTimeInterval(15)
-                return connections.filter { $0.waitForCloseBlocking(timeout: max(0.01, deadline.timeIntervalSinceNow)) }.count
+                return connections.filter { $0.waitForCloseBlocking(timeout: max(0.01, deadline.timeIntervalSinceNow)) }
+                    .count
             }
             let seconds = Poll.seconds(since: opened)
-            report("slowloris: 500 connections with one byte each; \(closed) closed by the server \(secs(seconds)) after opening (message_timeout 2s)")
+            report(
+                "slowloris: 500 connections with one byte each; \(closed) closed by the server \(secs(seconds)) after opening (message_timeout 2s)"
+            )
             #expect(closed == 500)
             #expect(seconds < 15)
             #expect(try await Self.closedTotal(server, "slow") >= 500)
@@ -51,7 +54,8 @@ struct TCPLimitsTests {
         }
     }
 
-    @Test("a message trickled a byte every 300 ms is cut at the message timeout, though each byte beats the idle timeout")
+    @Test(
+        "a message trickled a byte every 300 ms is cut at the message timeout, though each byte beats the idle timeout")
     func trickle() async throws {
         let config = "tcp: { message_timeout: 1s, idle_timeout: 10s }"
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
@@ -107,7 +111,8 @@ struct TCPLimitsTests {
 
     @Test("max_queries: the connection closes after its third answer; pipelined extras go unanswered")
     func queryCap() async throws {
-        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "tcp: { max_queries: 3 }") { server in
+        try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: "tcp: { max_queries: 3 }") {
+            server in
             let connection = try TCPConnection(to: server.endpoint)
             var ids: [UInt16] = []
             var pipeline: [UInt8] = []
@@ -139,7 +144,9 @@ struct TCPLimitsTests {
         }
     }
 
-    @Test("backpressure: a client that writes queries and never reads stops being read; when it reads, every answer comes")
+    @Test(
+        "backpressure: a client that writes queries and never reads stops being read; when it reads, every answer comes"
+    )
     func backpressure() async throws {
         let config = "tcp: { idle_timeout: 60s, message_timeout: 60s }"
         try await withConfiguredCarousel(zones: ["example.test.zone": Self.zone], config: config) { server in
@@ -169,7 +176,9 @@ struct TCPLimitsTests {
                 return (written, false)
             }
             let queries = written / frame.count
-            report("backpressure: the server stopped reading after \(queries) unread-answer queries (\(written / 1024) KiB)")
+            report(
+                "backpressure: the server stopped reading after \(queries) unread-answer queries (\(written / 1024) KiB)"
+            )
             #expect(stalled, "the server kept reading from a client that never read (\(queries) queries)")
             // Others are still served meanwhile.
             let udp = try #require(try await UDP.exchange(Self.query, with: server.endpoint, timeout: 10))

@@ -120,7 +120,8 @@ struct TransferTests {
         let catcher = try NotifyCatcher(port: port) { serial, before in serial == 2 || before.contains(2) }
         defer { catcher.stop() }
         try await withConfiguredCarousel(
-            zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: ["192.0.2.1"])], config: Self.transfers(notify: port)
+            zones: ["xfr.test.zone": Self.zone(serial: 1, addresses: ["192.0.2.1"])],
+            config: Self.transfers(notify: port)
         ) { carousel in
             try await Poll.until("the serial-1 NOTIFY", limit: 10) { catcher.serials.contains(1) }
             _ = try carousel.dir.write("zones/xfr.test.zone", Self.zone(serial: 2, addresses: ["192.0.2.2"]))
@@ -178,7 +179,8 @@ struct TransferTests {
             let none = try await Dig.query(carousel.endpoint, "+comments", "xfr.test", "AXFR")
             #expect(none.status == "REFUSED" && !none.aa && none.answer.isEmpty, "\(none)")
             #expect(
-                none.extendedErrors.map(\.code) == [18] && none.extendedErrors.first?.text == "TSIG key \(TestKey.name). required",
+                none.extendedErrors.map(\.code) == [18]
+                    && none.extendedErrors.first?.text == "TSIG key \(TestKey.name). required",
                 "\(none)")
             let noneKdig = try await Command.run(
                 "kdig", ["@127.0.0.1", "-p", "\(carousel.endpoint.port)", "+edns", "xfr.test", "AXFR"])
@@ -223,7 +225,9 @@ struct TransferTests {
         ) { carousel in
             let outsider = try await Dig.query(carousel.endpoint, "-b", "127.0.0.1", "+comments", "xfr.test", "AXFR")
             #expect(outsider.status == "REFUSED" && !outsider.aa && outsider.answer.isEmpty, "\(outsider)")
-            #expect(outsider.extendedErrors.first.map { $0.code == 18 && $0.text == "not allowed from 127.0.0.1" } == true, "\(outsider)")
+            #expect(
+                outsider.extendedErrors.first.map { $0.code == 18 && $0.text == "not allowed from 127.0.0.1" } == true,
+                "\(outsider)")
             let insider = try await Dig.run(carousel.endpoint, ["-b", "127.0.0.2", "xfr.test", "AXFR"])
             #expect(insider.stdout.contains("www.xfr.test."), "\(insider.stdout)")
             // RFC 5936 §4.2 defines no AXFR over UDP: NOTIMP, as NSD and Knot answer.
@@ -439,7 +443,9 @@ struct TransferTests {
             defer { primary.stop() }
             try await primary.waitForZone(Self.origin)
             _ = try await Self.logged(carousel.log) {
-                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) {
+                    $0.addresses == ["192.0.2.1"]
+                }
             }
             try await Poll.until("the stored copy", limit: 5) { FileManager.default.fileExists(atPath: stored) }
             let zone = try await Self.secondaryStatus(carousel)
@@ -492,7 +498,9 @@ struct TransferTests {
         }
     }
 
-    @Test("a pulled zone over limits.zone_records is refused with the reason in /status; the limit raised, it comes; an unwritable file: is reported")
+    @Test(
+        "a pulled zone over limits.zone_records is refused with the reason in /status; the limit raised, it comes; an unwritable file: is reported"
+    )
     func secondaryRecordLimit() async throws {
         let nsdPort = try Ports.free()
         let dir = try TempDir(prefix: "primary")
@@ -513,17 +521,22 @@ struct TransferTests {
             let answer = try await Dig.query(carousel.endpoint, "www.xfr.test", "A")
             #expect(answer.status == "SERVFAIL" && !answer.aa, "\(answer)")
             #expect(
-                answer.extendedErrors.first.map { $0.code == 24 && $0.text == "zone not transferred yet from 127.0.0.1:\(nsdPort)" } == true,
+                answer.extendedErrors.first.map {
+                    $0.code == 24 && $0.text == "zone not transferred yet from 127.0.0.1:\(nsdPort)"
+                } == true,
                 "\(answer)")
         }
         // The limit raised, the zone comes. Its `file:` is in a directory that does not exist:
         // the zone is served from memory, and /status says why the file was not written.
         let unwritable = dir.path("missing/xfr.test.zone")
-        let stored = "secondaries:\n  - { zone: xfr.test, primary: \"127.0.0.1:\(nsdPort)\", file: \"\(unwritable)\" }\n"
+        let stored =
+            "secondaries:\n  - { zone: xfr.test, primary: \"127.0.0.1:\(nsdPort)\", file: \"\(unwritable)\" }\n"
         try await withConfiguredCarousel(zones: [:], config: "limits: { zone_records: 6 }\n" + stored) { carousel in
             // Throws (and fails the test) when the zone does not come within 15 s.
             _ = try await Self.logged(carousel.log) {
-                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) { $0.addresses == ["192.0.2.1"] }
+                try await Poll.dig(carousel.endpoint, ["www.xfr.test", "A"], limit: 15) {
+                    $0.addresses == ["192.0.2.1"]
+                }
             }
             let zone = try await Self.secondaryStatus(carousel)
             #expect((zone["file_error"] as? String)?.hasPrefix("cannot write \(unwritable)") == true, "\(zone)")
@@ -575,10 +588,12 @@ struct TransferTests {
             }
             #expect(
                 gone.response.extendedErrors.first.map {
-                    $0.code == 24 && $0.text == "zone expired: no answer from 127.0.0.1:\(nsdPort) within the SOA's EXPIRE"
+                    $0.code == 24
+                        && $0.text == "zone expired: no answer from 127.0.0.1:\(nsdPort) within the SOA's EXPIRE"
                 } == true, "\(gone.response)")
             let kdig = try await Dig.kdig(carousel.endpoint, ["+edns", "www.xfr.test", "A"])
-            #expect(kdig.last?.status == "SERVFAIL" && kdig.last?.extendedErrors.first?.code == 24, "\(kdig.map(\.text))")
+            #expect(
+                kdig.last?.status == "SERVFAIL" && kdig.last?.extendedErrors.first?.code == 24, "\(kdig.map(\.text))")
             report("secondary: zone dropped \(secs(gone.seconds)) after the primary stopped (EXPIRE 4 s)")
             #expect(gone.seconds >= 4, "not before EXPIRE")
             #expect(carousel.log.contains("expired"), "\(carousel.log)")

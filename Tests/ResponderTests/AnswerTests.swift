@@ -27,10 +27,14 @@ struct AnswerTests {
 
     @Test("the apex's SOA, NS and TXT with several strings")
     func apexData() throws {
-        #expect(try server.ask("example.com.", .soa).answer == [
-            "example.com. 3600 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300"
-        ])
-        #expect(try server.ask("example.com.", .ns).answer == ["example.com. 3600 NS ns1.example.com.", "example.com. 3600 NS ns2.example.com."])
+        #expect(
+            try server.ask("example.com.", .soa).answer == [
+                "example.com. 3600 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300"
+            ])
+        #expect(
+            try server.ask("example.com.", .ns).answer == [
+                "example.com. 3600 NS ns1.example.com.", "example.com. 3600 NS ns2.example.com.",
+            ])
         #expect(try server.ask("txt.example.com.", .txt).answer == ["txt.example.com. 3600 TXT \"hello\" \"world\""])
     }
 
@@ -40,7 +44,10 @@ struct AnswerTests {
         #expect(r.rcode == RCode.nxDomain.rawValue)
         #expect(r.has(Header.aaBit))
         #expect(r.answer.isEmpty && r.additional.isEmpty)
-        #expect(r.authority == ["example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300"])
+        #expect(
+            r.authority == [
+                "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300"
+            ])
         // SOA TTL 60 below MINIMUM 300: 60.
         let org = try server.ask("nothing.example.org.", .a)
         #expect(org.rcode == RCode.nxDomain.rawValue)
@@ -54,12 +61,17 @@ struct AnswerTests {
         let r = try server.ask("mail.example.com.", .mx)
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))
         #expect(r.answer.isEmpty)
-        #expect(r.authority == ["example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300"])
+        #expect(
+            r.authority == [
+                "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300"
+            ])
     }
 
-    @Test("an empty non-terminal exists: NODATA, not NXDOMAIN (RFC 8020 §2, RFC 4592 §2.2.2)", arguments: [
-        "b.c.example.com.", "c.example.com.",
-    ])
+    @Test(
+        "an empty non-terminal exists: NODATA, not NXDOMAIN (RFC 8020 §2, RFC 4592 §2.2.2)",
+        arguments: [
+            "b.c.example.com.", "c.example.com.",
+        ])
     func emptyNonTerminal(qname: String) throws {
         let r = try server.ask(qname, .a)
         #expect(r.rcode == RCode.noError.rawValue)
@@ -70,12 +82,14 @@ struct AnswerTests {
     func cnameChain() throws {
         let r = try server.ask("chain1.example.com.", .a)
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))
-        #expect(Array(r.answer.prefix(2)) == [
-            "chain1.example.com. 3600 CNAME chain2.example.com.", "chain2.example.com. 3600 CNAME www.example.com.",
-        ])
+        #expect(
+            Array(r.answer.prefix(2)) == [
+                "chain1.example.com. 3600 CNAME chain2.example.com.", "chain2.example.com. 3600 CNAME www.example.com.",
+            ])
         #expect(r.message.answer.dropFirst(2).map(\.type) == [.a, .a, .a, .a])
         // Asking for the CNAME itself does not follow it.
-        #expect(try server.ask("alias.example.com.", .cname).answer == ["alias.example.com. 3600 CNAME www.example.com."])
+        #expect(
+            try server.ask("alias.example.com.", .cname).answer == ["alias.example.com. 3600 CNAME www.example.com."])
     }
 
     @Test("CNAME into another zone served here (RFC 1034 §4.3.2 step 3a)")
@@ -84,12 +98,15 @@ struct AnswerTests {
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))
         #expect(r.answer == ["cross.example.com. 3600 CNAME www.example.org.", "www.example.org. 60 A 192.0.2.81"])
         // …and to the child zone below a cut whose zone we also serve.
-        #expect(try server.ask("tochild.example.com.", .a).answer == [
-            "tochild.example.com. 3600 CNAME www.child.example.com.", "www.child.example.com. 3600 A 192.0.2.210",
-        ])
+        #expect(
+            try server.ask("tochild.example.com.", .a).answer == [
+                "tochild.example.com. 3600 CNAME www.child.example.com.", "www.child.example.com. 3600 A 192.0.2.210",
+            ])
     }
 
-    @Test("a CNAME loop stops after each name once (RFC 1034 §3.6.2)", arguments: ["loop1.example.com.", "self.example.com."])
+    @Test(
+        "a CNAME loop stops after each name once (RFC 1034 §3.6.2)",
+        arguments: ["loop1.example.com.", "self.example.com."])
     func cnameLoop(qname: String) throws {
         let r = try server.ask(qname, .a)
         #expect(r.rcode == RCode.noError.rawValue)
@@ -121,16 +138,25 @@ struct AnswerTests {
         #expect(r.message.answer.count == 5)
     }
 
-    @Test("referral: AA=0, the cut's NS in authority, in-zone glue in additional (RFC 1034 §4.3.2 step 3b)",
-          arguments: [("host.sub.example.com.", RRType.a), ("sub.example.com.", .a), ("sub.example.com.", .ns),
-                      ("ns1.sub.example.com.", .a), ("x.sub.example.com.", .ds)])
+    @Test(
+        "referral: AA=0, the cut's NS in authority, in-zone glue in additional (RFC 1034 §4.3.2 step 3b)",
+        arguments: [
+            ("host.sub.example.com.", RRType.a), ("sub.example.com.", .a), ("sub.example.com.", .ns),
+            ("ns1.sub.example.com.", .a), ("x.sub.example.com.", .ds),
+        ])
     func referral(qname: String, type: RRType) throws {
         let r = try server.ask(qname, type)
         #expect(r.rcode == RCode.noError.rawValue)
         #expect(!r.has(Header.aaBit))
         #expect(r.answer.isEmpty)
-        #expect(r.authority == ["sub.example.com. 3600 NS ns1.sub.example.com.", "sub.example.com. 3600 NS ns.elsewhere.net."])
-        #expect(r.message.additional.map { "\($0.name) \($0.type)" } == ["ns1.sub.example.com. A", "ns1.sub.example.com. AAAA"])
+        #expect(
+            r.authority == [
+                "sub.example.com. 3600 NS ns1.sub.example.com.", "sub.example.com. 3600 NS ns.elsewhere.net.",
+            ])
+        #expect(
+            r.message.additional.map { "\($0.name) \($0.type)" } == [
+                "ns1.sub.example.com. A", "ns1.sub.example.com. AAAA",
+            ])
     }
 
     @Test("a CNAME into a delegated name: the CNAME, then the referral (RFC 1034 §4.3.2 step 3b)")
@@ -161,8 +187,9 @@ struct AnswerTests {
         #expect(!(try parentOnly.ask("child.example.com.", .a)).has(Header.aaBit))
     }
 
-    @Test("outside every zone: REFUSED, no records, question echoed (RFC 1034 §4.3.1)",
-          arguments: ["www.example.net.", "com.", ".", "example.co."])
+    @Test(
+        "outside every zone: REFUSED, no records, question echoed (RFC 1034 §4.3.1)",
+        arguments: ["www.example.net.", "com.", ".", "example.co."])
     func refused(qname: String) throws {
         let r = try server.ask(qname, .a)
         #expect(r.rcode == RCode.refused.rawValue)
@@ -207,19 +234,24 @@ struct AnswerTests {
             let stored = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]
             #expect(addresses == Array(stored[(i % 4)...] + stored[..<(i % 4)]))
         }
-        #expect(firsts == ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"])
+        #expect(
+            firsts == [
+                "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4",
+            ])
     }
 
     @Test("rotation does not apply to NS or MX sets (DESIGN §5)")
     func noRotationForNSAndMX() throws {
         let server = try Fixture.server(Zones.all)
         for _ in 0..<3 {
-            #expect(try server.ask("example.com.", .mx).answer == [
-                "example.com. 3600 MX 10 mail.example.com.", "example.com. 3600 MX 20 mail2.example.com.",
-            ])
-            #expect(try server.ask("example.com.", .ns).answer == [
-                "example.com. 3600 NS ns1.example.com.", "example.com. 3600 NS ns2.example.com.",
-            ])
+            #expect(
+                try server.ask("example.com.", .mx).answer == [
+                    "example.com. 3600 MX 10 mail.example.com.", "example.com. 3600 MX 20 mail2.example.com.",
+                ])
+            #expect(
+                try server.ask("example.com.", .ns).answer == [
+                    "example.com. 3600 NS ns1.example.com.", "example.com. 3600 NS ns2.example.com.",
+                ])
         }
     }
 }

@@ -10,7 +10,9 @@ import Testing
 struct CookieTests {
     static func bytes(_ hex: String) -> [UInt8] {
         let d = Array(hex.utf8)
-        return stride(from: 0, to: d.count, by: 2).map { UInt8(String(decoding: d[$0...($0 + 1)], as: UTF8.self), radix: 16)! }
+        return stride(from: 0, to: d.count, by: 2).map {
+            UInt8(String(decoding: d[$0...($0 + 1)], as: UTF8.self), radix: 16)!
+        }
     }
 
     static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
@@ -25,7 +27,7 @@ struct CookieTests {
     static func respond(
         _ cookie: String, _ client: ClientAddress, _ secret: CookieSecret, previous: CookieSecret? = nil, now: UInt32
     )
-        -> (String, DNSCookies.Verdict)
+        -> (String, DNSCookies.Status)
     {
         var out = [UInt8](repeating: 0, count: 24)
         let verdict = bytes(cookie).withUnsafeBytes { c in
@@ -134,7 +136,10 @@ struct CookieTests {
         #expect(asked.message.ednsOptions.first?.data == Array("carousel-a".utf8))
         #expect(try server.ask(Self.query([])).message.ednsOptions.isEmpty)
         let none = try Self.server(nsid: nil, cookies: false)
-        #expect(try none.ask(Self.query([EDNSOption(code: 3, data: []), EDNSOption(code: 10, data: Self.bytes("2464c4abcf10c957"))])).message.ednsOptions.isEmpty)
+        #expect(
+            try none.ask(
+                Self.query([EDNSOption(code: 3, data: []), EDNSOption(code: 10, data: Self.bytes("2464c4abcf10c957"))])
+            ).message.ednsOptions.isEmpty)
     }
 
     @Test("a COOKIE option of a wrong length is FORMERR (RFC 7873 §5.2.2)", arguments: [0, 7, 9, 15, 41])
@@ -151,7 +156,9 @@ struct CookieTests {
         let r = try server.ask(
             Message.query(
                 try DNSName("huge.example.com."), .a, edns: EDNS(payload: 1232),
-                ednsOptions: [EDNSOption(code: 3, data: []), EDNSOption(code: 10, data: Self.bytes("2464c4abcf10c957"))]))
+                ednsOptions: [
+                    EDNSOption(code: 3, data: []), EDNSOption(code: 10, data: Self.bytes("2464c4abcf10c957")),
+                ]))
         #expect(r.has(Header.tcBit) && r.bytes.count <= 1232)
         #expect(r.message.ednsOptions.map(\.code) == [3, 10])
     }

@@ -38,19 +38,21 @@ struct DNAMETests {
     func synthesized() throws {
         let r = try server.ask("www.shop.old.example.", .a)
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))
-        #expect(r.answer == [
-            "shop.old.example. 600 DNAME shop.new.example.",
-            "www.shop.old.example. 600 CNAME www.shop.new.example.",
-            "www.shop.new.example. 60 A 192.0.2.7",
-        ])
+        #expect(
+            r.answer == [
+                "shop.old.example. 600 DNAME shop.new.example.",
+                "www.shop.old.example. 600 CNAME www.shop.new.example.",
+                "www.shop.new.example. 60 A 192.0.2.7",
+            ])
         // Deeper names keep their whole prefix; a CNAME at the target is followed as usual.
         let cart = try server.ask("cart.shop.old.example.", .a)
-        #expect(cart.answer == [
-            "shop.old.example. 600 DNAME shop.new.example.",
-            "cart.shop.old.example. 600 CNAME cart.shop.new.example.",
-            "cart.shop.new.example. 3600 CNAME www.shop.new.example.",
-            "www.shop.new.example. 60 A 192.0.2.7",
-        ])
+        #expect(
+            cart.answer == [
+                "shop.old.example. 600 DNAME shop.new.example.",
+                "cart.shop.old.example. 600 CNAME cart.shop.new.example.",
+                "cart.shop.new.example. 3600 CNAME www.shop.new.example.",
+                "www.shop.new.example. 60 A 192.0.2.7",
+            ])
     }
 
     @Test("the synthesized CNAME's owner is in the client's case, its target lower-cased (as NSD)")
@@ -65,10 +67,11 @@ struct DNAMETests {
     func targetMissing() throws {
         let r = try server.ask("nothing.shop.old.example.", .a)
         #expect(r.rcode == RCode.nxDomain.rawValue)
-        #expect(r.answer == [
-            "shop.old.example. 600 DNAME shop.new.example.",
-            "nothing.shop.old.example. 600 CNAME nothing.shop.new.example.",
-        ])
+        #expect(
+            r.answer == [
+                "shop.old.example. 600 DNAME shop.new.example.",
+                "nothing.shop.old.example. 600 CNAME nothing.shop.new.example.",
+            ])
         #expect(r.authority.first?.hasPrefix("new.example. 300 SOA") == true, "\(r.authority)")
     }
 
@@ -76,10 +79,11 @@ struct DNAMETests {
     func targetElsewhere() throws {
         let r = try server.ask("www.away.old.example.", .aaaa)
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))
-        #expect(r.answer == [
-            "away.old.example. 3600 DNAME elsewhere.net.",
-            "www.away.old.example. 3600 CNAME www.elsewhere.net.",
-        ])
+        #expect(
+            r.answer == [
+                "away.old.example. 3600 DNAME elsewhere.net.",
+                "www.away.old.example. 3600 CNAME www.elsewhere.net.",
+            ])
     }
 
     @Test("the owner itself is not redirected: its DNAME on request, NODATA otherwise")

@@ -29,7 +29,9 @@ struct ExtendedErrorTests {
         #expect(plain.rcode == RCode.refused.rawValue && plain.message.edns == nil)
     }
 
-    @Test("REFUSED for a class not served: EDE 21; CH names other than the identities: 21; an identity not configured: 18")
+    @Test(
+        "REFUSED for a class not served: EDE 21; CH names other than the identities: 21; an identity not configured: 18"
+    )
     func classesAndIdentities() throws {
         let hs = try server.ask(Message.query(name("www.example.com."), .a, class: DNSClass(rawValue: 4), edns: edns))
         #expect(hs.rcode == RCode.refused.rawValue && !hs.has(Header.aaBit))
@@ -46,7 +48,8 @@ struct ExtendedErrorTests {
     @Test("NOTIMP, FORMERR and BADVERS carry neither AA nor an EDE")
     func otherErrors() throws {
         let notimp = try server.ask(Message.query(name("example.com."), .soa, flags: 2 << 11, edns: edns))
-        #expect(notimp.rcode == RCode.notImp.rawValue && !notimp.has(Header.aaBit) && notimp.message.ednsOptions.isEmpty)
+        #expect(
+            notimp.rcode == RCode.notImp.rawValue && !notimp.has(Header.aaBit) && notimp.message.ednsOptions.isEmpty)
         let meta = try server.ask(Message.query(name("example.com."), .opt, edns: edns))
         #expect(meta.rcode == RCode.formErr.rawValue && !meta.has(Header.aaBit))
         let badvers = try server.ask(Message.query(name("example.com."), .soa, edns: EDNS(payload: 1232, version: 1)))
@@ -104,7 +107,8 @@ struct ExtendedErrorTests {
         let long = String(repeating: String(repeating: "a", count: 60) + ".", count: 3) + "lost.example.net."
         let reason = String(repeating: "r", count: 300)
         let zones = try Zones.all.map { try Fixture.zone($0.0, $0.1) }
-        let catalog = Catalog(zones: zones, unavailable: [UnavailableZone(origin: name("lost.example.net."), reason: reason)])
+        let catalog = Catalog(
+            zones: zones, unavailable: [UnavailableZone(origin: name("lost.example.net."), reason: reason)])
         let server = Server(snapshot: Snapshot(catalog: catalog, options: options))
         var query = Message.query(name(long), .a, edns: EDNS(payload: 512))
         query.ednsOptions = [EDNSOption(code: EDNSOptionCode.nsid, data: [])]
@@ -141,7 +145,11 @@ struct NameServerAddressTests {
         ])
         let r = try server.ask("ns.test.", .ns)
         #expect(r.has(Header.aaBit) && !r.has(Header.tcBit) && r.message.answer.count == 3)
-        #expect(r.additional == ["ns1.ns.test. 300 A 192.0.2.1", "ns2.ns.test. 300 A 192.0.2.2", "ns1.ns.test. 300 AAAA \\# 16 20010db8000000000000000000000001"])
+        #expect(
+            r.additional == [
+                "ns1.ns.test. 300 A 192.0.2.1", "ns2.ns.test. 300 A 192.0.2.2",
+                "ns1.ns.test. 300 AAAA \\# 16 20010db8000000000000000000000001",
+            ])
         // Another question at the apex gets no additional records (minimal responses).
         #expect(try server.ask("ns.test.", .soa).additional.isEmpty)
     }

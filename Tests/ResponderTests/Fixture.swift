@@ -2,8 +2,8 @@ import DNSWire
 import DNSZone
 import Foundation
 import Responder
-import ZoneFiles
 import Testing
+import ZoneFiles
 
 /// Zones written as zone-file text (STYLE habit 8), read by the real loader, and a responder over
 /// them that takes and returns whole messages.
@@ -32,7 +32,7 @@ struct Server {
     var client = ClientAddress.unknown
 
     struct Reply {
-        var outcome: Outcome
+        var outcome: QueryOutcome
         var bytes: [UInt8]
         var message: Message
 
@@ -44,7 +44,7 @@ struct Server {
         var additional: [String] { message.additional.map(Summary.of) }
     }
 
-    func respond(_ query: [UInt8], over transport: Transport = .udp) -> (Outcome, [UInt8]) {
+    func respond(_ query: [UInt8], over transport: Transport = .udp) -> (QueryOutcome, [UInt8]) {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 1)
         defer { out.deallocate() }
         let outcome = query.withUnsafeBytes {
@@ -53,7 +53,8 @@ struct Server {
         return (outcome, Array(out[0..<outcome.length]))
     }
 
-    func ask(_ query: Message, over transport: Transport = .udp, sourceLocation: SourceLocation = #_sourceLocation) throws
+    func ask(_ query: Message, over transport: Transport = .udp, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
         -> Reply
     {
         let (outcome, bytes) = respond(query.encode(), over: transport)
@@ -65,9 +66,12 @@ struct Server {
         return Reply(outcome: outcome, bytes: bytes, message: message)
     }
 
-    func ask(_ qname: String, _ type: RRType, id: UInt16 = 0x5150, edns: EDNS? = nil, over transport: Transport = .udp,
-             sourceLocation: SourceLocation = #_sourceLocation) throws -> Reply {
-        try ask(Message.query(id: id, DNSName(qname), type, edns: edns), over: transport, sourceLocation: sourceLocation)
+    func ask(
+        _ qname: String, _ type: RRType, id: UInt16 = 0x5150, edns: EDNS? = nil, over transport: Transport = .udp,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Reply {
+        try ask(
+            Message.query(id: id, DNSName(qname), type, edns: edns), over: transport, sourceLocation: sourceLocation)
     }
 }
 

@@ -16,8 +16,10 @@ struct ProtocolTests {
         let noDO = try server.ask("mail.example.com.", .a, edns: EDNS(payload: 1232))
         #expect(noDO.message.edns == EDNS(payload: 1232, version: 0, dnssecOK: false))
         // Options the client sent (a cookie) are not echoed blindly.
-        let cookie = try server.ask(Message.query(name("mail.example.com."), .a, edns: EDNS(payload: 1232),
-                                                  ednsOptions: [EDNSOption(code: 10, data: [1, 2, 3, 4, 5, 6, 7, 8])]))
+        let cookie = try server.ask(
+            Message.query(
+                name("mail.example.com."), .a, edns: EDNS(payload: 1232),
+                ednsOptions: [EDNSOption(code: 10, data: [1, 2, 3, 4, 5, 6, 7, 8])]))
         #expect(cookie.rcode == RCode.noError.rawValue && cookie.message.edns != nil)
         // Without EDNS in the query, none in the reply (RFC 6891 §7).
         #expect(try server.ask("mail.example.com.", .a).message.edns == nil)
@@ -75,7 +77,8 @@ struct ProtocolTests {
         #expect(!r.has(Header.tcBit) && !r.outcome.truncated)
         #expect(r.message.answer.count == 30)
         #expect(r.bytes.count > 512)
-        #expect(try server.ask("huge.example.com.", .a, edns: EDNS(payload: 512), over: .tcp).message.answer.count == 100)
+        #expect(
+            try server.ask("huge.example.com.", .a, edns: EDNS(payload: 512), over: .tcp).message.answer.count == 100)
     }
 
     @Test("a referral whose in-domain glue does not fit: the NS set, the glue that fits (A first), TC (RFC 9471 §3)")
@@ -97,9 +100,11 @@ struct ProtocolTests {
         #expect(tcp.message.authority.count == 13 && tcp.message.additional.count == 26)
     }
 
-    @Test("opcodes other than QUERY: NOTIMP, opcode echoed (RFC 1035 §4.1.1)", arguments: [
-        (UInt16(2), "STATUS"), (4, "NOTIFY"), (5, "UPDATE"), (15, "unassigned"),
-    ])
+    @Test(
+        "opcodes other than QUERY: NOTIMP, opcode echoed (RFC 1035 §4.1.1)",
+        arguments: [
+            (UInt16(2), "STATUS"), (4, "NOTIFY"), (5, "UPDATE"), (15, "unassigned"),
+        ])
     func notImplemented(opcode: UInt16, label: String) throws {
         let r = try server.ask(Message.query(name("example.com."), .soa, flags: opcode << 11))
         #expect(r.rcode == RCode.notImp.rawValue, "\(label)")
@@ -112,14 +117,20 @@ struct ProtocolTests {
         let query = Message.query(name("VERSION.BIND."), .txt, class: .ch)
         let refused = try server.ask(query)
         #expect(refused.rcode == RCode.refused.rawValue && refused.answer.isEmpty)
-        let configured = try Fixture.server(Zones.all, options: ResponderOptions(version: "carousel 1.0", identity: "ns-a"))
+        let configured = try Fixture.server(
+            Zones.all, options: ResponderOptions(version: "carousel 1.0", identity: "ns-a"))
         let r = try configured.ask(query)
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))
         #expect(r.answer == ["VERSION.BIND. 0 TXT \"carousel 1.0\""])
         #expect(r.message.answer.map(\.rrClass) == [.ch])
-        #expect(try configured.ask(Message.query(name("id.server."), .txt, class: .ch)).answer == ["id.server. 0 TXT \"ns-a\""])
-        #expect(try configured.ask(Message.query(name("version.bind."), .a, class: .ch)).rcode == RCode.refused.rawValue)
-        #expect(try configured.ask(Message.query(name("other.bind."), .txt, class: .ch)).rcode == RCode.refused.rawValue)
+        #expect(
+            try configured.ask(Message.query(name("id.server."), .txt, class: .ch)).answer == [
+                "id.server. 0 TXT \"ns-a\""
+            ])
+        #expect(
+            try configured.ask(Message.query(name("version.bind."), .a, class: .ch)).rcode == RCode.refused.rawValue)
+        #expect(
+            try configured.ask(Message.query(name("other.bind."), .txt, class: .ch)).rcode == RCode.refused.rawValue)
     }
 
     @Test("zone transfers are refused (RFC 5936 §6)", arguments: [RRType.axfr, .ixfr])
@@ -131,10 +142,12 @@ struct ProtocolTests {
 
     @Test("other classes: REFUSED; class ANY answers from IN (RFC 1035 §3.2.5)")
     func classes() throws {
-        #expect(try server.ask(Message.query(name("mail.example.com."), .a, class: DNSClass(rawValue: 4))).rcode
-            == RCode.refused.rawValue)
-        #expect(try server.ask(Message.query(name("mail.example.com."), .a, class: .any)).answer
-            == ["mail.example.com. 3600 A 192.0.2.25"])
+        #expect(
+            try server.ask(Message.query(name("mail.example.com."), .a, class: DNSClass(rawValue: 4))).rcode
+                == RCode.refused.rawValue)
+        #expect(
+            try server.ask(Message.query(name("mail.example.com."), .a, class: .any)).answer
+                == ["mail.example.com. 3600 A 192.0.2.25"])
     }
 
     @Test("malformed queries: FORMERR echoing id and opcode; responses and runts dropped (RFC 1035 §4.1.1)")
@@ -150,7 +163,8 @@ struct ProtocolTests {
         var trailing = Message.query(id: 0x7778, name("example.com."), .a).encode()
         trailing.append(0)
         let withQuestion = try Message.decode(server.respond(trailing).1)
-        #expect(withQuestion.rcode == RCode.formErr.rawValue && withQuestion.question.map(\.name) == [name("example.com.")])
+        #expect(
+            withQuestion.rcode == RCode.formErr.rawValue && withQuestion.question.map(\.name) == [name("example.com.")])
 
         var response = Message.query(name("example.com."), .a)
         response.flags |= Header.qrBit

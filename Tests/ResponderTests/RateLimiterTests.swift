@@ -17,8 +17,8 @@ import Testing
         #expect(Array(verdicts[10...]) == [.drop, .slip, .drop, .slip, .drop, .slip, .drop, .slip, .drop, .slip])
     }
 
-    @Test(arguments: [(0, RateLimiter.Verdict.drop), (1, .slip)])
-    func slipZeroDropsAllAndSlipOneTruncatesAll(slip: Int, expected: RateLimiter.Verdict) {
+    @Test(arguments: [(0, RateLimiter.Action.drop), (1, .slip)])
+    func slipZeroDropsAllAndSlipOneTruncatesAll(slip: Int, expected: RateLimiter.Action) {
         let limiter = RateLimiter()
         for _ in 0..<3 { #expect(limiter.check(client: client, answer: 1, now: 7, limit: 3, slip: slip) == .pass) }
         for _ in 0..<5 { #expect(limiter.check(client: client, answer: 1, now: 7, limit: 3, slip: slip) == expected) }
@@ -64,7 +64,9 @@ import Testing
         let passed = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    (0..<1000).filter { _ in limiter.check(client: client, answer: 77, now: 9, limit: 1500, slip: 0) == .pass }.count
+                    (0..<1000).filter { _ in
+                        limiter.check(client: client, answer: 77, now: 9, limit: 1500, slip: 0) == .pass
+                    }.count
                 }
             }
             return await group.reduce(0, +)

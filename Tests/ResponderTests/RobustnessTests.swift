@@ -8,8 +8,11 @@ struct RobustnessTests {
     func chainLimit() throws {
         let links = (1...10).map { "c\($0) IN CNAME c\($0 + 1)\n" }.joined()
         let server = try Fixture.server([
-            ("example.com.", "@ IN SOA ns1 h 1 7200 900 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n" + links
-                + "c11 IN A 192.0.2.11\n")
+            (
+                "example.com.",
+                "@ IN SOA ns1 h 1 7200 900 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n" + links
+                    + "c11 IN A 192.0.2.11\n"
+            )
         ])
         let r = try server.ask("c1.example.com.", .a)
         #expect(r.rcode == RCode.noError.rawValue && r.has(Header.aaBit))

@@ -53,7 +53,8 @@ struct WildcardTests {
         case .referral:
             #expect(r.rcode == RCode.noError.rawValue && !r.has(Header.aaBit))
             #expect(r.answer.isEmpty)
-            #expect(r.authority == ["subdel.example. 3600 NS ns.example.com.", "subdel.example. 3600 NS ns.example.net."])
+            #expect(
+                r.authority == ["subdel.example. 3600 NS ns.example.com.", "subdel.example. 3600 NS ns.example.net."])
         }
     }
 

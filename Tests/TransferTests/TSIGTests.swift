@@ -60,7 +60,8 @@ enum Vectors {
         #expect(TSIGAlgorithm(name: try DNSName("hmac-md5.")) == nil)
         #expect(TSIGAlgorithm(name: try DNSName("hmac-sha256.")) == .hmacSHA256)
         // RFC 2202 test case 2 for HMAC-MD5.
-        let mac = TSIGAlgorithm.hmacMD5.mac(secret: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
+        let mac = TSIGAlgorithm.hmacMD5.mac(
+            secret: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
         #expect(mac.map { String(format: "%02x", $0) }.joined() == "750c783e6ab0b503eaa86e310a5db738")
     }
 

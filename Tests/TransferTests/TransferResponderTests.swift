@@ -72,7 +72,8 @@ import Testing
 
     @Test("AXFR over UDP is NOTIMP, as NSD and Knot answer it (RFC 5936 §4.2)")
     func axfrOverUDP() throws {
-        let out = respond(Message.query(origin, .axfr, flags: Header.rdBit, edns: EDNS(payload: 1232)).encode(), tcp: false)
+        let out = respond(
+            Message.query(origin, .axfr, flags: Header.rdBit, edns: EDNS(payload: 1232)).encode(), tcp: false)
         let m = try Message.decode(out[0])
         #expect(out.count == 1 && m.rcode == RCode.notImp.rawValue)
         #expect(!m.has(Header.aaBit) && m.has(Header.rdBit) && m.has(Header.qrBit))
@@ -89,7 +90,8 @@ import Testing
         #expect(extendedErrors(other).map(\.0) == [ExtendedErrorCode.prohibited])
         #expect(extendedErrors(other).first?.1 == "not allowed from 192.0.2.9")
 
-        let unsigned = try Message.decode(respond(Message.query(origin, .axfr, flags: 0, edns: edns).encode(), requireKey: true)[0])
+        let unsigned = try Message.decode(
+            respond(Message.query(origin, .axfr, flags: 0, edns: edns).encode(), requireKey: true)[0])
         #expect(unsigned.rcode == RCode.refused.rawValue && !unsigned.has(Header.aaBit) && !unsigned.has(Header.rdBit))
         #expect(extendedErrors(unsigned).first?.1 == "TSIG key xfr. required")
 
@@ -98,13 +100,15 @@ import Testing
         #expect(extendedErrors(closed).first?.1 == "no transfers of this zone")
 
         // Without an OPT in the request, none in the reply (RFC 6891 §7).
-        let plain = try Message.decode(respond(Message.query(origin, .axfr, flags: 0).encode(), source: [192, 0, 2, 9])[0])
+        let plain = try Message.decode(
+            respond(Message.query(origin, .axfr, flags: 0).encode(), source: [192, 0, 2, 9])[0])
         #expect(plain.rcode == RCode.refused.rawValue && plain.edns == nil && !plain.has(Header.aaBit))
     }
 
     @Test("a zone not served here is NOTAUTH, as NSD and Knot answer it")
     func unknownZoneIsNotAuth() throws {
-        let out = respond(Message.query(try DNSName("other.test."), .axfr, flags: 0, edns: EDNS(payload: 1232)).encode())
+        let out = respond(
+            Message.query(try DNSName("other.test."), .axfr, flags: 0, edns: EDNS(payload: 1232)).encode())
         let m = try Message.decode(out[0])
         #expect(m.rcode == RCode.notAuth.rawValue && !m.has(Header.aaBit) && m.ednsOptions.isEmpty)
     }

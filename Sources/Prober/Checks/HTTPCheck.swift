@@ -14,7 +14,8 @@ enum HTTPCheck {
 
     /// `tls`: nil for http; for https, whether certificate verification is skipped.
     static func run(
-        target: TargetKey, _ probe: HTTPProbe, tls insecure: Bool?, to socketAddress: SocketAddress, on loop: any EventLoop
+        target: TargetKey, _ probe: HTTPProbe, tls insecure: Bool?, to socketAddress: SocketAddress,
+        on loop: any EventLoop
     ) async -> ProbeResult {
         let timeout = target.check.timing.timeout
         let tls: NIOSSLContext?

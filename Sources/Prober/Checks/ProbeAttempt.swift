@@ -1,5 +1,5 @@
-import Health
 import Foundation
+import Health
 import NIOCore
 import NIOHTTP1
 import NIOSSL

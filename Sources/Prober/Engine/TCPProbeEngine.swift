@@ -1,6 +1,6 @@
-import Health
 import CEpoll
 import Foundation
+import Health
 
 #if canImport(Glibc)
     import Glibc
@@ -30,7 +30,7 @@ final class TCPProbeEngine: @unchecked Sendable {
         var timeout: Int64
     }
 
-    enum Outcome: Sendable, Equatable {
+    enum ConnectResult: Sendable, Equatable {
         case connected
         /// The connect failed with this `errno` (`ECONNREFUSED`, `ENETUNREACH`, …).
         case failed(Int32)
@@ -39,7 +39,7 @@ final class TCPProbeEngine: @unchecked Sendable {
 
     struct Result: Sendable {
         var id: Int32
-        var outcome: Outcome
+        var outcome: ConnectResult
         /// Nanoseconds from the connect to the verdict.
         var latency: Int64
     }
@@ -336,7 +336,7 @@ final class TCPProbeEngine: @unchecked Sendable {
 
     /// Records the slot's result and schedules its next probe `interval` ±10% after this one
     /// started (at once if that is already past).
-    private func finish(_ i: Int, _ outcome: Outcome, _ now: Int64) {
+    private func finish(_ i: Int, _ outcome: ConnectResult, _ now: Int64) {
         guard let spec = slots[i].spec else { return }
         let started = slots[i].started
         batch.append(Result(id: Int32(i), outcome: outcome, latency: max(0, now - started)))

@@ -31,6 +31,7 @@ struct CheckFields {
             case .exec: .exec(command: command)
             case .none: .none
             }
-        return Check(kind: kind, port: port, timing: Timing(interval: interval, timeout: timeout, rise: rise, fall: fall))
+        return Check(
+            kind: kind, port: port, timing: Timing(interval: interval, timeout: timeout, rise: rise, fall: fall))
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import Health
-@testable import Prober
 import Logging
 import NIOCore
 import NIOPosix
+
+@testable import Prober
 
 /// A UDP responder that answers every query with the given rcode (and, with `wrongID`, an id
 /// that does not match), recording the queries it saw.

@@ -150,6 +150,17 @@ enum Admin {
     }
 
     /// The `state` of `address` in `/status`: up, down, drained or unknown.
+    /// How many probes of `address` have finished, from `/metrics` (every check of it summed).
+    static func probes(_ url: String, _ address: String) async throws -> Int {
+        let text = try await request("GET", url + "/metrics").body
+        var total = 0
+        for line in text.split(separator: "\n")
+        where line.hasPrefix("carousel_probe_duration_seconds_count{") && line.contains("address=\"\(address)\"") {
+            total += Int(Double(line.split(separator: " ").last ?? "") ?? 0)
+        }
+        return total
+    }
+
     static func state(_ url: String, _ address: String) async throws -> String? {
         member(try await status(url), address)?["state"] as? String
     }

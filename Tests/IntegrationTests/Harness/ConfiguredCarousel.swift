@@ -60,7 +60,8 @@ final class ConfiguredCarousel: @unchecked Sendable {
                 executable: executable, arguments: command, stdout: dir.url.appendingPathComponent("stdout"),
                 stderr: dir.url.appendingPathComponent("stderr"))
             let server = ConfiguredCarousel(
-                endpoint: Endpoint(host: ["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host, port: port), admin: admin, process: process, dir: dir)
+                endpoint: Endpoint(host: ["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host, port: port),
+                admin: admin, process: process, dir: dir)
             do {
                 try await server.waitUntilReady(tcp: tcpReady)
                 return server

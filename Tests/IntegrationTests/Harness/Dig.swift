@@ -86,7 +86,8 @@ struct DigResponse: Sendable, CustomStringConvertible {
     static func option(_ line: String) -> String? {
         guard line.hasPrefix(";"), !line.hasPrefix("; EDNS:"), !line.hasPrefix(";; Version:") else { return nil }
         let text = line.drop { $0 == ";" || $0 == " " }
-        guard let colon = text.firstIndex(of: ":"), text[..<colon].allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "=" })
+        guard let colon = text.firstIndex(of: ":"),
+            text[..<colon].allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "=" })
         else { return nil }
         return String(text)
     }
@@ -120,7 +121,9 @@ struct DigResponse: Sendable, CustomStringConvertible {
                 var key = String(option)
                 if let close = body.range(of: "): ") {
                     text = String(body[close.upperBound...])
-                    if text.count >= 2, let f = text.first, let l = text.last, (f == "(" && l == ")") || (f == "'" && l == "'") {
+                    if text.count >= 2, let f = text.first, let l = text.last,
+                        (f == "(" && l == ")") || (f == "'" && l == "'")
+                    {
                         text = String(text.dropFirst().dropLast())
                     }
                     key = "EDE: " + String(body[..<close.lowerBound]) + ")"

@@ -58,7 +58,8 @@ final class TransferPeer: @unchecked Sendable {
             conf = try dir.write(
                 kind == .nsd ? "nsd.conf" : "knot.conf",
                 kind == .nsd
-                    ? nsdConfig(port: port, dir: dir, zones: zones) : knotConfig(port: port, dir: dir, zones: zones, cookieSecret: cookieSecret))
+                    ? nsdConfig(port: port, dir: dir, zones: zones)
+                    : knotConfig(port: port, dir: dir, zones: zones, cookieSecret: cookieSecret))
             if kind == .nsd {
                 let check = try await Command.run("nsd-checkconf", [conf])
                 guard check.status == 0 else { throw HarnessError("nsd-checkconf: \(check.stderr)\(check.stdout)") }
@@ -253,7 +254,9 @@ final class NotifyCatcher: @unchecked Sendable {
         local.sin_port = port.bigEndian
         _ = inet_pton(AF_INET, "127.0.0.1", &local.sin_addr)
         let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let message = String(cString: strerror(errno))
@@ -273,7 +276,9 @@ final class NotifyCatcher: @unchecked Sendable {
             var from = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = withUnsafeMutablePointer(to: &from) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(fd, &buffer, buffer.count, 0, $0, &length)
+                }
             }
             // Opcode NOTIFY, not a response; the SOA's serial is the answer's last 20 bytes' first
             // four (no TSIG or OPT follows in these tests).

@@ -45,7 +45,7 @@ enum Buffers {
 }
 
 func check(
-    query: UnsafeRawBufferPointer, _ transport: Transport, _ snapshot: Snapshot, _ outcome: Outcome,
+    query: UnsafeRawBufferPointer, _ transport: Transport, _ snapshot: Snapshot, _ outcome: QueryOutcome,
     _ response: [UInt8], _ input: UnsafeRawBufferPointer, client: ClientAddress
 ) {
     func expect(_ ok: Bool, _ message: @autoclosure () -> String, line: UInt = #line) {
@@ -124,7 +124,8 @@ func check(
             || m.rcode == RCode.servFail.rawValue || m.rcode == RCode.badVers.rawValue
         {
             // A SERVFAIL at the end of a chain keeps the CNAMEs and DNAMEs that led there.
-            let chain = m.rcode == RCode.servFail.rawValue && m.answer.allSatisfy { $0.type == .cname || $0.type == .dname }
+            let chain =
+                m.rcode == RCode.servFail.rawValue && m.answer.allSatisfy { $0.type == .cname || $0.type == .dname }
             expect((m.answer.isEmpty || chain) && m.authority.isEmpty, "rcode \(m.rcode) with records")
             expect(!m.has(Header.aaBit), "AA with rcode \(m.rcode)")
         }
@@ -136,7 +137,9 @@ func check(
             expect(e.data.count >= 2, "EDE of \(e.data.count) bytes")
             let code = e.data.count >= 2 ? UInt16(e.data[0]) << 8 | UInt16(e.data[1]) : 0xFFFF
             let fits: [UInt16: [UInt16]] = [
-                RCode.refused.rawValue: [ExtendedErrorCode.prohibited, ExtendedErrorCode.notAuthoritative, ExtendedErrorCode.notSupported],
+                RCode.refused.rawValue: [
+                    ExtendedErrorCode.prohibited, ExtendedErrorCode.notAuthoritative, ExtendedErrorCode.notSupported,
+                ],
                 RCode.servFail.rawValue: [ExtendedErrorCode.other, ExtendedErrorCode.invalidData],
             ]
             expect(fits[m.rcode]?.contains(code) == true, "EDE \(code) with rcode \(m.rcode)")

@@ -66,11 +66,14 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("Responder.respond.\(label)") { benchmark in
             let q = fixture.query(name, type)
             let snapshot = fixture.snapshot, health = fixture.health, scratch = fixture.scratch, out = fixture.out
-            let check = Responder.respond(to: q, over: .udp, snapshot: snapshot, health: health, into: out, scratch: scratch)
+            let check = Responder.respond(
+                to: q, over: .udp, snapshot: snapshot, health: health, into: out, scratch: scratch)
             precondition(check.length > 0 && check.rcode == (label == "nxdomain" ? 3 : 0), "\(label): \(check)")
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                blackHole(Responder.respond(to: q, over: .udp, snapshot: snapshot, health: health, into: out, scratch: scratch))
+                blackHole(
+                    Responder.respond(
+                        to: q, over: .udp, snapshot: snapshot, health: health, into: out, scratch: scratch))
             }
         }
     }
@@ -106,7 +109,11 @@ final class Fixture: @unchecked Sendable {
                 lines.append("\(name) AAAA 2001:db8::\(String(i, radix: 16)):1")
                 if aaaa == nil { aaaa = "\(name).bench.example." }
             }
-            if i % 10 == 9 { lines.append("alias" + String(i / 10 + 1_000_000).dropFirst() + " CNAME h" + String((i * 7) % 10_000 + 100_000).dropFirst()) }
+            if i % 10 == 9 {
+                lines.append(
+                    "alias" + String(i / 10 + 1_000_000).dropFirst() + " CNAME h"
+                        + String((i * 7) % 10_000 + 100_000).dropFirst())
+            }
         }
         aaaaName = aaaa!
         let dir = FileManager.default.temporaryDirectory.path + "/carousel-micro-\(getpid())"
@@ -116,12 +123,16 @@ final class Fixture: @unchecked Sendable {
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let origin = try DNSName("bench.example.")
         let parsed = try ZoneLoader.parse(file: file, origin: origin).get()
-        let catalog = Catalog(zones: [try Zone.build(origin: parsed.origin, file: file, records: parsed.records.map(\.record))])
+        let catalog = Catalog(zones: [
+            try Zone.build(origin: parsed.origin, file: file, records: parsed.records.map(\.record))
+        ])
 
         let check = Check(kind: .tcp, port: 5390, timing: Timing(interval: .seconds(1), timeout: .milliseconds(500)))
         let pools = [Pool(name: "pool.bench.example.", ttl: 20, check: check)]
         var ids: [TargetKey: Int32] = [:]
-        for (i, key) in BalancePlan.targets(of: catalog, pools: pools).keys.sorted(by: { $0.address < $1.address }).enumerated() {
+        for (i, key) in BalancePlan.targets(of: catalog, pools: pools).keys.sorted(by: { $0.address < $1.address })
+            .enumerated()
+        {
             ids[key] = Int32(i)
         }
         precondition(ids.count == 4, "the pool should have four probe targets, has \(ids.count)")

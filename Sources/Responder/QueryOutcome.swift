@@ -1,0 +1,17 @@
+/// What happened to one query, for metrics, logs and rate limiting.
+public struct QueryOutcome: Sendable, Equatable {
+    /// Bytes of the response in the output buffer; 0 means drop silently.
+    public var length: Int
+    public var rcode: UInt16
+    public var qtype: UInt16
+    public var truncated: Bool
+    /// Which answer this is, for response rate limiting: the RRset answered, the zone of a
+    /// negative answer, the cut of a referral; 0 for errors (REFUSED, FORMERR, …).
+    public var answerKey: UInt64 = 0
+    /// The end of the question in the response (12 without one), where a truncated copy ends.
+    public var questionEnd: Int = 12
+    /// What the query's COOKIE option showed; `.valid` exempts it from rate limiting.
+    public var cookie: DNSCookies.Status = .none
+
+    public static let dropped = QueryOutcome(length: 0, rcode: 0, qtype: 0, truncated: false)
+}
