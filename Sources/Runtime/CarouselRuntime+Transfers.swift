@@ -2,24 +2,27 @@ import Balancer
 import DNSZone
 import TransferService
 
-/// The runtime's side of zone transfers: the coordinator learns of every snapshot, NOTIFYs reach
-/// the secondary loops, and a zone pulled from a primary triggers a rebuild like an edited file.
+/// The runtime's side of zone transfers: the primary learns of every snapshot, NOTIFYs reach the
+/// secondary's loops, and a zone pulled from a primary (or a serial bumped by `publish_health`)
+/// triggers a rebuild like an edited file.
 extension CarouselRuntime {
     /// Starts following health for `publish_health`, and pulls the secondary zones (waiting a
-    /// few seconds for the first copies, so the first answers are not REFUSED).
+    /// few seconds for the first copies, so the first answers are not SERVFAIL).
     func startTransfers() async {
-        let transfers = self.transfers
-        server.transfers.notifyHandler.withLockedValue { $0 = { zone in transfers.notified(zone) } }
-        Task { await transfers.followHealth() }
-        await transfers.startSecondaries(
+        let secondary = transfers.secondary
+        server.transfers.notifyHandler.withLockedValue { $0 = { zone in secondary.notified(zone) } }
+        let primary = transfers.primary
+        await primary.onServedSerialChange { await self.rebuild(force: true) }
+        Task { await primary.followHealth() }
+        await secondary.startSecondaries(
             TransferSetup(config), onChange: { await self.rebuild(force: true) }, initialWait: .seconds(5))
     }
 
     func transfersPublished(catalog: Catalog, plan: BalancePlan) async {
-        await transfers.published(
+        await transfers.primary.published(
             setup: TransferSetup(config), catalog: catalog, plan: plan, health: await prober.view, snapshot: snapshot)
         if started {
-            await transfers.startSecondaries(
+            await transfers.secondary.startSecondaries(
                 TransferSetup(config), onChange: { await self.rebuild(force: true) }, initialWait: .zero)
         }
     }

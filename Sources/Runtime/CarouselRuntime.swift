@@ -68,7 +68,7 @@ public actor CarouselRuntime {
         self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in
             server.publish(view)
             watch.check(view)
-            transfers.healthChanged(view)
+            transfers.primary.healthChanged(view)
         }
     }
 
@@ -195,10 +195,10 @@ public actor CarouselRuntime {
             logger.warning("\(e.file): keeping the last good version (serial \(served.serial))")
         }
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
-        pulledZones = await transfers.secondaryZones()
+        pulledZones = await transfers.secondary.secondaryZones()
         let catalog = Catalog(
-            zones: await transfers.servedZones(cache.zones + pulledZones),
-            unavailable: await transfers.unavailableSecondaries())
+            zones: await transfers.primary.servedZones(cache.zones + pulledZones),
+            unavailable: await transfers.secondary.unavailableSecondaries())
         for (i, pool) in config.pools.enumerated() where BalancePlan.unboundPools(catalog, pools: [pool]).count == 1 {
             let line = i < config.lines.pools.count ? config.lines.pools[i] : 1
             logger.warning("pool \(pool.name) (line \(line)) matches no A or AAAA records in any zone")

@@ -4,7 +4,7 @@ import Metrics
 import NIOCore
 import Transfer
 
-extension TransferCoordinator {
+extension PrimaryTransfers {
     /// The delays between NOTIFY attempts (RFC 1996 §3.6 leaves the schedule to us).
     static let notifyTimeouts: [TimeAmount] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)]
 
@@ -30,7 +30,7 @@ extension TransferCoordinator {
                     logger.error("notify: cannot resolve \(target)")
                     return
                 }
-                for (attempt, timeout) in TransferCoordinator.notifyTimeouts.enumerated() {
+                for (attempt, timeout) in PrimaryTransfers.notifyTimeouts.enumerated() {
                     let message = notification
                     var bytes = message.encode()
                     if let key { bytes = TSIG.sign(bytes, key: key).message }

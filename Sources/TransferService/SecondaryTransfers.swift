@@ -1,8 +1,13 @@
+import Balancer
 import DNSWire
 import DNSZone
 import Foundation
+import Health
+import Listeners
+import Logging
 import Metrics
 import NIOCore
+import Responder
 import Transfer
 
 /// The last good copy of a zone pulled from a primary.
@@ -14,11 +19,40 @@ struct SecondaryCopy: Sendable {
     var confirmed: ContinuousClock.Instant
 }
 
+/// What the secondary service remembers of one secondary zone's refreshes, for `/status`.
+struct SecondaryProgress: Sendable {
+    var lastTransfer: Date?
+    var lastTransferType: String?
+    var lastCheck: Date?
+    var error: String?
+}
+
 /// Carousel as a secondary (RFC 1034 §4.3.5, RFC 1995, RFC 1996): AXFR at start, then an SOA
 /// check every REFRESH seconds (RETRY after a failure, or at once on NOTIFY), IXFR when the
 /// primary's serial is newer (AXFR when it cannot send diffs), and the last good copy served
 /// until EXPIRE passes without a word from the primary.
-extension TransferCoordinator {
+public actor SecondaryTransfers {
+    let hub: TransferHub
+    let group: EventLoopGroup
+    let logger: Logger
+    var setup = TransferSetup()
+    var secondaryCopies: [DNSName: SecondaryCopy] = [:]
+    /// Zones whose copy passed EXPIRE (until a new one comes): answered SERVFAIL, saying so.
+    var expiredSecondaries: Set<DNSName> = []
+    var wakeRequested: Set<DNSName> = []
+    var secondaryTasks: [DNSName: Task<Void, Never>] = [:]
+    var onSecondaryChange: (@Sendable () async -> Void)?
+    /// For `/status`: each pulled zone's last refresh.
+    var secondaryProgress: [DNSName: SecondaryProgress] = [:]
+    /// Why a secondary zone's `file:` could not be read or written (for `/status`).
+    var storeErrors: [DNSName: String] = [:]
+
+    public init(hub: TransferHub, group: EventLoopGroup, logger: Logger) {
+        self.hub = hub
+        self.group = group
+        self.logger = logger
+    }
+
     /// The zones pulled from primaries, as the catalog serves them.
     public func secondaryZones() -> [Zone] {
         secondaryCopies.keys.sorted().compactMap { secondaryCopies[$0]?.zone }
@@ -45,8 +79,10 @@ extension TransferCoordinator {
         _ setup: TransferSetup, onChange: @escaping @Sendable () async -> Void, initialWait: Duration
     ) async {
         onSecondaryChange = onChange
-        onServedSerialChange = onChange
         self.setup = setup
+        hub.update {
+            $0.secondaries = Dictionary(setup.secondaries.map { ($0.zone, $0) }, uniquingKeysWith: { a, _ in a })
+        }
         let wanted = Dictionary(setup.secondaries.map { ($0.zone, $0) }, uniquingKeysWith: { a, _ in a })
         for (zone, task) in secondaryTasks where wanted[zone] == nil {
             task.cancel()
@@ -246,5 +282,36 @@ final class CollectorBox: @unchecked Sendable {
             throw TransferFailure(description: "the last message of the transfer is not signed")
         }
         return done
+    }
+}
+
+extension SecondaryTransfers {
+    func recordRefresh(_ zone: DNSName, error: String?, transferred type: String? = nil) {
+        var p = secondaryProgress[zone] ?? SecondaryProgress()
+        p.lastCheck = Date()
+        p.error = error
+        if let type {
+            p.lastTransfer = p.lastCheck
+            p.lastTransferType = type
+        }
+        secondaryProgress[zone] = p
+    }
+
+    /// The `secondaries:` zones in `/status`.
+    public func status() -> [TransferStatus.SecondaryZone] {
+        let now = ContinuousClock.now
+        return setup.secondaries.map { s -> TransferStatus.SecondaryZone in
+            let copy = secondaryCopies[s.zone]
+            let progress = secondaryProgress[s.zone]
+            let expiresAt = copy.map { c -> Date in
+                let left = Duration.seconds(Int64(SOA.expire(c.soa.rdata))) - (now - c.confirmed)
+                return Date().addingTimeInterval(Double(left.components.seconds))
+            }
+            return TransferStatus.SecondaryZone(
+                zone: s.zone.description, primary: "\(s.primary)", serial: copy.map { SOA.serial($0.soa.rdata) },
+                records: copy?.zone.recordCount, lastTransfer: progress?.lastTransfer,
+                lastTransferType: progress?.lastTransferType, lastCheck: progress?.lastCheck, error: progress?.error,
+                expiresAt: expiresAt, file: s.file, fileError: storeErrors[s.zone])
+        }
     }
 }

@@ -12,7 +12,7 @@ import ZoneFiles
 /// transfer, its modification time moved to the present whenever the primary confirms the serial.
 /// At start the file is served at once, before the primary answers, while it is younger than the
 /// SOA's EXPIRE: a restart while the primary is down keeps the zone (as NSD and Knot do).
-extension TransferCoordinator {
+extension SecondaryTransfers {
     /// Serves the stored copy of `zone` when there is one, it reads, and EXPIRE has not passed
     /// since the primary last confirmed it. Returns true when it did.
     func restoreStored(_ zone: DNSName, _ s: SecondaryZone) -> Bool {
