@@ -74,7 +74,7 @@ public final class BalancerScratch: @unchecked Sendable {
 }
 
 extension BalancePlan {
-    /// Chooses the members to answer with (DESIGN §5–7): drop those that are down or drained,
+    /// Chooses the members to answer with: drop those that are down or drained,
     /// apply the all-down policy, order them (rotate, shuffle, weighted or fixed) starting from the
     /// set's counter, cap their number with a window that moves with the rotation, and cap the TTL
     /// (halved while any member is down, so resolvers come back sooner).

@@ -115,10 +115,7 @@ extension YAMLReader {
 
     /// The pools, and the line each is defined on.
     mutating func pools(_ node: Node, defaults: (ttl: Int, check: CheckFields)) -> [(Pool, line: Int)] {
-        guard case .sequence(let seq) = node else {
-            fail(node, "pools", "expected a list of pools")
-            return []
-        }
+        let seq = list(node, "pools", of: "pools")
         let known: Set = ["name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check"]
         var out: [(Pool, line: Int)] = []
         var names: [String: Int] = [:]
@@ -133,32 +130,15 @@ extension YAMLReader {
             }
             let line = item.mark?.line ?? 1
             let key = name.lowercased().hasSuffix(".") ? String(name.lowercased().dropLast()) : name.lowercased()
-            if let first = names[key] {
-                fail(nameNode, "\(path).name", "pool \(name) is already defined at line \(first)")
-            }
-            names[key] = line
+            once(key, in: &names, line: line, nameNode, "\(path).name", "pool \(name) is already defined")
             var pool = Pool(name: name, ttl: defaults.ttl, check: defaults.check.check)
             for (k, v) in entries {
                 let p = "\(path).\(k)"
                 switch k {
                 case "ttl": if let n = int(v, p, range: 0...86400) { pool.ttl = n }
                 case "max_answers": pool.maxAnswers = int(v, p, range: 1...64)
-                case "order":
-                    if let s = string(v, p) {
-                        if let o = Pool.Order(rawValue: s) {
-                            pool.order = o
-                        } else {
-                            fail(v, p, "\"\(s)\" is not one of rotate, shuffle, weighted, fixed")
-                        }
-                    }
-                case "all_down":
-                    if let s = string(v, p) {
-                        if let a = Pool.AllDown(rawValue: s) {
-                            pool.allDown = a
-                        } else {
-                            fail(v, p, "\"\(s)\" is not one of serve_all, servfail, nodata, fallback")
-                        }
-                    }
+                case "order": if let o = choice(v, p, Pool.Order.self) { pool.order = o }
+                case "all_down": if let a = choice(v, p, Pool.AllDown.self) { pool.allDown = a }
                 case "weights":
                     guard case .mapping(let m) = v else {
                         fail(v, p, "expected a mapping of address: weight")

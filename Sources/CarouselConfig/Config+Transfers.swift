@@ -7,14 +7,9 @@ import Yams
 /// names are resolved here (a `tsig:` naming no key is an error at its line), so the services see
 /// keys, not names.
 extension YAMLReader {
-    static let tsigAlgorithms = TSIGAlgorithm.allCases.map(\.rawValue)
-
     /// `{ name: xfr, algorithm: hmac-sha256, secret: "base64…" }`, and the line of each.
     mutating func tsigKeys(_ node: Node) -> [(TSIGKey, line: Int)] {
-        guard case .sequence(let seq) = node else {
-            fail(node, "tsig_keys", "expected a list of keys")
-            return []
-        }
+        let seq = list(node, "tsig_keys", of: "keys")
         var out: [(TSIGKey, line: Int)] = []
         var seen: [DNSName: Int] = [:]
         for (i, item) in seq.enumerated() {
@@ -33,7 +28,10 @@ extension YAMLReader {
                         if let a = TSIGAlgorithm(rawValue: s.lowercased()) {
                             algorithm = a
                         } else {
-                            fail(v, p, "\"\(s)\" is not one of \(YAMLReader.tsigAlgorithms.joined(separator: ", "))")
+                            fail(
+                                v, p,
+                                "\"\(s)\" is not one of \(TSIGAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))"
+                            )
                         }
                     }
                 default:
@@ -50,10 +48,7 @@ extension YAMLReader {
                 fail(item, "\(path).name", "every key needs a name")
                 continue
             }
-            if let first = seen[name] {
-                fail(item, "\(path).name", "key \(name) is already defined at line \(first)")
-            }
-            seen[name] = line
+            once(name, in: &seen, line: line, item, "\(path).name", "key \(name) is already defined")
             guard let secret else {
                 fail(item, "\(path).secret", "every key needs a secret")
                 continue
@@ -92,10 +87,7 @@ extension YAMLReader {
     }
 
     mutating func transfers(_ node: Node, keys: [TSIGKey]) -> [(PrimaryZone, line: Int)] {
-        guard case .sequence(let seq) = node else {
-            fail(node, "transfers", "expected a list of zones")
-            return []
-        }
+        let seq = list(node, "transfers", of: "zones")
         var out: [(PrimaryZone, line: Int)] = []
         var seen: [DNSName: Int] = [:]
         for (i, item) in seq.enumerated() {
@@ -109,10 +101,7 @@ extension YAMLReader {
                 continue
             }
             guard let zone = zoneName(text, zoneNode, "\(path).zone") else { continue }
-            if let first = seen[zone] {
-                fail(zoneNode, "\(path).zone", "\(text) is already listed at line \(first)")
-            }
-            seen[zone] = line
+            once(zone, in: &seen, line: line, zoneNode, "\(path).zone", "\(text) is already listed")
             var t = PrimaryZone(zone: zone)
             for (k, v) in entries {
                 let p = "\(path).\(k)"
@@ -140,10 +129,7 @@ extension YAMLReader {
     }
 
     mutating func secondaries(_ node: Node, keys: [TSIGKey], baseDirectory: String?) -> [(SecondaryZone, line: Int)] {
-        guard case .sequence(let seq) = node else {
-            fail(node, "secondaries", "expected a list of zones")
-            return []
-        }
+        let seq = list(node, "secondaries", of: "zones")
         var out: [(SecondaryZone, line: Int)] = []
         var seen: [DNSName: Int] = [:]
         var storedFiles: [String: Int] = [:]
@@ -166,10 +152,8 @@ extension YAMLReader {
                     if let s = string(v, p) {
                         let resolved = Config.resolve(s, against: baseDirectory)
                         let standard = URL(fileURLWithPath: resolved).standardizedFileURL.path
-                        if let other = storedFiles[standard] {
-                            fail(v, p, "\(resolved) is already the file of the zone at line \(other)")
-                        }
-                        storedFiles[standard] = line
+                        once(
+                            standard, in: &storedFiles, line: line, v, p, "\(resolved) is already the file of the zone")
                         file = resolved
                     }
                 default: key = self.key(v, p, in: keys)
@@ -179,10 +163,7 @@ extension YAMLReader {
                 if zoneNode == nil { fail(item, "\(path).zone", "every entry needs a zone") }
                 continue
             }
-            if let first = seen[zone] {
-                fail(zoneNode, "\(path).zone", "\(zoneText) is already listed at line \(first)")
-            }
-            seen[zone] = line
+            once(zone, in: &seen, line: line, zoneNode, "\(path).zone", "\(zoneText) is already listed")
             guard let primary else {
                 fail(item, "\(path).primary", "every secondary zone needs a primary")
                 continue

@@ -60,11 +60,46 @@ struct YAMLReader {
             fail(node, path, "expected a whole number")
             return nil
         }
-        guard range.contains(v) else {
-            fail(node, path, "\(v) is out of range \(range.lowerBound)...\(range.upperBound)")
+        return inRange(v, "\(v)", range, node, path)
+    }
+
+    /// `value` when it lies in `range`; else an error that quotes it as written (`text`).
+    mutating func inRange<T: Comparable>(
+        _ value: T, _ text: String, _ range: ClosedRange<T>, _ node: Node, _ path: String
+    ) -> T? {
+        guard range.contains(value) else {
+            fail(node, path, "\(text) is out of range \(range.lowerBound)...\(range.upperBound)")
             return nil
         }
-        return v
+        return value
+    }
+
+    /// One of an enum's raw values (`order: rotate`), or an error that lists them.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _: T.Type) -> T?
+    where T.RawValue == String {
+        guard let s = string(node, path) else { return nil }
+        guard let value = T(rawValue: s) else {
+            fail(node, path, "\"\(s)\" is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    /// Notes that `key` is defined at `line`; when it already was, an error: `what` and the line
+    /// of the first (`pool www is already defined at line 4`).
+    mutating func once<K: Hashable>(
+        _ key: K, in seen: inout [K: Int], line: Int, _ node: Node?, _ path: String, _ what: String
+    ) {
+        if let first = seen[key] { fail(node, path, "\(what) at line \(first)") } else { seen[key] = line }
+    }
+
+    /// The items of a list (`pools:`, `transfers:`), or an error saying what it should list.
+    mutating func list(_ node: Node, _ path: String, of what: String) -> [Node] {
+        guard case .sequence(let seq) = node else {
+            fail(node, path, "expected a list of \(what)")
+            return []
+        }
+        return Array(seq)
     }
 
     mutating func bool(_ node: Node, _ path: String) -> Bool? {
@@ -83,11 +118,7 @@ struct YAMLReader {
             fail(node, path, "expected a duration like 500ms, 2s, 1m")
             return nil
         }
-        guard range.contains(d) else {
-            fail(node, path, "\(s) is out of range \(range.lowerBound)...\(range.upperBound)")
-            return nil
-        }
-        return d
+        return inRange(d, s, range, node, path)
     }
 
     static func parseDuration(_ s: String) -> Duration? {

@@ -97,7 +97,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
     }
 
     /// Compares through buffer pointers: slices of `wire` retain and release the arrays, which
-    /// made hash-table lookups of names retain-bound when loading big zones (issue 6).
+    /// made hash-table lookups of names retain-bound when loading big zones.
     public static func == (a: DNSName, b: DNSName) -> Bool {
         guard a.wire.count == b.wire.count else { return false }
         return a.wire.withUnsafeBufferPointer { x in
@@ -109,7 +109,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
     }
 
     /// Folds the case-insensitive bytes into one word first (FNV-1a), then feeds the hasher once:
-    /// per-byte `combine` calls made zone loading hash-bound (issue 6).
+    /// per-byte `combine` calls made zone loading hash-bound.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(wire.withUnsafeBytes { FNV1a.hash64($0, folded: true) })
     }

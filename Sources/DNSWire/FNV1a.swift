@@ -16,13 +16,7 @@ public enum FNV1a {
     /// 32 bits over `bytes`, ASCII letters folded to lower case when `folded`.
     @inline(__always)
     public static func hash32(_ bytes: UnsafeRawBufferPointer, folded: Bool, into h: UInt32 = offset32) -> UInt32 {
-        var h = h
-        if folded {
-            for b in bytes { h = add(h, asciiLower(b)) }
-        } else {
-            for b in bytes { h = add(h, b) }
-        }
-        return h
+        hash(bytes, folded: folded, from: h, prime: prime32)
     }
 
     /// 64 bits over `bytes`, ASCII letters folded to lower case when `folded`.
@@ -30,12 +24,15 @@ public enum FNV1a {
     public static func hash64(_ bytes: UnsafeRawBufferPointer, folded: Bool = false, into h: UInt64 = offset64)
         -> UInt64
     {
+        hash(bytes, folded: folded, from: h, prime: prime64)
+    }
+
+    @inline(__always)
+    static func hash<H: FixedWidthInteger & UnsignedInteger>(
+        _ bytes: UnsafeRawBufferPointer, folded: Bool, from h: H, prime: H
+    ) -> H {
         var h = h
-        if folded {
-            for b in bytes { h = add(h, asciiLower(b)) }
-        } else {
-            for b in bytes { h = add(h, b) }
-        }
+        for b in bytes { h = (h ^ H(folded ? asciiLower(b) : b)) &* prime }
         return h
     }
 }

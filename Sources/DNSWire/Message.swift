@@ -1,6 +1,6 @@
 /// A whole DNS message as values: for tests, clients and zone transfers, never the query hot path
 /// (that is `Query.decode` and `ResponseWriter`, which do not allocate). Decoding treats every
-/// byte as hostile (STYLE habit 3); encoding writes names uncompressed, which every reader accepts.
+/// byte as hostile; encoding writes names uncompressed, which every reader accepts.
 public struct Message: Sendable, Equatable {
     public var id: UInt16
     /// The header's second word (QR, opcode, AA, TC, RD, RA, Z, AD, CD) with the rcode bits clear.

@@ -1,5 +1,5 @@
 /// A query as read off the wire, without copying: the question name stays in the packet and is
-/// referred to by offsets. Every byte is treated as hostile (STYLE habit 3): each read is bounds
+/// referred to by offsets. Every byte is treated as hostile: each read is bounds
 /// checked, counts and RDLENGTHs are checked against the message, labels ≤ 63, names ≤ 255.
 public struct Query: Sendable {
     public var id: UInt16

@@ -15,7 +15,7 @@ public struct UnavailableZone: Sendable {
 }
 
 /// Every zone this server answers for, as one immutable snapshot: reloads build a new catalog and
-/// swap it in (DESIGN §4), so a lookup never sees half of a change.
+/// swap it in, so a lookup never sees half of a change.
 public final class Catalog: Sendable {
     public let zones: [Zone]
     let origins: NameTable

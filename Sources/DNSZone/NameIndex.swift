@@ -3,7 +3,7 @@ import DNSWire
 /// A growing map from names (ignoring ASCII case) to 0, 1, 2, … in insertion order, for loading:
 /// open addressing with the hash stored beside the index, so a probe compares names only when
 /// the hashes match (a `[DNSName: Int]` compares at every probe; that made big zones' loads
-/// name-comparison bound, issue 6).
+/// name-comparison bound).
 public struct NameIndex: Sendable {
     /// Hash in the high half, index + 1 in the low half, 0 when empty; at most half full.
     private var slots: [UInt64] = Array(repeating: 0, count: 16)

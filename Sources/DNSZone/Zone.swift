@@ -3,7 +3,7 @@ import DNSWire
 
 /// The records of one owner and type, ready to copy onto the wire: `data` holds `count` records,
 /// each as RDLENGTH (2 bytes, big-endian) followed by uncompressed RDATA, in zone-file order.
-/// Stored order never changes; rotation is a start offset chosen at encode time (DESIGN §5).
+/// Stored order never changes; rotation is a start offset chosen at encode time.
 public struct RRset: Sendable {
     public let type: RRType
     /// The smallest TTL of the set (RFC 2181 §5.2 asks for one TTL per RRset).

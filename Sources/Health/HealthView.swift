@@ -1,6 +1,6 @@
 /// What the query path knows about health: one byte per target id, immutable. The prober builds a
 /// new view and publishes it only when a byte changes; the server swaps it in atomically and
-/// reads it without locks (DESIGN §4, STYLE habit 5).
+/// reads it without locks.
 ///
 /// A byte holds the ``HealthState`` in its low bits and ``drainedBit`` for an address an operator
 /// has drained. Ids are small integers the prober hands out per ``TargetKey``; an id this view

@@ -4,7 +4,7 @@ import Responder
 
 /// What the query path of one event loop reads and reuses: the current snapshot and the scratch
 /// memory for building responses. Touched only on its own loop, so no locks: a new snapshot
-/// arrives by `execute` on that loop (DESIGN §4), and queries already running finish on the old.
+/// arrives by `execute` on that loop, and queries already running finish on the old.
 final class LoopContext: @unchecked Sendable {
     let eventLoop: EventLoop
     var snapshot: Snapshot

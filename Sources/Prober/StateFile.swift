@@ -5,7 +5,7 @@ import Health
     import Glibc
 #endif
 
-/// The state file, so a restart is not blind (DESIGN §6): the last known state of every target
+/// The state file, so a restart is not blind: the last known state of every target
 /// and the drained addresses, as JSON.
 ///
 /// ```json

@@ -5,7 +5,7 @@ import DNSZone
 /// negative answer, referrals with their glue, and the addresses of in-zone name servers.
 extension Responder {
     /// Writes every record of an RRset. Address sets rotate: each answer starts one record later
-    /// than the last (DESIGN §5), wrapping around; stored order never changes.
+    /// than the last, wrapping around; stored order never changes.
     static func writeRRset(
         _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
         zone: Zone, rrset: RRset, rotate: Bool, ttl: UInt32? = nil

@@ -32,7 +32,7 @@ public struct ResponderOptions: Sendable, Equatable {
 }
 
 /// Everything the query path reads, immutable: built off the query path and swapped whole
-/// (DESIGN §4). A query runs start to finish on one snapshot.
+///. A query runs start to finish on one snapshot.
 public final class Snapshot: Sendable {
     public let catalog: Catalog
     public let options: ResponderOptions

@@ -95,7 +95,7 @@ struct Serve: AsyncParsableCommand {
             }
             if let admin { group.addTask { try await admin.run() } }
             group.addTask {
-                // Edits to zone files and the config are picked up without a signal (DESIGN §4).
+                // Edits to zone files and the config are picked up without a signal.
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(500))
                     await runtime.poll()

@@ -1,7 +1,7 @@
 import DNSWire
 import Testing
 
-/// A small in-process fuzz (STYLE habit 3): random mutations of the golden packets through both
+/// A small in-process fuzz: random mutations of the golden packets through both
 /// decoders. Nothing may crash; whatever decodes must be self-consistent.
 @Suite("Decoder fuzz")
 struct FuzzTests {

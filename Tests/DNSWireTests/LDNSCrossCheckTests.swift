@@ -6,7 +6,7 @@ import Testing
     import Glibc
 #endif
 
-/// Cross-checks with libldns (DESIGN §3): what ResponseWriter writes, libldns reads back record for
+/// Cross-checks with libldns: what ResponseWriter writes, libldns reads back record for
 /// record; what libldns writes (with its own compression), Query.decode and Message.decode read.
 /// All C memory is freed before each helper returns.
 enum LDNS {

@@ -211,7 +211,7 @@ struct AnswerTests {
         #expect(response.flags.contains("cd") && !response.flags.contains("ad"), "\(response)")
     }
 
-    @Test("address RRsets rotate between answers (DESIGN §5), always the whole set")
+    @Test("address RRsets rotate between answers, always the whole set")
     func rotation() async throws {
         let endpoint = try await sharedCarousel()
         var query = RawQuery("many.example.test.")

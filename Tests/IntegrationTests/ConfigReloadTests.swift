@@ -1,4 +1,4 @@
-// Hot reload of carousel.yaml (issue 4): a changed pool TTL applies within 2 s, a broken edit is
+// Hot reload of carousel.yaml: a changed pool TTL applies within 2 s, a broken edit is
 // logged as `carousel.yaml:LINE:` while the running config keeps working, and health state
 // survives a reload that adds a pool (a dead backend stays out, no re-probe grace, counters kept).
 // Backends live on 127.0.41.0/24 and 127.0.42.0/24, used by no other test.

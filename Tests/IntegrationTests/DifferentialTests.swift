@@ -106,7 +106,7 @@ struct DifferentialTests {
         does not
         """,
         "+noedns tomany.example.test A": """
-        issue 2: a truncated answer carries header, question and OPT only; NSD keeps the CNAME that \
+        a truncated answer carries header, question and OPT only; NSD keeps the CNAME that \
         fitted. The client must retry over TCP either way (RFC 2181 §9)
         """,
         "+noedns www.bigdeleg.example.test A": glueTC,

@@ -1,4 +1,4 @@
-// Every rule of the decoder (issue 7) with a packet that breaks it and the outcome it must get,
+// Every rule of the decoder with a packet that breaks it and the outcome it must get,
 // checked against the running server over UDP and over TCP; and a flood of random and mutated
 // datagrams after which the server still answers, with its memory bounded.
 

@@ -1,4 +1,4 @@
-// Reloads under load (issue 4): dnsperf at a steady rate while the zone is rewritten (20 times,
+// Reloads under load: dnsperf at a steady rate while the zone is rewritten (20 times,
 // alternating rename-over and in-place), and while a 20,000-record zone replaces a small one and
 // is then edited. Not one query may go unanswered and none may be answered SERVFAIL; the reload
 // times are reported (a debug build on two shared cores takes seconds for 20,000 records: the

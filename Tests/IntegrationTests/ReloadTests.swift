@@ -1,4 +1,4 @@
-// Hot reload of zone files (issue 4), with real processes: each way of editing a file is picked up
+// Hot reload of zone files, with real processes: each way of editing a file is picked up
 // by the watcher within 2 s, a broken edit never reaches a client, files come and go, and SIGHUP
 // and `carousel reload` force a reload.
 

@@ -222,7 +222,7 @@ struct AnswerTests {
         #expect(nx.message.authority[0].name.wire == name("eXaMpLe.CoM.").wire)
     }
 
-    @Test("rotation: 4 A records, 8 queries, the first answer cycles through all 4 in order, twice (DESIGN §5)")
+    @Test("rotation: 4 A records, 8 queries, the first answer cycles through all 4 in order, twice")
     func rotation() throws {
         let server = try Fixture.server(Zones.all)  // fresh counters
         var firsts: [String] = []
@@ -240,7 +240,7 @@ struct AnswerTests {
             ])
     }
 
-    @Test("rotation does not apply to NS or MX sets (DESIGN §5)")
+    @Test("rotation does not apply to NS or MX sets")
     func noRotationForNSAndMX() throws {
         let server = try Fixture.server(Zones.all)
         for _ in 0..<3 {

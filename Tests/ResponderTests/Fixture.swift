@@ -5,7 +5,7 @@ import Responder
 import Testing
 import ZoneFiles
 
-/// Zones written as zone-file text (STYLE habit 8), read by the real loader, and a responder over
+/// Zones written as zone-file text, read by the real loader, and a responder over
 /// them that takes and returns whole messages.
 enum Fixture {
     /// Parses `text` with `ZoneLoader.parse` (through a temporary file) and builds the zone.

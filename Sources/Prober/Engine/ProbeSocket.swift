@@ -1,3 +1,5 @@
+import DNSWire
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -10,22 +12,20 @@ enum ProbeAddress: Sendable {
 
     /// Nil when `text` is not an IP literal.
     init?(_ text: String, port: Int) {
-        guard (0...65535).contains(port) else { return nil }
-        var v4 = sockaddr_in()
-        if inet_pton(AF_INET, text, &v4.sin_addr) == 1 {
+        guard (0...65535).contains(port), let address = IPAddress(text) else { return nil }
+        if address.isIPv4 {
+            var v4 = sockaddr_in()
             v4.sin_family = sa_family_t(AF_INET)
             v4.sin_port = in_port_t(UInt16(port).bigEndian)
+            withUnsafeMutableBytes(of: &v4.sin_addr) { $0.copyBytes(from: address.bytes) }
             self = .v4(v4)
-            return
-        }
-        var v6 = sockaddr_in6()
-        if inet_pton(AF_INET6, text, &v6.sin6_addr) == 1 {
+        } else {
+            var v6 = sockaddr_in6()
             v6.sin6_family = sa_family_t(AF_INET6)
             v6.sin6_port = in_port_t(UInt16(port).bigEndian)
+            withUnsafeMutableBytes(of: &v6.sin6_addr) { $0.copyBytes(from: address.bytes) }
             self = .v6(v6)
-            return
         }
-        return nil
     }
 
     var family: Int32 {

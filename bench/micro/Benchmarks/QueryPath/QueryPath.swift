@@ -1,5 +1,5 @@
 // The query path, piece by piece and end to end, with allocation counts: a change that adds a heap
-// allocation per query shows up here as a mallocCountTotal above 0 (issue 6; README "Answers").
+// allocation per query shows up here as a mallocCountTotal above 0 (README "Answers").
 // The zone has the shape of bench/gen-zone's: 10,000 hosts with 1–4 A records, AAAA on some,
 // CNAME aliases, a wildcard and a four-address pool name bound to a tcp-checked pool.
 import Balancer
@@ -24,7 +24,7 @@ let benchmarks: @Sendable () -> Void = {
         scalingFactor: .kilo,
         maxDuration: .seconds(2),
         maxIterations: 100_000,
-        // Zero allocations per query is the target (issue 6): any at all fails `thresholds check`.
+        // Zero allocations per query is the target: any at all fails `thresholds check`.
         thresholds: [.mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 0])]
     )
 
