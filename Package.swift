@@ -115,7 +115,8 @@ let package = Package(
         .target(
             name: "Admin",
             dependencies: [
-                "DNSWire", "Balancer", "Health", "Prober", "Listeners", "TransferService", "Runtime",
+                "DNSWire", "DNSZone", "Balancer", "Health", "Responder", "Prober", "Listeners", "TransferService",
+                "Runtime",
                 .product(name: "NIOCore", package: nio),
                 .product(name: "NIOPosix", package: nio),
                 .product(name: "NIOHTTP1", package: nio),

@@ -25,6 +25,18 @@ public struct AdminRouter: Sendable {
             let report = await runtime.statusReport()
             return AdminResponse(
                 status: .ok, contentType: "text/html; charset=utf-8", body: Array(StatusPage.render(report).utf8))
+        case (.GET, "/explain"):
+            guard let name = r.parameter("name"), let client = r.parameter("client") else {
+                return .text(
+                    .badRequest, "name and client are required: /explain?name=www.example.com&client=192.0.2.7")
+            }
+            switch await runtime.explain(name: name, client: client, type: r.parameter("type") ?? "A") {
+            case .success(let e):
+                let data = (try? StatusReport.encoder().encode(e)) ?? Data()
+                return AdminResponse(status: .ok, contentType: "application/json", body: Array(data))
+            case .failure(let problem):
+                return .text(HTTPResponseStatus(statusCode: problem.status), problem.message)
+            }
         case (.GET, "/metrics"):
             return AdminResponse(
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
@@ -32,11 +44,12 @@ public struct AdminRouter: Sendable {
         case (.POST, "/drain"), (.POST, "/undrain"), (.POST, "/reload"):
             if let denied = authorize(r) { return denied }
             return await mutate(r)
-        case (_, "/status"), (_, "/"), (_, "/metrics"), (_, "/drain"), (_, "/undrain"), (_, "/reload"):
+        case (_, "/status"), (_, "/"), (_, "/metrics"), (_, "/explain"), (_, "/drain"), (_, "/undrain"), (_, "/reload"):
             return .text(.methodNotAllowed, "\(r.method) is not allowed on \(r.path)")
         default:
             return .text(
-                .notFound, "no such endpoint: \(r.path) (try /, /status, /metrics, POST /drain, /undrain, /reload)")
+                .notFound,
+                "no such endpoint: \(r.path) (try /, /status, /metrics, /explain, POST /drain, /undrain, /reload)")
         }
     }
 

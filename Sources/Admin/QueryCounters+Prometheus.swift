@@ -38,6 +38,14 @@ enum QueryCountersText {
         s += "# TYPE carousel_cookies_total counter\n"
         s += "carousel_cookies_total{result=\"valid\"} \(c.cookiesValid)\n"
         s += "carousel_cookies_total{result=\"new\"} \(c.cookiesLearning)\n"
+        s +=
+            "# HELP carousel_ecs_queries_total Queries with an EDNS Client Subnet option, by family and whether the answer used it (a sticky pool's).\n"
+        s += "# TYPE carousel_ecs_queries_total counter\n"
+        for (i, (family, used)) in [("ipv4", "false"), ("ipv4", "true"), ("ipv6", "false"), ("ipv6", "true")]
+            .enumerated()
+        {
+            s += "carousel_ecs_queries_total{family=\"\(family)\",used=\"\(used)\"} \(c.clientSubnets[i])\n"
+        }
         s += "# HELP carousel_response_size_bytes Size of DNS responses.\n"
         s += "# TYPE carousel_response_size_bytes histogram\n"
         for t in 0..<2 {

@@ -38,11 +38,15 @@ enum StatusPage {
             h += "<h3 id=\"pool-\(esc(p.name))\">\(esc(p.name))</h3>"
             h += "<div class=\"meta\">order \(esc(p.order)) · ttl \(p.ttl) s"
             if let m = p.maxAnswers { h += " · max_answers \(m)" }
+            if let sticky = p.stickyPrefixes { h += " · clients keyed by /\(sticky.ipv4) and /\(sticky.ipv6)" }
             h += " · all_down \(esc(p.allDown)) · check <code>\(esc(p.check))</code></div>\n"
             for set in p.sets {
                 h +=
                     "<table class=\"pool\" data-pool=\"\(esc(p.name))\"><tr><th>\(esc(set.owner)) \(esc(set.type))</th>"
-                h += "<th>state</th><th>since</th><th>last check</th><th>latency</th><th>in answers</th></tr>\n"
+                let sticky = p.stickyPrefixes != nil
+                h += "<th>state</th><th>since</th><th>last check</th><th>latency</th>"
+                h += sticky ? "<th>weight</th><th>share of clients</th>" : ""
+                h += "<th>in answers</th></tr>\n"
                 for m in set.members {
                     h +=
                         "<tr data-address=\"\(esc(m.address))\" data-state=\"\(esc(m.state))\"><td><code>\(esc(m.address))</code></td>"
@@ -50,6 +54,9 @@ enum StatusPage {
                     h += "<td>\(m.since.map(date) ?? "—")</td>"
                     h += "<td>\(esc(m.lastResult ?? "—"))</td>"
                     h += "<td>\(m.latencyMs.map { String(format: "%.1f ms", $0) } ?? "—")</td>"
+                    if sticky {
+                        h += "<td>\(m.weight ?? 1)</td><td>\(String(format: "%.1f %%", (m.share ?? 0) * 100))</td>"
+                    }
                     h +=
                         "<td class=\"\(m.inAnswers ? "in" : "out")\">\(m.inAnswers ? "yes" : "no") — \(esc(m.why))</td></tr>\n"
                 }

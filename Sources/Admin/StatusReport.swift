@@ -32,6 +32,15 @@ public struct StatusReport: Codable, Sendable {
         public var failures: Int
         public var inAnswers: Bool
         public var why: String
+        /// Sticky pools: the member's configured weight, and its share of the client key space
+        /// now (first places over sampled subnets, 0…1).
+        public var weight: Int?
+        public var share: Double?
+    }
+
+    public struct StickyPrefixes: Codable, Sendable {
+        public var ipv4: Int
+        public var ipv6: Int
     }
 
     public struct AddressSet: Codable, Sendable {
@@ -47,6 +56,8 @@ public struct StatusReport: Codable, Sendable {
         public var ttl: Int
         public var maxAnswers: Int?
         public var check: String
+        /// Sticky pools: the prefixes a client's address is cut to.
+        public var stickyPrefixes: StickyPrefixes?
         public var sets: [AddressSet]
     }
 
@@ -96,10 +107,15 @@ extension CarouselRuntime {
         var pools: [StatusReport.Pool] = plan.pools.map { p in
             StatusReport.Pool(
                 name: p.name, order: p.order.rawValue, allDown: p.allDown.rawValue, ttl: Int(p.ttl),
-                maxAnswers: p.pool.maxAnswers, check: p.pool.check.fingerprint, sets: [])
+                maxAnswers: p.pool.maxAnswers, check: p.pool.check.fingerprint,
+                stickyPrefixes: p.order == .sticky
+                    ? StatusReport.StickyPrefixes(ipv4: p.pool.sticky.ipv4, ipv6: p.pool.sticky.ipv6) : nil,
+                sets: [])
         }
         for (i, set) in plan.sets.enumerated() {
             let owner = set.owner.description
+            let sticky = plan.pools[set.pool].order == .sticky
+            let shares = sticky ? plan.shares(set: i, health: view) : []
             let members = set.addresses.indices.map { m -> StatusReport.Member in
                 let t = targets[set.targets[m]]
                 let membership = plan.membership(set: i, member: m, health: view)
@@ -111,7 +127,8 @@ extension CarouselRuntime {
                         Double($0.latency.components.attoseconds) / 1e15 + Double($0.latency.components.seconds) * 1000
                     },
                     lastChecked: t?.lastChecked, successes: t?.successes ?? 0, failures: t?.failures ?? 0,
-                    inAnswers: membership.included, why: membership.why)
+                    inAnswers: membership.included, why: membership.why, weight: sticky ? set.weights[m] : nil,
+                    share: sticky ? shares[m] : nil)
             }
             pools[set.pool].sets.append(
                 StatusReport.AddressSet(owner: owner, type: set.type.description, members: members))

@@ -34,54 +34,17 @@ public enum Selection: Equatable, Sendable {
     case fallback(ttl: UInt32)
 }
 
-/// Per-thread memory for selections: no allocation per query.
-public final class BalancerScratch: @unchecked Sendable {
-    public private(set) var picks: UnsafeMutablePointer<Int32>
-    var healthy: UnsafeMutablePointer<Int32>
-    var capacity: Int
-    var rng: UInt64
-
-    public init(capacity: Int = 64, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) {
-        self.capacity = capacity
-        self.picks = .allocate(capacity: capacity)
-        self.healthy = .allocate(capacity: capacity)
-        self.rng = seed | 1
-    }
-
-    deinit {
-        picks.deallocate()
-        healthy.deallocate()
-    }
-
-    /// Grows the buffers (rarely: only when a snapshot brings a larger set).
-    @inline(__always)
-    func reserve(_ n: Int) {
-        guard n > capacity else { return }
-        picks.deallocate()
-        healthy.deallocate()
-        capacity = n
-        picks = .allocate(capacity: n)
-        healthy = .allocate(capacity: n)
-    }
-
-    @inline(__always)
-    func random(below n: Int) -> Int {
-        rng ^= rng << 13
-        rng ^= rng >> 7
-        rng ^= rng << 17
-        return Int(rng % UInt64(n))
-    }
-}
-
 extension BalancePlan {
-    /// Chooses the members to answer with: drop those that are down or drained,
-    /// apply the all-down policy, order them (rotate, shuffle, weighted or fixed) starting from the
-    /// set's counter, cap their number with a window that moves with the rotation, and cap the TTL
-    /// (halved while any member is down, so resolvers come back sooner).
+    /// Chooses the members to answer with: drop those that are down or drained, apply the
+    /// all-down policy, order them (rotate, shuffle, weighted or fixed, starting from the set's
+    /// counter; sticky, by the client's own ranking of the members), cap their number with a window
+    /// that moves with the rotation, and cap the TTL (halved while any member is down, so
+    /// resolvers come back sooner). `client` is the key of a sticky pool's client; a sticky pool
+    /// without one (no address, or ECS source 0) rotates.
     @inline(__always)
-    public func select(_ index: Int, zone: Zone, rrset: RRset, health: HealthView, scratch: BalancerScratch)
-        -> Selection
-    {
+    public func select(
+        _ index: Int, zone: Zone, rrset: RRset, health: HealthView, client: StickyKey? = nil, scratch: BalancerScratch
+    ) -> Selection {
         let set = sets[index]
         let pool = pools[set.pool]
         let n = set.targets.count
@@ -103,12 +66,17 @@ extension BalancePlan {
             case .fallback: return .fallback(ttl: ttl)
             }
         }
+        let take = min(pool.maxAnswers, healthy)
+        if pool.order == .sticky, let client, client.prefix > 0 {
+            rankForClient(set, client, count: healthy, take: take, scratch: scratch)
+            return .records(count: take, ttl: ttl)
+        }
         let counter = Int(zone.nextRotation(rrset.slot))
         var start = 0
         switch pool.order {
         case .fixed:
             start = 0
-        case .rotate:
+        case .rotate, .sticky:
             start = counter % healthy
         case .shuffle:
             var i = healthy - 1
@@ -122,7 +90,6 @@ extension BalancePlan {
         case .weighted:
             start = weightedStart(set.schedule, counter: counter, healthy: scratch.healthy, count: healthy)
         }
-        let take = min(pool.maxAnswers, healthy)
         for k in 0..<take {
             var p = start + k
             if p >= healthy { p -= healthy }

@@ -30,6 +30,13 @@ public struct BalancedSet: Sendable {
     public let drained: [Bool]
     /// Member indices in smooth weighted round-robin order (for `order: weighted`), else empty.
     public let schedule: [Int16]
+    /// Each member's configured weight (1 unless `weights:` says otherwise).
+    public let weights: [Int]
+    /// For `order: sticky`: each member's identity in the ranking (from its address), 1/weight
+    /// (infinite for weight 0: last), and whether every weight is the same.
+    public let memberHashes: [UInt64]
+    public let inverseWeights: [Double]
+    public let uniformWeights: Bool
 
     /// Whether member `m` may be answered now: its address is up (or not checked) and drained
     /// neither everywhere nor from this pool. The one definition every part of Carousel uses: the
@@ -95,17 +102,23 @@ public final class BalancePlan: Sendable {
             let targets = addresses.map {
                 pool.check.isChecked ? ids[TargetKey(address: $0, check: pool.check)] ?? -1 : -1
             }
-            var schedule: [Int16] = []
-            if pool.order == .weighted {
-                let weights = addresses.map { pool.weights[$0] ?? 1 }
-                schedule = WeightedSchedule.make(weights: weights)
+            let weights = addresses.map { pool.weights[$0] ?? 1 }
+            let schedule = pool.order == .weighted ? WeightedSchedule.make(weights: weights) : []
+            let hashes = rrset.data.withUnsafeBytes { d in
+                offsets(of: rrset).map { o in
+                    let len = Int(d[o]) << 8 | Int(d[o + 1])
+                    return Sticky.memberHash(UnsafeRawBufferPointer(rebasing: d[(o + 2)..<(o + 2 + len)]))
+                }
             }
             bindings[m.zone][Int(rrset.slot)] = Int32(sets.count)
             sets.append(
                 BalancedSet(
                     pool: m.pool, owner: catalog.zones[m.zone].names.name(m.node), type: rrset.type, targets: targets,
                     offsets: offsets(of: rrset), addresses: addresses,
-                    drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule))
+                    drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule,
+                    weights: weights, memberHashes: hashes,
+                    inverseWeights: weights.map { $0 > 0 ? 1 / Double($0) : .infinity },
+                    uniformWeights: Set(weights).count <= 1))
             largest = max(largest, rrset.count)
         }
         return BalancePlan(pools: policies, sets: sets, bindings: bindings, largestSet: largest)

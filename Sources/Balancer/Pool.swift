@@ -7,6 +7,20 @@ import Health
 public struct Pool: Sendable, Hashable {
     public enum Order: String, Sendable, Hashable, CaseIterable {
         case rotate, shuffle, weighted, fixed
+        /// Each client keeps its members (weighted rendezvous hashing of its subnet): see `StickyKey`.
+        case sticky
+    }
+
+    /// How much of a client's address is its key for `order: sticky`: the ECS source (or the
+    /// resolver's address) cut to this many bits.
+    public struct StickyPrefixes: Sendable, Hashable {
+        public var ipv4: Int
+        public var ipv6: Int
+
+        public init(ipv4: Int = 24, ipv6: Int = 56) {
+            self.ipv4 = ipv4
+            self.ipv6 = ipv6
+        }
     }
 
     /// What to answer while every member is out.
@@ -30,10 +44,13 @@ public struct Pool: Sendable, Hashable {
     /// The addresses answered under `all_down: fallback`.
     public var fallback: [IPAddress]
     public var check: Check
+    /// For `order: sticky`.
+    public var sticky: StickyPrefixes
 
     public init(
         name: String, ttl: Int = 30, maxAnswers: Int? = nil, order: Order = .rotate, weights: [String: Int] = [:],
-        allDown: AllDown = .serveAll, fallback: [IPAddress] = [], check: Check = Check()
+        allDown: AllDown = .serveAll, fallback: [IPAddress] = [], check: Check = Check(),
+        sticky: StickyPrefixes = StickyPrefixes()
     ) {
         self.name = name
         self.ttl = ttl
@@ -43,5 +60,6 @@ public struct Pool: Sendable, Hashable {
         self.allDown = allDown
         self.fallback = fallback
         self.check = check
+        self.sticky = sticky
     }
 }

@@ -116,7 +116,7 @@ extension YAMLReader {
     /// The pools, and the line each is defined on.
     mutating func pools(_ node: Node, defaults: (ttl: Int, check: CheckFields)) -> [(Pool, line: Int)] {
         let seq = list(node, "pools", of: "pools")
-        let known: Set = ["name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check"]
+        let known: Set = ["name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check", "sticky"]
         var out: [(Pool, line: Int)] = []
         var names: [String: Int] = [:]
         for (i, item) in seq.enumerated() {
@@ -161,6 +161,14 @@ extension YAMLReader {
                         }
                     }
                 case "check": pool.check = check(v, p, base: defaults.check).check
+                case "sticky":
+                    for (sk, sv) in mapping(v, p, known: ["ipv4_prefix", "ipv6_prefix"]) {
+                        if sk == "ipv4_prefix" {
+                            if let n = int(sv, "\(p).ipv4_prefix", range: 0...32) { pool.sticky.ipv4 = n }
+                        } else if let n = int(sv, "\(p).ipv6_prefix", range: 0...128) {
+                            pool.sticky.ipv6 = n
+                        }
+                    }
                 default: break
                 }
             }
@@ -169,6 +177,9 @@ extension YAMLReader {
             }
             if pool.order == .weighted && pool.weights.isEmpty {
                 fail(item, "\(path).weights", "order: weighted needs weights")
+            }
+            if pool.order != .sticky, let node = entries.first(where: { $0.0 == "sticky" })?.1 {
+                fail(node, "\(path).sticky", "is for order: sticky")
             }
             out.append((pool, line))
         }

@@ -68,6 +68,17 @@ struct MessageReader {
                 if u16(o) == EDNSOptionCode.cookie && len != 8 && !(16...40).contains(len) {
                     throw .malformed("COOKIE option of \(len) bytes")
                 }
+                if u16(o) == EDNSOptionCode.clientSubnet {
+                    // RFC 7871 §7.1.1, as `Query.decode` reads it: one sound option at most.
+                    guard !m.ednsOptions.contains(where: { $0.code == EDNSOptionCode.clientSubnet }) else {
+                        throw .malformed("more than one ECS option")
+                    }
+                    let response = m.flags & Header.qrBit != 0
+                    let read = b.withUnsafeBytes {
+                        ClientSubnet.read($0, at: o + 4, length: len, inResponse: response)
+                    }
+                    if case .failure(let problem) = read { throw .malformed("ECS option: \(problem)") }
+                }
                 m.ednsOptions.append(EDNSOption(code: u16(o), data: Array(b[(o + 4)..<(o + 4 + len)])))
                 o += 4 + len
             }

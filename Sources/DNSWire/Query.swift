@@ -17,6 +17,8 @@ public struct Query: Sendable {
     /// none, and its length: 8 (a client cookie alone) or 16 to 40 (with a server cookie).
     public var cookieStart = 0
     public var cookieLength = 0
+    /// The EDNS Client Subnet option (RFC 7871), when the query has a sound one.
+    public var clientSubnet: ClientSubnet? = nil
 
     public var opcode: UInt8 { Header.opcode(flags) }
     public var recursionDesired: Bool { flags & Header.rdBit != 0 }
@@ -85,6 +87,7 @@ extension Query {
         var nsid = false
         var cookieStart = 0
         var cookieLength = 0
+        var subnet: ClientSubnet?
         for _ in 0..<ar {
             guard let next = WireName.skip(p, at: i), next + 10 <= n else { return bad("record truncated") }
             let type = p.u16(next)
@@ -118,6 +121,13 @@ extension Query {
                             cookieStart = o + 4
                             cookieLength = olen
                         }
+                    } else if code == EDNSOptionCode.clientSubnet {
+                        // RFC 7871 §7.1.1: a malformed option, or a second one, is FORMERR.
+                        guard subnet == nil else { return bad("more than one ECS option") }
+                        switch ClientSubnet.read(p, at: o + 4, length: olen) {
+                        case .success(let s): subnet = s
+                        case .failure(let problem): return bad("ECS option: \(problem)")
+                        }
                     }
                     o += 4 + olen
                 }
@@ -129,7 +139,7 @@ extension Query {
             Query(
                 id: id, flags: flags, qnameStart: Header.size, qnameEnd: qnameEnd, questionEnd: questionEnd,
                 qtype: qtype, qclass: qclass, edns: edns, nsidRequested: nsid, cookieStart: cookieStart,
-                cookieLength: cookieLength
+                cookieLength: cookieLength, clientSubnet: subnet
             )
         )
     }

@@ -21,6 +21,8 @@ public struct QueryCounters: Sendable {
     /// Queries with a COOKIE option: a valid server cookie of ours, or one to learn.
     public internal(set) var cookiesValid = 0
     public internal(set) var cookiesLearning = 0
+    /// Queries with an ECS option: [family (IPv4, IPv6)][the answer used it (no, yes)].
+    public internal(set) var clientSubnets = [Int](repeating: 0, count: 4)
 
     @inline(__always)
     mutating func record(_ o: QueryOutcome, _ transport: Transport) {
@@ -39,6 +41,9 @@ public struct QueryCounters: Sendable {
         sizes[t * QueryCounters.sizeBuckets.count + b] &+= 1
         sizeSum[t] &+= o.length
         if o.truncated { truncated[t] &+= 1 }
+        if let family = o.clientSubnet {
+            clientSubnets[(family == .ipv4 ? 0 : 2) + (o.usedClientSubnet ? 1 : 0)] &+= 1
+        }
         switch o.cookie {
         case .none: break
         case .valid: cookiesValid &+= 1
@@ -58,5 +63,6 @@ public struct QueryCounters: Sendable {
         rrlDropped &+= o.rrlDropped
         cookiesValid &+= o.cookiesValid
         cookiesLearning &+= o.cookiesLearning
+        for i in clientSubnets.indices { clientSubnets[i] &+= o.clientSubnets[i] }
     }
 }

@@ -198,3 +198,20 @@ public struct CookieSecret: Sendable, Equatable {
         return CookieSecret(k0: g.next(), k1: g.next())
     }
 }
+
+extension ClientAddress {
+    /// The address as a subnet of its full length (the key of a sticky pool without ECS).
+    @inline(__always)
+    public var subnet: ClientSubnet? {
+        switch length {
+        case 4:
+            return ClientSubnet(
+                family: .ipv4, sourcePrefix: 32, high: UInt64(bigEndian: bytes.0) & 0xFFFF_FFFF_0000_0000, low: 0)
+        case 16:
+            return ClientSubnet(
+                family: .ipv6, sourcePrefix: 128, high: UInt64(bigEndian: bytes.0), low: UInt64(bigEndian: bytes.1))
+        default:
+            return nil
+        }
+    }
+}

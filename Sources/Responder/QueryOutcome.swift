@@ -1,3 +1,5 @@
+import DNSWire
+
 /// What happened to one query, for metrics, logs and rate limiting.
 public struct QueryOutcome: Sendable, Equatable {
     /// Bytes of the response in the output buffer; 0 means drop silently.
@@ -12,6 +14,10 @@ public struct QueryOutcome: Sendable, Equatable {
     public var questionEnd: Int = 12
     /// What the query's COOKIE option showed; `.valid` exempts it from rate limiting.
     public var cookie: DNSCookies.Status = .none
+    /// The family of the query's ECS option, if it had one, and whether the answer depended on it
+    /// (a sticky pool's, with a scope above 0).
+    public var clientSubnet: ClientSubnet.Family? = nil
+    public var usedClientSubnet = false
 
     public static let dropped = QueryOutcome(length: 0, rcode: 0, qtype: 0, truncated: false)
 }

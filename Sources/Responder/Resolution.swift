@@ -11,6 +11,9 @@ struct Resolution {
     /// RRL's identity of the answer (`Responder.answerKey`); 0 for errors.
     var answerKey: UInt64 = 0
     var error = ExtendedError.none
+    /// The prefix a sticky pool's answer was computed from (its ECS scope, RFC 7871 §7.2.1);
+    /// nil when no sticky pool answered, and every other answer holds for all clients (scope 0).
+    var stickyScope: UInt8? = nil
 
     static func refused(_ error: ExtendedError) -> Resolution {
         Resolution(rcode: RCode.refused.rawValue, error: error)

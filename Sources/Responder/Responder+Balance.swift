@@ -4,15 +4,23 @@ import DNSZone
 import Health
 
 /// Answers for a pool's address set: the balancer picks which records and in what order; this
-/// writes them (or applies the pool's all-down policy).
+/// writes them (or applies the pool's all-down policy). `subnet` is where the client is (the ECS
+/// option's, else the resolver's address): a sticky pool's key, whose prefix becomes the answer's
+/// ECS scope.
 extension Responder {
     static func writeBalanced(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, zone: Zone, rrset: RRset, set b: Int,
-        _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch, _ reply: Resolution
+        _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch, _ reply: Resolution,
+        subnet: ClientSubnet?
     ) -> Resolution {
         var reply = reply
         let set = plan.sets[b]
-        switch plan.select(b, zone: zone, rrset: rrset, health: health, scratch: scratch.balancer) {
+        var client: StickyKey?
+        if plan.pools[set.pool].order == .sticky {
+            client = subnet.map { StickyKey($0, prefixes: plan.pools[set.pool].pool.sticky) }
+            reply.stickyScope = client?.prefix ?? 0
+        }
+        switch plan.select(b, zone: zone, rrset: rrset, health: health, client: client, scratch: scratch.balancer) {
         case .records(let count, let ttl):
             let ok = rrset.data.withUnsafeBytes { d in
                 for k in 0..<count {

@@ -13,7 +13,7 @@ extension Responder {
     /// Writes the answer to the question of `q` and says how it came out.
     static func resolve(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ snap: Snapshot, _ health: HealthView, _ w: inout ResponseWriter,
-        _ scratch: ResponderScratch
+        _ scratch: ResponderScratch, client: ClientAddress
     ) -> Resolution {
         let catalog = snap.catalog
         var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
@@ -50,7 +50,8 @@ extension Responder {
                 let rrset = zone.nodes[n].rrsets[r]
                 if let b = snap.plan.binding(zone: z, slot: rrset.slot) {
                     return writeBalanced(
-                        &w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, reply)
+                        &w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, reply,
+                        subnet: q.clientSubnet ?? client.subnet)
                 }
                 guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true) else {
                     return cut(.empty)

@@ -45,6 +45,8 @@ public enum Responder {
         var optSize = 0
         if q.edns != nil {
             optSize = 11 + (nsid.map { 4 + $0.count } ?? 0) + (cookie ? 4 + DNSCookies.responseLength : 0)
+            // The ECS option comes back with every answer to a query that sent one (RFC 7871 §7.2.1).
+            if let subnet = q.clientSubnet { optSize += 8 + subnet.addressLength }
         }
         limit = min(limit, out.count)
         var w = ResponseWriter(into: out, limit: limit - optSize, scratch: scratch.compression)
@@ -68,7 +70,7 @@ public enum Responder {
         } else if q.qtype == .opt || q.qtype == .tsig {
             reply.rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
         } else {
-            reply = resolve(q, p, snap, health, &w, scratch)
+            reply = resolve(q, p, snap, health, &w, scratch, client: client)
             // RFC 1035 §6.2: an answer to QCLASS * is never authoritative (we cannot vouch for
             // every class).
             if q.qclass == .any { reply.authoritative = false }
@@ -95,6 +97,11 @@ public enum Responder {
                     client: client, secret: secret, previous: options.cookiePreviousSecret, now: DNSCookies.now(),
                     into: data)
             }
+            if let subnet = q.clientSubnet,
+                let data = w.appendOPTOption(code: EDNSOptionCode.clientSubnet, length: 4 + subnet.addressLength)
+            {
+                _ = subnet.write(scope: reply.stickyScope ?? 0, into: data)
+            }
             // Last, in the room left (RFC 8914 §3: an EDE that does not fit is dropped, never the answer).
             writeExtendedError(&w, reply.error, snap)
         }
@@ -102,7 +109,9 @@ public enum Responder {
         let fullRCode = UInt16(extended) << 4 | reply.rcode
         return QueryOutcome(
             length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: reply.truncation != .none,
-            answerKey: reply.answerKey, questionEnd: q.questionEnd, cookie: verdict)
+            answerKey: reply.answerKey, questionEnd: q.questionEnd, cookie: verdict,
+            clientSubnet: q.clientSubnet.map { $0.family },
+            usedClientSubnet: q.clientSubnet != nil && (reply.stickyScope ?? 0) > 0)
     }
 
     /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.

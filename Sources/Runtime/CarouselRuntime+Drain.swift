@@ -3,14 +3,19 @@ import DNSWire
 import Health
 
 /// The result of an admin action, with the HTTP status it maps to.
-public struct AdminResult: Sendable {
+public struct AdminResult: Error, Sendable {
     public var status: Int
     public var message: String
 
-    static func ok(_ m: String) -> AdminResult { AdminResult(status: 200, message: m) }
-    static func notFound(_ m: String) -> AdminResult { AdminResult(status: 404, message: m) }
-    static func conflict(_ m: String) -> AdminResult { AdminResult(status: 409, message: m) }
-    static func bad(_ m: String) -> AdminResult { AdminResult(status: 400, message: m) }
+    public init(status: Int, message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public static func ok(_ m: String) -> AdminResult { AdminResult(status: 200, message: m) }
+    public static func notFound(_ m: String) -> AdminResult { AdminResult(status: 404, message: m) }
+    public static func conflict(_ m: String) -> AdminResult { AdminResult(status: 409, message: m) }
+    public static func bad(_ m: String) -> AdminResult { AdminResult(status: 400, message: m) }
 }
 
 /// Drain: take an address out of answers for maintenance while it is still probed. Kept in the

@@ -126,16 +126,18 @@ enum StatusTable {
         for p in r.pools {
             lines.append("")
             lines.append("POOL \(p.name)  order=\(p.order) ttl=\(p.ttl) all_down=\(p.allDown) check=\(p.check)")
+            if let sticky = p.stickyPrefixes {
+                lines.append("  sticky: clients keyed by /\(sticky.ipv4) (IPv4) and /\(sticky.ipv6) (IPv6)")
+            }
+            let share = p.stickyPrefixes != nil
             for s in p.sets {
-                lines.append(
-                    table(
-                        [["  " + s.owner + " " + s.type, "STATE", "LAST CHECK", "IN ANSWERS"]]
-                            + s.members.map {
-                                [
-                                    "  " + $0.address, $0.state, $0.lastResult ?? "-",
-                                    ($0.inAnswers ? "yes: " : "no: ") + $0.why,
-                                ]
-                            }))
+                let head = ["  " + s.owner + " " + s.type, "STATE", "LAST CHECK"] + (share ? ["WEIGHT", "SHARE"] : [])
+                let rows = s.members.map { m -> [String] in
+                    let weights = share ? ["\(m.weight ?? 1)", String(format: "%.1f%%", (m.share ?? 0) * 100)] : []
+                    return ["  " + m.address, m.state, m.lastResult ?? "-"] + weights
+                        + [(m.inAnswers ? "yes: " : "no: ") + m.why]
+                }
+                lines.append(table([head + ["IN ANSWERS"]] + rows))
             }
         }
         if let t = r.transfers {

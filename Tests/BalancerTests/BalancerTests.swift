@@ -62,12 +62,14 @@ struct Harness {
     }
 
     /// Selects for `name`'s A (or AAAA) set; returns the addresses answered, in order, and the TTL.
-    func answer(_ name: String, _ type: RRType = .a, view: HealthView = .empty) throws -> (Selection, [String]) {
+    func answer(_ name: String, _ type: RRType = .a, view: HealthView = .empty, client: StickyKey? = nil) throws -> (
+        Selection, [String]
+    ) {
         let zone = catalog.zones[0]
         let node = try #require(zone.names.find(try DNSName(name)))
         let rrset = try #require(zone.nodes[node].rrsets.first { $0.type == type })
         let b = try #require(plan.binding(zone: 0, slot: rrset.slot))
-        let sel = plan.select(b, zone: zone, rrset: rrset, health: view, scratch: scratch)
+        let sel = plan.select(b, zone: zone, rrset: rrset, health: view, client: client, scratch: scratch)
         guard case .records(let count, _) = sel else { return (sel, []) }
         return (sel, (0..<count).map { plan.sets[b].addresses[Int(scratch.picks[$0])] })
     }

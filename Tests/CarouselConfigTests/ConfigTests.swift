@@ -107,7 +107,9 @@ import Transfer
         #expect(e.contains("carousel.yaml:1: listen: \"nowhere\" is not ADDRESS:PORT"))
         #expect(e.contains("carousel.yaml:4: pools[0].ttl: -1 is out of range 0...86400"))
         #expect(
-            e.contains("carousel.yaml:5: pools[0].order: \"roundrobin\" is not one of rotate, shuffle, weighted, fixed")
+            e.contains(
+                "carousel.yaml:5: pools[0].order: \"roundrobin\" is not one of rotate, shuffle, weighted, fixed, sticky"
+            )
         )
         #expect(e.contains { $0.hasPrefix("carousel.yaml:7: pools[0].check.type: \"ping\" is not one of tcp") })
         #expect(e.contains { $0.hasPrefix("carousel.yaml:8: pools[0].check.timout: unknown key") })
@@ -290,5 +292,53 @@ import Transfer
         }
         // At the line of the `tsig:` that names it.
         #expect(e.errors.map(\.description) == ["c.yaml:3: transfers[0].tsig: no key named xfr in tsig_keys"])
+    }
+}
+
+@Suite struct StickyConfigTests {
+    @Test("order: sticky with its prefixes (defaults 24 and 56), max_answers and weights")
+    func stickyPool() throws {
+        let c = try Config.parse(
+            """
+            pools:
+              - name: app.example.com
+                order: sticky
+                sticky: { ipv4_prefix: 20, ipv6_prefix: 48 }
+                max_answers: 2
+                weights: { "192.0.2.11": 3 }
+              - name: b.example.com
+                order: sticky
+            """, file: "carousel.yaml"
+        ).get()
+        #expect(c.pools[0].order == .sticky && c.pools[0].maxAnswers == 2 && c.pools[0].weights == ["192.0.2.11": 3])
+        #expect(c.pools[0].sticky == Pool.StickyPrefixes(ipv4: 20, ipv6: 48))
+        #expect(c.pools[1].sticky == Pool.StickyPrefixes(ipv4: 24, ipv6: 56))
+    }
+
+    @Test("sticky: out of range, unknown keys, or without order: sticky are errors at their lines")
+    func stickyErrors() {
+        guard
+            case .failure(let e) = Config.parse(
+                """
+                pools:
+                  - name: a.example.com
+                    order: sticky
+                    sticky: { ipv4_prefix: 33, ipv6_prefix: 129, ipv5: 1 }
+                  - name: b.example.com
+                    sticky: { ipv4_prefix: 24 }
+                """, file: "carousel.yaml")
+        else {
+            Issue.record("expected errors")
+            return
+        }
+        let lines = e.errors.map(\.description)
+        for expected in [
+            "carousel.yaml:4: pools[0].sticky.ipv4_prefix: 33 is out of range 0...32",
+            "carousel.yaml:4: pools[0].sticky.ipv6_prefix: 129 is out of range 0...128",
+            "carousel.yaml:4: pools[0].sticky.ipv5: unknown key",
+            "carousel.yaml:6: pools[1].sticky: is for order: sticky",
+        ] {
+            #expect(lines.contains { $0.hasPrefix(expected) }, "missing: \(expected) in \(lines)")
+        }
     }
 }

@@ -66,6 +66,9 @@ struct DifferentialTests {
         "+norec deleg.example.test NS", "+bufsize=512 www.bigdeleg.example.test A", "+noedns example.test NS",
         "+comments example.test AXFR", "+comments +noedns example.test AXFR", "+comments www.example.com AXFR",
         "+comments +notcp example.test IXFR=2024010100", "+comments example.test IXFR=2024010100",
+        // EDNS Client Subnet for names outside sticky pools (NSD ignores the option)
+        "+subnet=198.51.100.0/24 www.example.test A", "+subnet=198.51.100.0/24 nx.example.test A",
+        "+subnet=2001:db8:1::/48 www.example.test AAAA",
     ]
 
     /// Queries dig cannot make, sent as bytes over UDP or TCP.
@@ -84,6 +87,11 @@ struct DifferentialTests {
         ]
     }()
 
+    static let ecsEcho = """
+        RFC 7871 §7.2.1: a server that supports ECS echoes the option with scope 0 for answers that \
+        hold for every client, which is how Carousel answers names outside sticky pools; NSD 4.6 \
+        ignores the option and sends none. The records and rcode are the same
+        """
     static let glueTC = """
         RFC 9471 §3: in-domain glue that does not fit must set TC=1; Carousel keeps the NS set and the \
         glue that fitted, as Knot 3.2 does. NSD 4.6 sends the same records without TC
@@ -110,6 +118,9 @@ struct DifferentialTests {
         fitted. The client must retry over TCP either way (RFC 2181 §9)
         """,
         "+noedns www.bigdeleg.example.test A": glueTC,
+        "+subnet=198.51.100.0/24 www.example.test A": ecsEcho,
+        "+subnet=198.51.100.0/24 nx.example.test A": ecsEcho,
+        "+subnet=2001:db8:1::/48 www.example.test AAAA": ecsEcho,
         "+bufsize=512 www.bigdeleg.example.test A": glueTC,
     ]
 

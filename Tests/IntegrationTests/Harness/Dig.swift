@@ -87,7 +87,7 @@ struct DigResponse: Sendable, CustomStringConvertible {
         guard line.hasPrefix(";"), !line.hasPrefix("; EDNS:"), !line.hasPrefix(";; Version:") else { return nil }
         let text = line.drop { $0 == ";" || $0 == " " }
         guard let colon = text.firstIndex(of: ":"),
-            text[..<colon].allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "=" })
+            text[..<colon].allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "=" || $0 == "-" })
         else { return nil }
         return String(text)
     }

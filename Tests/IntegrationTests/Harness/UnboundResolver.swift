@@ -15,13 +15,17 @@ final class UnboundResolver: @unchecked Sendable {
 
     /// Starts Unbound with `zone` (e.g. `example.net.`) stubbed to `authority`, and waits until
     /// a query for the zone's SOA comes back NOERROR through it.
-    static func start(zone: String, authority: Endpoint) async throws -> UnboundResolver {
+    /// With `clientSubnet`, Unbound sends Carousel the client's /24 (or /56) in ECS and caches
+    /// answers per subnet (`subnetcache`).
+    static func start(zone: String, authority: Endpoint, clientSubnet: Bool = false) async throws -> UnboundResolver {
         guard let unbound = Command.which("unbound") else { throw HarnessError("unbound is not installed") }
         var lastError: Error = HarnessError("not started")
         for _ in 0..<3 {
             let port = try Ports.free()
             let dir = try TempDir(prefix: "unbound")
-            let conf = try dir.write("unbound.conf", config(port: port, dir: dir, zone: zone, authority: authority))
+            let conf = try dir.write(
+                "unbound.conf",
+                config(port: port, dir: dir, zone: zone, authority: authority, clientSubnet: clientSubnet))
             let check = try await Command.run("unbound-checkconf", [conf])
             guard check.status == 0 else {
                 dir.remove()
@@ -52,33 +56,44 @@ final class UnboundResolver: @unchecked Sendable {
 
     /// The configuration of the README's snippet, plus what a test instance needs: no daemon, no
     /// chroot or user switch, files in the temp directory, queries to 127.0.0.1 allowed.
-    static func config(port: UInt16, dir: TempDir, zone: String, authority: Endpoint) -> String {
-        """
-        server:
-            interface: 127.0.0.1
-            port: \(port)
-            do-ip6: no
-            do-daemonize: no
-            username: ""
-            chroot: ""
-            directory: "\(dir.url.path)"
-            pidfile: "\(dir.path("unbound.pid"))"
-            use-syslog: no
-            logfile: "\(dir.path("unbound.log"))"
-            verbosity: 1
-            num-threads: 1
-            module-config: "iterator"
-            do-not-query-localhost: no
-            # Nothing but the zone, and that only from Carousel: no traffic leaves this machine.
-            local-zone: "." refuse
-            local-zone: "\(zone)" transparent
-        remote-control:
-            control-enable: no
-        stub-zone:
-            name: "\(zone)"
-            stub-addr: \(authority.host)@\(authority.port)
+    static func config(port: UInt16, dir: TempDir, zone: String, authority: Endpoint, clientSubnet: Bool = false)
+        -> String
+    {
+        let modules = clientSubnet ? "subnetcache iterator" : "iterator"
+        let subnet =
+            clientSubnet
+            ? """
+                send-client-subnet: \(authority.host)
+                max-client-subnet-ipv4: 24
+                max-client-subnet-ipv6: 56
+            """ : ""
+        return """
+            server:
+                interface: 127.0.0.1
+                port: \(port)
+                do-ip6: no
+                do-daemonize: no
+                username: ""
+                chroot: ""
+                directory: "\(dir.url.path)"
+                pidfile: "\(dir.path("unbound.pid"))"
+                use-syslog: no
+                logfile: "\(dir.path("unbound.log"))"
+                verbosity: 1
+                num-threads: 1
+                module-config: "\(modules)"
+            \(subnet)
+                do-not-query-localhost: no
+                # Nothing but the zone, and that only from Carousel: no traffic leaves this machine.
+                local-zone: "." refuse
+                local-zone: "\(zone)" transparent
+            remote-control:
+                control-enable: no
+            stub-zone:
+                name: "\(zone)"
+                stub-addr: \(authority.host)@\(authority.port)
 
-        """
+            """
     }
 
     private func waitUntilReady(zone: String, timeout: Double = 20) async throws {
@@ -99,8 +114,10 @@ final class UnboundResolver: @unchecked Sendable {
 }
 
 /// Runs `body` with Unbound in front of `authority`, stopped afterwards also when `body` throws.
-func withUnbound<T>(zone: String, authority: Endpoint, _ body: (UnboundResolver) async throws -> T) async throws -> T {
-    let resolver = try await UnboundResolver.start(zone: zone, authority: authority)
+func withUnbound<T>(
+    zone: String, authority: Endpoint, clientSubnet: Bool = false, _ body: (UnboundResolver) async throws -> T
+) async throws -> T {
+    let resolver = try await UnboundResolver.start(zone: zone, authority: authority, clientSubnet: clientSubnet)
     do {
         let result = try await body(resolver)
         resolver.stop()

@@ -93,6 +93,15 @@ func checkMessageDecode(_ input: UnsafeRawBufferPointer) {
                 && q.cookieLength == (cookie?.data.count ?? 0)
                 && (cookie == nil || Array(input[q.cookieStart..<(q.cookieStart + q.cookieLength)]) == cookie!.data),
             "the decoders read different NSID or COOKIE options", input: input)
+        // The ECS option: the same one, read back from the option's own bytes.
+        let ecs = m.ednsOptions.first { $0.code == EDNSOptionCode.clientSubnet }
+        let reread = ecs.flatMap { o in
+            o.data.withUnsafeBytes { try? ClientSubnet.read($0, at: 0, length: o.data.count).get() }
+        }
+        Invariant.check(
+            q.clientSubnet == reread && (ecs == nil) == (q.clientSubnet == nil),
+            "the decoders read different ECS options: \(String(describing: q.clientSubnet)) vs \(String(describing: reread))",
+            input: input)
     }
 }
 

@@ -116,6 +116,23 @@ func check(
             let nsid = m.ednsOptions.filter { $0.code == 3 }
             let wanted = q.nsidRequested ? snapshot.options.nsid : nil
             expect(nsid.map(\.data) == (wanted.map { [$0] } ?? []), "NSID \(nsid.map(\.data))")
+            // ECS (RFC 7871 §7.2.1): echoed exactly when sent, with FAMILY, SOURCE and ADDRESS as
+            // they came; a scope above 0 only for a sticky pool's answer, never above the source
+            // nor the pool's prefix (24 or 56 here).
+            let ecs = m.ednsOptions.filter { $0.code == EDNSOptionCode.clientSubnet }
+            expect(ecs.count == (q.clientSubnet == nil ? 0 : 1), "\(ecs.count) ECS options in the response")
+            if let sent = q.clientSubnet, let back = ecs.first {
+                let echoed = back.data.withUnsafeBytes {
+                    try? ClientSubnet.read($0, at: 0, length: back.data.count, inResponse: true).get()
+                }
+                expect(echoed == sent, "ECS echoed as \(Invariant.hex(back.data))")
+                let scope = back.data.count >= 4 ? Int(back.data[3]) : -1
+                let sticky = m.answer.contains { World.stickyOwners.contains($0.name) }
+                expect(
+                    scope == 0
+                        || (sticky && scope <= Int(sent.sourcePrefix) && scope <= (sent.family == .ipv4 ? 24 : 56)),
+                    "ECS scope \(scope) for source \(sent.sourcePrefix), sticky answer \(sticky)")
+            }
         }
         // TC=1 answers carry no answer records (the client retries over TCP).
         expect(outcome.truncated == m.has(Header.tcBit), "outcome and TC bit disagree")

@@ -12,6 +12,8 @@ import ZoneFiles
 /// their members up, down or drained, and an unavailable (expired secondary) zone inside it.
 enum World {
     static let zones: [(String, String)] = [exampleCom, childExampleCom, rfc4592, pools]
+    /// The owners of the sticky pool's records: the only answers an ECS scope above 0 may come with.
+    static let stickyOwners: Set<DNSName> = [try! DNSName("st.example.net.")]
 
     static let exampleCom = (
         "example.com.",
@@ -114,6 +116,13 @@ enum World {
         nd     IN A   192.0.2.41
         *.apps IN A   192.0.2.51
         *.apps IN A   192.0.2.52
+        st     IN A   192.0.2.61
+        st     IN A   192.0.2.62
+        st     IN A   192.0.2.63
+        st     IN A   192.0.2.64
+        st     IN AAAA 2001:db8::61
+        st     IN AAAA 2001:db8::62
+        tost   IN CNAME st
 
         """ + (1...40).map { "big IN A 198.51.100.\($0)\n" }.joined()
     )
@@ -141,6 +150,9 @@ enum World {
             },
             pool("nd.example.net") { $0.allDown = .nodata },
             pool("*.apps.example.net") { $0.ttl = 5 },
+            pool("st.example.net") {
+                $0.order = .sticky; $0.maxAnswers = 2; $0.weights = ["192.0.2.61": 3]
+            },
         ]
     }
 

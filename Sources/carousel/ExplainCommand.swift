@@ -1,0 +1,54 @@
+import Admin
+import ArgumentParser
+import Foundation
+
+/// `carousel explain NAME --client ADDRESS`: the answer that client gets now from a running
+/// Carousel, and why (`GET /explain`).
+struct ExplainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show the answer a client gets for a name now, and why: its key, each member's rank and state.")
+    @Argument(help: "The name asked (a pool's name, or one that leads to it).") var name: String
+    @Option(name: .long, help: "The client's address (as a resolver passes it in ECS).") var client: String
+    @Option(name: .long, help: "A or AAAA.") var type = "A"
+    @Flag(name: .long, help: "Print the raw JSON of /explain.") var json = false
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        let query = ["name": name, "client": client, "type": type].sorted { $0.key < $1.key }.map {
+            "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_:"))) ?? $0.value)"
+        }.joined(separator: "&")
+        let reply = try options.run("GET", "/explain?" + query)
+        guard reply.status == 200 else { try finish(reply); return }
+        if json {
+            print(reply.body)
+            return
+        }
+        guard let e = try? StatusReport.decoder().decode(Explanation.self, from: Data(reply.body.utf8)) else {
+            printError("the admin API answered something that is not an explanation")
+            throw ExitCode(1)
+        }
+        print(ExplainCommand.render(e))
+    }
+
+    static func render(_ e: Explanation) -> String {
+        var lines: [String] = []
+        let answer = e.answer.isEmpty ? "no addresses" : e.answer.joined(separator: ", ")
+        lines.append("\(e.name) \(e.type) for \(e.client): \(answer) (\(e.rcode)\(e.ttl.map { ", TTL \($0)" } ?? ""))")
+        if !e.chain.isEmpty { lines.append("via " + ([e.name] + e.chain).joined(separator: " → ")) }
+        guard let pool = e.pool else {
+            lines.append("not a pool's name: answered as the zone has it")
+            return lines.joined(separator: "\n")
+        }
+        var head = "pool \(pool) (order \(e.order ?? "?")\(e.maxAnswers.map { ", max_answers \($0)" } ?? ""))"
+        if let key = e.key { head += ": key \(key), ECS scope \(e.scope ?? 0)" }
+        lines.append(head)
+        let rows =
+            [["RANK", "MEMBER", "WEIGHT", "STATE", "IN ANSWER"]]
+            + e.members.map {
+                ["\($0.rank)", $0.address, "\($0.weight)", $0.state, ($0.inAnswer ? "yes: " : "no: ") + $0.why]
+            }
+        lines.append(StatusTable.table(rows.map { ["  " + $0[0]] + $0.dropFirst() }))
+        return lines.joined(separator: "\n")
+    }
+}
