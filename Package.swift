@@ -41,7 +41,9 @@ let package = Package(
         .target(name: "DNSWire"),
         .target(name: "DNSZone", dependencies: ["DNSWire", .product(name: "Atomics", package: "swift-atomics")]),
         .target(name: "Health", dependencies: ["DNSWire"]),
-        .target(name: "Balancer", dependencies: ["DNSWire", "DNSZone", "Health"]),
+        .target(
+            name: "Balancer",
+            dependencies: ["DNSWire", "DNSZone", "Health", .product(name: "Atomics", package: "swift-atomics")]),
         .target(
             name: "Responder",
             dependencies: [
@@ -82,7 +84,7 @@ let package = Package(
         .target(
             name: "Listeners",
             dependencies: [
-                "DNSWire", "Health", "Responder", "Transfer", "CSocket",
+                "DNSWire", "Health", "Balancer", "Responder", "Transfer", "CSocket",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: nio),
                 .product(name: "NIOPosix", package: nio),
@@ -124,10 +126,20 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .target(
+            name: "LoadAgent",
+            dependencies: [
+                "Health", "Prober",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
+                .product(name: "NIOConcurrencyHelpers", package: nio),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "carousel",
             dependencies: [
-                "DNSWire", "CarouselConfig", "Loading", "Balancer", "Runtime", "Admin",
+                "DNSWire", "CarouselConfig", "Loading", "Balancer", "Runtime", "Admin", "LoadAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -141,6 +153,12 @@ let package = Package(
             name: "CarouselConfigTests", dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer", "DNSZone", "ZoneFiles", "DNSWire", "Health"]),
         .testTarget(
+            name: "LoadAgentTests",
+            dependencies: [
+                "LoadAgent", "Health", .product(name: "NIOPosix", package: nio),
+                .product(name: "NIOConcurrencyHelpers", package: nio), .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
             name: "HealthTests",
             dependencies: [
                 "Health", "Prober", "DNSWire",
@@ -149,6 +167,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: nio),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: nio),
             ]
         ),
         .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health"]),
@@ -158,9 +177,11 @@ let package = Package(
         .testTarget(
             name: "ListenersTests",
             dependencies: [
-                "Listeners", "Responder", "DNSZone", "ZoneFiles", "DNSWire",
+                "Listeners", "Responder", "DNSZone", "ZoneFiles", "DNSWire", "Admin",
                 .product(name: "NIOCore", package: nio),
+                .product(name: "NIOPosix", package: nio),
                 .product(name: "NIOEmbedded", package: nio),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

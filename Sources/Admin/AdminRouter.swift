@@ -23,8 +23,12 @@ public struct AdminRouter: Sendable {
             return AdminResponse(status: .ok, contentType: "application/json", body: Array(data))
         case (.GET, "/"):
             let report = await runtime.statusReport()
+            var charts: [String: AnswerHistory.Chart] = [:]
+            let live = await runtime.liveAnswers()
+            for p in report.pools { charts[p.name] = await runtime.history.chart(pool: p.name, live: live) }
             return AdminResponse(
-                status: .ok, contentType: "text/html; charset=utf-8", body: Array(StatusPage.render(report).utf8))
+                status: .ok, contentType: "text/html; charset=utf-8",
+                body: Array(StatusPage.render(report, charts: charts).utf8))
         case (.GET, "/explain"):
             guard let name = r.parameter("name"), let client = r.parameter("client") else {
                 return .text(

@@ -41,6 +41,12 @@ public struct AdminResponse: Sendable {
     public var contentType: String
     public var body: [UInt8]
 
+    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
     public static func text(_ status: HTTPResponseStatus, _ s: String) -> AdminResponse {
         AdminResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((s + "\n").utf8))
     }
@@ -73,6 +79,9 @@ public struct AdminServer: Sendable {
         return AdminServer(channel: channel, handler: handler, logger: logger)
     }
 
+    /// The port bound (for port 0).
+    public var port: Int? { channel.channel.localAddress?.port }
+
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
@@ -84,7 +93,7 @@ public struct AdminServer: Sendable {
     }
 
     func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
-        try? await connection.executeThenClose { inbound, outbound in
+        try? await connection.executeThenClose { inbound, _ in
             var head: HTTPRequestHead?
             var body: [UInt8] = []
             for try await part in inbound {
@@ -94,7 +103,7 @@ public struct AdminServer: Sendable {
                     body = []
                 case .body(var b):
                     guard body.count + b.readableBytes <= AdminServer.maxBody else {
-                        try await write(.text(.payloadTooLarge, "request body too large"), outbound)
+                        try await write(.text(.payloadTooLarge, "request body too large"), connection.channel)
                         return
                     }
                     body += b.readBytes(length: b.readableBytes) ?? []
@@ -104,22 +113,27 @@ public struct AdminServer: Sendable {
                     let request = AdminRequest(
                         method: h.method, path: path, query: query, headers: h.headers, body: body)
                     let response = await handler(request)
-                    try await write(response, outbound)
+                    try await write(response, connection.channel)
                     return
                 }
             }
         }
     }
 
-    func write(_ r: AdminResponse, _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+    /// Writes the response and returns once the socket took all of it: the connection is closed
+    /// right after, and a close drops what is still queued (a `/status` of thousands of members
+    /// is megabytes, far more than the socket buffer). So the parts go straight to the channel and
+    /// the last write's promise is awaited, not only the outbound writer's hand-over.
+    func write(_ r: AdminResponse, _ channel: any Channel) async throws {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: r.contentType)
         headers.add(name: "Content-Length", value: "\(r.body.count)")
         headers.add(name: "Connection", value: "close")
         headers.add(name: "Cache-Control", value: "no-store")
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: r.status, headers: headers)))
-        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: r.body))))
-        try await outbound.write(.end(nil))
+        let head = HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: r.status, headers: headers))
+        channel.write(head, promise: nil)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: r.body))), promise: nil)
+        try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
     }
 
     static func split(_ uri: String) -> (String, [String: String]) {

@@ -17,6 +17,12 @@ public struct Explanation: Codable, Sendable {
         /// The client's order of the members (sticky), or the stored order (others): 1 first.
         public var rank: Int
         public var weight: Int
+        /// The weight answers use now (configured × agent × slow start; 0 while out).
+        public var effectiveWeight: Double
+        /// Tiered pools: the member's tier (1 = first).
+        public var tier: Int?
+        /// The agent's word (up, drain, maint, down…), for a pool with `agent:`.
+        public var agent: String?
         /// up, down, drained or unknown.
         public var state: String
         public var usable: Bool
@@ -38,6 +44,9 @@ public struct Explanation: Codable, Sendable {
     /// Sticky pools: the client's subnet as its key, and the ECS scope of the answer.
     public var key: String?
     public var scope: Int?
+    /// Tiered pools: the tier that answers (1 = first) and why.
+    public var tier: Int?
+    public var tierReason: String?
     public var members: [Member]
 }
 
@@ -89,13 +98,26 @@ extension CarouselRuntime {
         e.pool = pool.name
         e.order = pool.order.rawValue
         e.maxAnswers = pool.pool.maxAnswers
+        let cs = plan.candidateSet(set: b, health: health)
+        if set.isTiered {
+            e.tier = cs.candidates.tier >= 0 ? cs.candidates.tier + 1 : nil
+            e.tierReason = StatusReport.tierReason(set, cs)
+        }
+        let agents =
+            pool.pool.agent == nil
+            ? [:]
+            : Dictionary(
+                await prober.status().filter { $0.check.kind == .agent }.map { ($0.id, $0.agent?.word ?? "unknown") },
+                uniquingKeysWith: { a, _ in a })
         func member(_ m: Int, rank: Int) -> Explanation.Member {
-            let membership = plan.membership(set: b, member: m, health: health)
+            let membership = plan.membership(set: b, member: m, health: health, in: cs)
             let t = set.targets[m]
             var state = t < 0 ? "up" : health.state(t).description
             if set.drained[m] || (t >= 0 && health.isDrained(t)) { state = "drained" }
             return Explanation.Member(
-                address: set.addresses[m], rank: rank, weight: set.weights[m], state: state,
+                address: set.addresses[m], rank: rank, weight: set.weights[m],
+                effectiveWeight: set.isUsable(m, health) ? set.effectiveWeight(m, health) : 0,
+                tier: set.isTiered ? Int(set.tiers[m]) + 1 : nil, agent: agents[set.agents[m]], state: state,
                 usable: set.isUsable(m, health), inAnswer: addresses.contains(set.addresses[m]), why: membership.why)
         }
         if pool.order == .sticky {

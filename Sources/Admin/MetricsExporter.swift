@@ -1,5 +1,7 @@
+import Balancer
 import CoreMetrics
 import Health
+import Listeners
 import Prober
 import Prometheus
 import Runtime
@@ -26,8 +28,36 @@ public final class MetricsExporter: Sendable {
         .set(Int64(server.stats.tcpRefused.load(ordering: .relaxed)))
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
-        return String(decoding: bytes, as: UTF8.self) + MetricsExporter.targetText(await runtime.prober.status())
-            + QueryCountersText.text(await server.queryCounters()) + ServerStatsText.text(server.stats)
+        let counters = await server.queryCounters()
+        let targets = await runtime.prober.status()
+        return String(decoding: bytes, as: UTF8.self) + MetricsExporter.targetText(targets)
+            + MetricsExporter.memberText(await runtime.snapshot.plan, await runtime.prober.view, counters.answers)
+            + QueryCountersText.text(counters) + ServerStatsText.text(server.stats)
+    }
+
+    /// Per pool member: its effective weight now, and the answers that held it and put it first.
+    static func memberText(_ plan: BalancePlan, _ view: HealthView, _ totals: AnswerTotals) -> String {
+        var weights: [Int32: Double] = [:]
+        for set in plan.sets {
+            for m in set.targets.indices {
+                let w = set.isUsable(m, view) ? set.effectiveWeight(m, view) : 0
+                weights[set.counters[m]] = max(weights[set.counters[m]] ?? 0, w)
+            }
+        }
+        var weight =
+            "# HELP carousel_member_weight A pool member's weight in answers now: configured × agent × slow start, 0 while out.\n# TYPE carousel_member_weight gauge\n"
+        var answers =
+            "# HELP carousel_member_answers_total Answers of a pool that held the member.\n# TYPE carousel_member_answers_total counter\n"
+        var firsts =
+            "# HELP carousel_member_first_answers_total Answers of a pool that put the member first.\n# TYPE carousel_member_first_answers_total counter\n"
+        for id in weights.keys.sorted() {
+            let key = plan.counterKeys[Int(id)]
+            let labels = "pool=\"\(escaped(key.pool))\",address=\"\(escaped(key.address))\""
+            weight += "carousel_member_weight{\(labels)} \(weights[id]!)\n"
+            answers += "carousel_member_answers_total{\(labels)} \(totals.answers(id))\n"
+            firsts += "carousel_member_first_answers_total{\(labels)} \(totals.firsts(id))\n"
+        }
+        return weight + answers + firsts
     }
 
     /// Per-target series: state, drain, probe durations (histogram) and state transitions.

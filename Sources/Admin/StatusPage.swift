@@ -1,10 +1,12 @@
 import Foundation
+import Runtime
 
 /// `GET /`: the status a person reads at a glance — pools as tables (up green, down red, drained
-/// grey, unknown amber), the last error per address, zones with serials, current problems. It
-/// refreshes itself every 3 s and loads nothing from elsewhere.
+/// grey, unknown amber), the last error per address, each member's tier, weights, agent and share
+/// of answers, a chart of each pool's last hour (`PoolChart`), zones with serials, current
+/// problems. It refreshes itself every 3 s and loads nothing from elsewhere.
 enum StatusPage {
-    static func render(_ r: StatusReport) -> String {
+    static func render(_ r: StatusReport, charts: [String: AnswerHistory.Chart] = [:], now: Date = Date()) -> String {
         var h = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
@@ -20,6 +22,7 @@ enum StatusPage {
             .state{font-weight:600;border-radius:.3rem;padding:.1rem .5rem;color:#fff;display:inline-block;min-width:4.5rem;text-align:center}
             .up{background:#2e7d32}.down{background:#c62828}.drained{background:#888}.unknown{background:#f9a825}
             .out{color:#c62828}.in{color:#2e7d32}
+            .tiers{font-size:.85rem;margin:.2rem 0}.pool-chart{display:block;margin:.4rem 0 .2rem;background:#fff;border:1px solid #ddd}
             .errors{background:#fff3f3;border:1px solid #e0b4b4;padding:.5rem 1rem;color:#8a1f1f}
             code{font-family:ui-monospace,monospace}
             </style></head><body>
@@ -39,14 +42,29 @@ enum StatusPage {
             h += "<div class=\"meta\">order \(esc(p.order)) · ttl \(p.ttl) s"
             if let m = p.maxAnswers { h += " · max_answers \(m)" }
             if let sticky = p.stickyPrefixes { h += " · clients keyed by /\(sticky.ipv4) and /\(sticky.ipv6)" }
-            h += " · all_down \(esc(p.allDown)) · check <code>\(esc(p.check))</code></div>\n"
+            h += " · all_down \(esc(p.allDown)) · check <code>\(esc(p.check))</code>"
+            if let agent = p.agent { h += " · agent <code>\(esc(agent))</code>" }
+            if let ramp = p.slowStart { h += " · slow_start \(Int(ramp)) s" }
+            h += "</div>\n"
+            if let chart = charts[p.name] { h += PoolChart.svg(chart, now: now) + "\n" }
             for set in p.sets {
+                if let reason = set.tierReason {
+                    h += "<div class=\"tiers\" data-owner=\"\(esc(set.owner))\" data-type=\"\(esc(set.type))\" "
+                    h +=
+                        "data-answering-tier=\"\(set.answeringTier.map(String.init) ?? "")\">\(esc(set.owner)) \(esc(set.type)): "
+                    h += "\(esc(reason))</div>\n"
+                }
                 h +=
                     "<table class=\"pool\" data-pool=\"\(esc(p.name))\"><tr><th>\(esc(set.owner)) \(esc(set.type))</th>"
                 let sticky = p.stickyPrefixes != nil
+                let tiered = set.tiers != nil
+                let agents = p.agent != nil
                 h += "<th>state</th><th>since</th><th>last check</th><th>latency</th>"
-                h += sticky ? "<th>weight</th><th>share of clients</th>" : ""
-                h += "<th>in answers</th></tr>\n"
+                h += tiered ? "<th>tier</th>" : ""
+                h += "<th>weight</th><th>effective</th>"
+                h += agents ? "<th>agent</th>" : ""
+                h += sticky ? "<th>share of clients</th>" : ""
+                h += "<th>answers, last min</th><th>in answers</th></tr>\n"
                 for m in set.members {
                     h +=
                         "<tr data-address=\"\(esc(m.address))\" data-state=\"\(esc(m.state))\"><td><code>\(esc(m.address))</code></td>"
@@ -54,9 +72,22 @@ enum StatusPage {
                     h += "<td>\(m.since.map(date) ?? "—")</td>"
                     h += "<td>\(esc(m.lastResult ?? "—"))</td>"
                     h += "<td>\(m.latencyMs.map { String(format: "%.1f ms", $0) } ?? "—")</td>"
-                    if sticky {
-                        h += "<td>\(m.weight ?? 1)</td><td>\(String(format: "%.1f %%", (m.share ?? 0) * 100))</td>"
+                    if tiered { h += "<td>\(m.tier.map(String.init) ?? "—")</td>" }
+                    h += "<td>\(m.weight ?? 1)</td>"
+                    var effective = String(format: "%.2f", m.effectiveWeight ?? 0)
+                    if let until = m.slowStartUntil { effective += " (slow start until \(date(until)))" }
+                    h += "<td class=\"effective\">\(esc(effective))</td>"
+                    if agents {
+                        let a = m.agent
+                        var text = a.map { "\($0.state) \($0.percent) %" } ?? "—"
+                        if let reason = a?.reason, !reason.isEmpty { text += " (\(reason))" }
+                        if let problem = a?.problem { text += " · \(problem)" }
+                        if let failure = a?.failure { text += " · no answer: \(failure)" }
+                        h += "<td class=\"agent\">\(esc(text))</td>"
                     }
+                    if sticky { h += "<td>\(String(format: "%.1f %%", (m.share ?? 0) * 100))</td>" }
+                    h +=
+                        "<td>\(m.answersLastMinute ?? 0) · \(String(format: "%.0f %%", (m.answerShare ?? 0) * 100)) first</td>"
                     h +=
                         "<td class=\"\(m.inAnswers ? "in" : "out")\">\(m.inAnswers ? "yes" : "no") — \(esc(m.why))</td></tr>\n"
                 }

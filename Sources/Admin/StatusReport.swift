@@ -32,10 +32,48 @@ public struct StatusReport: Codable, Sendable {
         public var failures: Int
         public var inAnswers: Bool
         public var why: String
-        /// Sticky pools: the member's configured weight, and its share of the client key space
+        /// The member's configured weight, and for sticky pools its share of the client key space
         /// now (first places over sampled subnets, 0…1).
         public var weight: Int?
         public var share: Double?
+        /// The weight answers use now: configured × the agent's report × the slow-start ramp.
+        public var effectiveWeight: Double?
+        /// Tiered pools: the member's tier (1 = first).
+        public var tier: Int?
+        /// The member's agent: its last word and what Carousel made of it.
+        public var agent: Agent?
+        /// While a slow-start ramp is under way: when the member reaches its full weight.
+        public var slowStartUntil: Date?
+        /// Answers over the last minute that held the member, and the share of them that put it
+        /// first (the address most clients use), 0…1.
+        public var answersLastMinute: UInt64?
+        public var answerShare: Double?
+    }
+
+    /// What a member's agent said (HAProxy's agent-check protocol) and its effect.
+    public struct Agent: Codable, Sendable {
+        /// up, drain, maint, down, fail, failed or stopped.
+        public var state: String
+        /// The weight it reported, in percent of the configured weight.
+        public var percent: Int
+        /// The configured weight × percent / 100 (HAProxy's `weight`).
+        public var reportedWeight: Double
+        /// The text after `#` with its last `down`/`up` word.
+        public var reason: String?
+        public var lastLine: String?
+        /// A word it did not understand, or a line without an end.
+        public var problem: String?
+        /// Why the last attempt got no line, while it has none.
+        public var failure: String?
+        public var answered: Bool
+    }
+
+    public struct Tier: Codable, Sendable {
+        public var tier: Int
+        public var members: Int
+        public var usable: Int
+        public var minUp: Int
+        public var answering: Bool
     }
 
     public struct StickyPrefixes: Codable, Sendable {
@@ -47,6 +85,11 @@ public struct StatusReport: Codable, Sendable {
         public var owner: String
         public var type: String
         public var members: [Member]
+        /// Tiered pools: the tier that answers now (1 = first; nil while every member is out) and
+        /// why, and every tier's count.
+        public var answeringTier: Int?
+        public var tierReason: String?
+        public var tiers: [Tier]?
     }
 
     public struct Pool: Codable, Sendable {
@@ -58,6 +101,9 @@ public struct StatusReport: Codable, Sendable {
         public var check: String
         /// Sticky pools: the prefixes a client's address is cut to.
         public var stickyPrefixes: StickyPrefixes?
+        /// `agent:` (its fingerprint, `agent:9999`) and `slow_start:` in seconds, when set.
+        public var agent: String?
+        public var slowStart: Double?
         public var sets: [AddressSet]
     }
 
@@ -90,6 +136,31 @@ public struct StatusReport: Codable, Sendable {
     }
 }
 
+extension StatusReport.Agent {
+    init(_ a: AgentState, weight: Int) {
+        self.init(
+            state: a.word, percent: a.percent, reportedWeight: Double(weight) * Double(a.percent) / 100,
+            reason: a.description, lastLine: a.lastLine, problem: a.problem, failure: a.failure, answered: a.answered)
+    }
+}
+
+extension StatusReport {
+    /// Why the answering tier answers, in words: `tier 1: 2 of 2 usable (min_up 1)`, or
+    /// `tier 1 has 0 of 2 usable (min_up 1): tier 2 answers (1 of 1 usable)`.
+    static func tierReason(_ set: BalancedSet, _ cs: CandidateSet) -> String {
+        let c = cs.candidates
+        func count(_ t: Int) -> String {
+            "\(cs.tierUsable[t]) of \(set.tierSizes[t]) usable, min_up \(set.tierNeeded[t])"
+        }
+        guard c.tier >= 0 else { return "no tier has a usable member: all_down applies" }
+        let above = (0..<c.tier).filter { set.tierSizes[$0] > 0 }.map { "tier \($0 + 1) has \(count($0))" }
+        if above.isEmpty { return "tier \(c.tier + 1) answers: \(count(c.tier))" }
+        let met = cs.tierUsable[c.tier] >= set.tierNeeded[c.tier]
+        return above.joined(separator: "; ") + "; so tier \(c.tier + 1) answers: \(count(c.tier))"
+            + (met ? "" : " (no tier meets its min_up: the first with a usable member answers)")
+    }
+}
+
 extension CarouselRuntime {
     public func statusReport() async -> StatusReport {
         let targets = Dictionary(await prober.status().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -110,28 +181,57 @@ extension CarouselRuntime {
                 maxAnswers: p.pool.maxAnswers, check: p.pool.check.fingerprint,
                 stickyPrefixes: p.order == .sticky
                     ? StatusReport.StickyPrefixes(ipv4: p.pool.sticky.ipv4, ipv6: p.pool.sticky.ipv6) : nil,
+                agent: p.pool.agent.map { $0.check.fingerprint },
+                slowStart: p.pool.slowStart.map {
+                    Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
+                },
                 sets: [])
         }
+        let recent = await history.recent(live: await liveAnswers())
         for (i, set) in plan.sets.enumerated() {
             let owner = set.owner.description
             let sticky = plan.pools[set.pool].order == .sticky
             let shares = sticky ? plan.shares(set: i, health: view) : []
+            let cs = plan.candidateSet(set: i, health: view)
+            let firstsTotal = set.counters.reduce(UInt64(0)) {
+                $0 + (Int($1) < recent.firsts.count ? recent.firsts[Int($1)] : 0)
+            }
             let members = set.addresses.indices.map { m -> StatusReport.Member in
                 let t = targets[set.targets[m]]
-                let membership = plan.membership(set: i, member: m, health: view)
+                let a = targets[set.agents[m]]
+                let membership = plan.membership(set: i, member: m, health: view, in: cs)
                 var state = t?.state.description ?? (set.targets[m] < 0 ? "up" : "unknown")
                 if set.drained[m] || (t?.drained ?? false) { state = "drained" }
+                let id = Int(set.counters[m])
+                let firsts = id < recent.firsts.count ? recent.firsts[id] : 0
+                let rampEnds = [t?.rampEnds, a?.rampEnds].compactMap { $0 }.max()
                 return StatusReport.Member(
                     address: set.addresses[m], state: state, since: t?.since, lastResult: t?.lastResult?.reason,
                     latencyMs: t?.lastResult.map {
                         Double($0.latency.components.attoseconds) / 1e15 + Double($0.latency.components.seconds) * 1000
                     },
                     lastChecked: t?.lastChecked, successes: t?.successes ?? 0, failures: t?.failures ?? 0,
-                    inAnswers: membership.included, why: membership.why, weight: sticky ? set.weights[m] : nil,
-                    share: sticky ? shares[m] : nil)
+                    inAnswers: membership.included, why: membership.why, weight: set.weights[m],
+                    share: sticky ? shares[m] : nil,
+                    effectiveWeight: set.isUsable(m, view) ? set.effectiveWeight(m, view) : 0,
+                    tier: set.isTiered ? Int(set.tiers[m]) + 1 : nil,
+                    agent: a?.agent.map { StatusReport.Agent($0, weight: set.weights[m]) },
+                    slowStartUntil: rampEnds,
+                    answersLastMinute: id < recent.answers.count ? recent.answers[id] : 0,
+                    answerShare: firstsTotal > 0 ? Double(firsts) / Double(firstsTotal) : 0)
             }
-            pools[set.pool].sets.append(
-                StatusReport.AddressSet(owner: owner, type: set.type.description, members: members))
+            var entry = StatusReport.AddressSet(owner: owner, type: set.type.description, members: members)
+            if set.isTiered {
+                let c = cs.candidates
+                entry.answeringTier = c.tier >= 0 ? c.tier + 1 : nil
+                entry.tiers = set.tierSizes.indices.map { t in
+                    StatusReport.Tier(
+                        tier: t + 1, members: set.tierSizes[t], usable: cs.tierUsable[t], minUp: set.tierNeeded[t],
+                        answering: t == c.tier)
+                }
+                entry.tierReason = StatusReport.tierReason(set, cs)
+            }
+            pools[set.pool].sets.append(entry)
         }
         return StatusReport(
             version: StatusReport.version, startedAt: startedAt, reloads: reloads, zones: zones,

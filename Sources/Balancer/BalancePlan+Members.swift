@@ -50,17 +50,47 @@ extension BalancePlan {
         return out
     }
 
-    /// The probe targets of every pool member, with the pools that use each (for the prober).
+    /// The probe targets of every pool member (its check, and its agent if the pool has one),
+    /// with the pools that use each (for the prober).
     public static func targets(of catalog: Catalog, pools: [Pool]) -> [TargetKey: [String]] {
         var out: [TargetKey: [String]] = [:]
         for m in members(of: catalog, pools: pools) {
             let pool = pools[m.pool]
-            guard pool.check.isChecked else { continue }
+            let checks = (pool.check.isChecked ? [pool.check] : []) + (pool.agent.map { [$0.check] } ?? [])
             let set = catalog.zones[m.zone].nodes[m.node].rrsets[m.rrset]
             for address in addresses(of: set) {
-                let key = TargetKey(address: address, check: pool.check)
-                if !(out[key]?.contains(pool.name) ?? false) { out[key, default: []].append(pool.name) }
+                for check in checks {
+                    let key = TargetKey(address: address, check: check)
+                    if !(out[key]?.contains(pool.name) ?? false) { out[key, default: []].append(pool.name) }
+                }
             }
+        }
+        return out
+    }
+
+    /// The slow-start ramp of each probe target whose pools have `slow_start` (the longest, when
+    /// pools that share a target differ).
+    public static func slowStarts(of catalog: Catalog, pools: [Pool]) -> [TargetKey: Duration] {
+        var out: [TargetKey: Duration] = [:]
+        for m in members(of: catalog, pools: pools) {
+            let pool = pools[m.pool]
+            guard let ramp = pool.slowStart else { continue }
+            let checks = (pool.check.isChecked ? [pool.check] : []) + (pool.agent.map { [$0.check] } ?? [])
+            for address in addresses(of: catalog.zones[m.zone].nodes[m.node].rrsets[m.rrset]) {
+                for check in checks {
+                    let key = TargetKey(address: address, check: check)
+                    out[key] = max(out[key] ?? .zero, ramp)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Every address (canonical text) of each pool's RRsets, by pool index.
+    public static func addresses(of catalog: Catalog, pools: [Pool]) -> [Int: Set<String>] {
+        var out: [Int: Set<String>] = [:]
+        for m in members(of: catalog, pools: pools) {
+            out[m.pool, default: []].formUnion(addresses(of: catalog.zones[m.zone].nodes[m.node].rrsets[m.rrset]))
         }
         return out
     }

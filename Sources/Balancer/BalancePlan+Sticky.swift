@@ -48,13 +48,18 @@ enum Sticky {
     }
 
     /// Member `m`'s rank for `key`: lower is better. With equal weights the draw itself orders them
-    /// (no logarithm on the query path).
+    /// (no logarithm on the query path); with weights that change while serving, the member's
+    /// effective weight now (the same order as the shortcut while they are all equal).
     @inline(__always)
-    static func rank(_ key: UInt64, _ set: BalancedSet, _ m: Int) -> Double {
+    static func rank(_ key: UInt64, _ set: BalancedSet, _ m: Int, _ health: HealthView) -> Double {
         let u = mix(key ^ set.memberHashes[m])
-        if set.uniformWeights { return Double(UInt64.max - u) }
+        if set.uniformWeights && !set.dynamicWeights { return Double(UInt64.max - u) }
         // u mapped into (0, 1): 53 random bits, never 0 or 1.
         let unit = (Double(u >> 11) + 0.5) * 0x1p-53
+        if set.dynamicWeights {
+            let w = set.effectiveWeight(m, health)
+            return w > 0 ? -log(unit) / w : .infinity
+        }
         return -log(unit) * set.inverseWeights[m]
     }
 }
@@ -63,8 +68,10 @@ extension BalancePlan {
     /// Puts the `take` usable members (`scratch.healthy[0..<count]`) that rank best for `client`
     /// into `scratch.picks`, best first: a selection of the top few, no allocation.
     @inline(__always)
-    func rankForClient(_ set: BalancedSet, _ client: StickyKey, count: Int, take: Int, scratch: BalancerScratch) {
-        for h in 0..<count { scratch.ranks[h] = Sticky.rank(client.hash, set, Int(scratch.healthy[h])) }
+    func rankForClient(
+        _ set: BalancedSet, _ client: StickyKey, _ health: HealthView, count: Int, take: Int, scratch: BalancerScratch
+    ) {
+        for h in 0..<count { scratch.ranks[h] = Sticky.rank(client.hash, set, Int(scratch.healthy[h]), health) }
         for k in 0..<take {
             var best = k
             for h in (k + 1)..<max(k + 1, count) where scratch.ranks[h] < scratch.ranks[best] { best = h }
@@ -86,20 +93,27 @@ extension BalancePlan {
         public var member: Int
         public var address: String
         public var weight: Int
+        /// The weight the ranking used: configured × agent × slow start.
+        public var effectiveWeight: Double
         public var rank: Int
         public var usableRank: Int?
     }
 
     public func ranking(set index: Int, client: StickyKey, health: HealthView) -> [Ranked] {
         let set = sets[index]
-        let order = set.targets.indices.sorted { Sticky.rank(client.hash, set, $0) < Sticky.rank(client.hash, set, $1) }
+        let order = set.targets.indices.sorted {
+            Sticky.rank(client.hash, set, $0, health) < Sticky.rank(client.hash, set, $1, health)
+        }
+        let scratch = BalancerScratch(capacity: max(1, set.targets.count))
+        let c = candidates(set, health, scratch)
+        let answering = Set((0..<c.count).map { Int(scratch.healthy[$0]) })
         var usable = 0
         return order.enumerated().map { i, m in
-            let ok = set.isUsable(m, health)
+            let ok = answering.contains(m)
             if ok { usable += 1 }
             return Ranked(
-                member: m, address: set.addresses[m], weight: set.weights[m], rank: i + 1, usableRank: ok ? usable : nil
-            )
+                member: m, address: set.addresses[m], weight: set.weights[m],
+                effectiveWeight: set.effectiveWeight(m, health), rank: i + 1, usableRank: ok ? usable : nil)
         }
     }
 
@@ -110,7 +124,9 @@ extension BalancePlan {
         let set = sets[index]
         let prefixes = pools[set.pool].pool.sticky
         var firsts = [Int](repeating: 0, count: set.targets.count)
-        let usable = set.targets.indices.filter { set.isUsable($0, health) }
+        let scratch = BalancerScratch(capacity: max(1, set.targets.count))
+        let c = candidates(set, health, scratch)
+        let usable = (0..<c.count).map { Int(scratch.healthy[$0]) }
         guard !usable.isEmpty else { return firsts.map(Double.init) }
         var seed: UInt64 = 0x5eed
         for i in 0..<samples {
@@ -120,7 +136,7 @@ extension BalancePlan {
                 ? ClientSubnet(family: .ipv4, sourcePrefix: 32, high: seed << 32, low: 0)
                 : ClientSubnet(family: .ipv6, sourcePrefix: 128, high: seed, low: Sticky.mix(seed))
             let key = StickyKey(subnet, prefixes: prefixes)
-            let first = usable.min { Sticky.rank(key.hash, set, $0) < Sticky.rank(key.hash, set, $1) }!
+            let first = usable.min { Sticky.rank(key.hash, set, $0, health) < Sticky.rank(key.hash, set, $1, health) }!
             firsts[first] += 1
         }
         return firsts.map { Double($0) / Double(samples) }

@@ -37,15 +37,41 @@ public struct BalancedSet: Sendable {
     public let memberHashes: [UInt64]
     public let inverseWeights: [Double]
     public let uniformWeights: Bool
+    /// Per record: the prober's id for the member's agent, or -1 (no `agent:`).
+    public let agents: [Int32]
+    /// Tiers (`tiers:`): each record's tier, and per tier how many records it has in this set and
+    /// how many must be usable for it to answer. Empty for a pool without tiers.
+    public let tiers: [UInt8]
+    public let tierSizes: [Int]
+    public let tierNeeded: [Int]
+    /// Weights change while serving (agents, slow start): selection reads each member's
+    /// effective weight from the health view.
+    public let dynamicWeights: Bool
+    /// Per record: the id of its answer counters (per pool and address, stable across reloads).
+    public let counters: [Int32]
 
     /// Whether member `m` may be answered now: its address is up (or not checked) and drained
-    /// neither everywhere nor from this pool. The one definition every part of Carousel uses: the
+    /// neither everywhere nor from this pool, and its agent (if any) has not taken it out
+    /// (`down`, `maint`, `drain` or `0%`). The one definition every part of Carousel uses: the
     /// selection, the status page, the all-down log and `publish_health`'s zone versions.
     @inline(__always)
     public func isUsable(_ m: Int, _ health: HealthView) -> Bool {
         let t = targets[m]
-        return (t < 0 || (health.isUp(t) && !health.isDrained(t))) && !drained[m]
+        let a = agents[m]
+        return (t < 0 || (health.isUp(t) && !health.isDrained(t)))
+            && (a < 0 || (health.isUp(a) && !health.isDrained(a) && health.factor(a) > 0)) && !drained[m]
     }
+
+    /// Member `m`'s weight now: its configured weight times its agent's report and its
+    /// slow-start ramp.
+    @inline(__always)
+    public func effectiveWeight(_ m: Int, _ health: HealthView) -> Double {
+        guard dynamicWeights else { return Double(weights[m]) }
+        let f = Double(health.factor(targets[m])) * Double(health.factor(agents[m]))
+        return Double(weights[m]) * f * 1e-6
+    }
+
+    public var isTiered: Bool { !tierSizes.isEmpty }
 
     /// Whether any member may be answered now.
     public func anyUsable(_ health: HealthView) -> Bool {
@@ -62,14 +88,19 @@ public final class BalancePlan: Sendable {
     let bindings: [[Int32]]
     /// The largest set, so per-thread scratch can be sized once.
     public let largestSet: Int
+    /// What each answer counter id counts (`BalancedSet.counters`), in id order.
+    public let counterKeys: [AnswerCounterKey]
 
-    public static let empty = BalancePlan(pools: [], sets: [], bindings: [], largestSet: 0)
+    public static let empty = BalancePlan(pools: [], sets: [], bindings: [], largestSet: 0, counterKeys: [])
 
-    init(pools: [PoolPolicy], sets: [BalancedSet], bindings: [[Int32]], largestSet: Int) {
+    init(
+        pools: [PoolPolicy], sets: [BalancedSet], bindings: [[Int32]], largestSet: Int, counterKeys: [AnswerCounterKey]
+    ) {
         self.pools = pools
         self.sets = sets
         self.bindings = bindings
         self.largestSet = largestSet
+        self.counterKeys = counterKeys
     }
 
     @inline(__always)
@@ -83,6 +114,15 @@ public final class BalancePlan: Sendable {
     /// `poolDrains` holds `pool/address` for addresses drained from one pool only.
     public static func build(
         catalog: Catalog, pools configs: [Pool], ids: [TargetKey: Int32], poolDrains: Set<String> = []
+    ) -> BalancePlan {
+        var counters = AnswerCounterIndex()
+        return build(catalog: catalog, pools: configs, ids: ids, poolDrains: poolDrains, counters: &counters)
+    }
+
+    /// The same, with answer counter ids from `counters`, which keeps them across plans.
+    public static func build(
+        catalog: Catalog, pools configs: [Pool], ids: [TargetKey: Int32], poolDrains: Set<String>,
+        counters: inout AnswerCounterIndex
     ) -> BalancePlan {
         let policies = configs.map { c in
             let fallback = c.fallback.map(\.bytes)
@@ -102,6 +142,17 @@ public final class BalancePlan: Sendable {
             let targets = addresses.map {
                 pool.check.isChecked ? ids[TargetKey(address: $0, check: pool.check)] ?? -1 : -1
             }
+            let agents = addresses.map { a in pool.agent.map { ids[TargetKey(address: a, check: $0.check)] ?? -1 } ?? -1
+            }
+            var tiers: [UInt8] = []
+            var tierSizes: [Int] = []
+            var tierNeeded: [Int] = []
+            if !pool.tiers.isEmpty {
+                // An address in no tier (the validator reports it) answers with the last one.
+                tiers = addresses.map { UInt8(pool.tier(of: $0) ?? pool.tiers.count - 1) }
+                tierSizes = pool.tiers.indices.map { t in tiers.filter { Int($0) == t }.count }
+                tierNeeded = pool.tiers.indices.map { pool.tiers[$0].minUp.needed(of: tierSizes[$0]) }
+            }
             let weights = addresses.map { pool.weights[$0] ?? 1 }
             let schedule = pool.order == .weighted ? WeightedSchedule.make(weights: weights) : []
             let hashes = rrset.data.withUnsafeBytes { d in
@@ -118,10 +169,13 @@ public final class BalancePlan: Sendable {
                     drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule,
                     weights: weights, memberHashes: hashes,
                     inverseWeights: weights.map { $0 > 0 ? 1 / Double($0) : .infinity },
-                    uniformWeights: Set(weights).count <= 1))
+                    uniformWeights: Set(weights).count <= 1, agents: agents, tiers: tiers, tierSizes: tierSizes,
+                    tierNeeded: tierNeeded, dynamicWeights: pool.hasDynamicWeights,
+                    counters: addresses.map { counters.id(pool: pool.name, address: $0) }))
             largest = max(largest, rrset.count)
         }
-        return BalancePlan(pools: policies, sets: sets, bindings: bindings, largestSet: largest)
+        return BalancePlan(
+            pools: policies, sets: sets, bindings: bindings, largestSet: largest, counterKeys: counters.keys)
     }
 
     static func offsets(of set: RRset) -> [Int] {

@@ -23,6 +23,39 @@ public struct Pool: Sendable, Hashable {
         }
     }
 
+    /// One tier of a tiered pool: its members (canonical address text) and how many of them must be
+    /// usable for the tier to answer.
+    public struct Tier: Sendable, Hashable {
+        public enum MinUp: Sendable, Hashable, CustomStringConvertible {
+            case count(Int)
+            /// A percentage of the tier's members in the RRset, rounded up.
+            case percent(Int)
+
+            /// The number of usable members this needs out of `size`: at least 1, at most `size`.
+            public func needed(of size: Int) -> Int {
+                switch self {
+                case .count(let n): return max(1, min(n, size))
+                case .percent(let p): return max(1, min(size, (size * p + 99) / 100))
+                }
+            }
+
+            public var description: String {
+                switch self {
+                case .count(let n): "\(n)"
+                case .percent(let p): "\(p)%"
+                }
+            }
+        }
+
+        public var members: [String]
+        public var minUp: MinUp
+
+        public init(members: [String], minUp: MinUp = .count(1)) {
+            self.members = members.map { IPAddress.canonical($0) ?? $0 }
+            self.minUp = minUp
+        }
+    }
+
     /// What to answer while every member is out.
     public enum AllDown: String, Sendable, Hashable, CaseIterable {
         case serveAll = "serve_all"
@@ -46,11 +79,22 @@ public struct Pool: Sendable, Hashable {
     public var check: Check
     /// For `order: sticky`.
     public var sticky: StickyPrefixes
+    /// Answered in order: the first tier with `min_up` usable members (empty: one flat set).
+    public var tiers: [Tier]
+    /// A member that comes back ramps from 10 % of its weight to all of it over this long.
+    public var slowStart: Duration?
+    /// Each member's own agent, which reports its load (HAProxy's agent-check protocol).
+    public var agent: AgentCheck?
+
+    /// Weights that change while serving (an agent's reports, slow-start ramps): `rotate` and
+    /// `weighted` then pick by each member's effective weight at every query.
+    public var hasDynamicWeights: Bool { agent != nil || slowStart != nil }
 
     public init(
         name: String, ttl: Int = 30, maxAnswers: Int? = nil, order: Order = .rotate, weights: [String: Int] = [:],
         allDown: AllDown = .serveAll, fallback: [IPAddress] = [], check: Check = Check(),
-        sticky: StickyPrefixes = StickyPrefixes()
+        sticky: StickyPrefixes = StickyPrefixes(), tiers: [Tier] = [], slowStart: Duration? = nil,
+        agent: AgentCheck? = nil
     ) {
         self.name = name
         self.ttl = ttl
@@ -61,5 +105,14 @@ public struct Pool: Sendable, Hashable {
         self.fallback = fallback
         self.check = check
         self.sticky = sticky
+        self.tiers = tiers
+        self.slowStart = slowStart
+        self.agent = agent
+    }
+
+    /// The tier of an address (canonical text), or nil when the pool has no tiers or the address
+    /// is in none of them.
+    public func tier(of address: String) -> Int? {
+        tiers.firstIndex { $0.members.contains(address) }
     }
 }

@@ -116,7 +116,10 @@ extension YAMLReader {
     /// The pools, and the line each is defined on.
     mutating func pools(_ node: Node, defaults: (ttl: Int, check: CheckFields)) -> [(Pool, line: Int)] {
         let seq = list(node, "pools", of: "pools")
-        let known: Set = ["name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check", "sticky"]
+        let known: Set = [
+            "name", "ttl", "max_answers", "order", "weights", "all_down", "fallback", "check", "sticky", "tiers",
+            "slow_start", "agent",
+        ]
         var out: [(Pool, line: Int)] = []
         var names: [String: Int] = [:]
         for (i, item) in seq.enumerated() {
@@ -161,6 +164,10 @@ extension YAMLReader {
                         }
                     }
                 case "check": pool.check = check(v, p, base: defaults.check).check
+                case "tiers": pool.tiers = tiers(v, p)
+                case "slow_start":
+                    pool.slowStart = duration(v, p, range: .seconds(1)...(.seconds(3600)))
+                case "agent": pool.agent = agent(v, p)
                 case "sticky":
                     for (sk, sv) in mapping(v, p, known: ["ipv4_prefix", "ipv6_prefix"]) {
                         if sk == "ipv4_prefix" {
@@ -184,5 +191,89 @@ extension YAMLReader {
             out.append((pool, line))
         }
         return out
+    }
+
+    /// `tiers:`: a list of `{ members: [address…], min_up: N | "N%" }`, at most
+    /// `BalancerScratch.maxTiers`, no address in two tiers.
+    mutating func tiers(_ node: Node, _ path: String) -> [Pool.Tier] {
+        let items = list(node, path, of: "tiers")
+        if items.count > BalancerScratch.maxTiers {
+            fail(node, path, "at most \(BalancerScratch.maxTiers) tiers")
+        }
+        var out: [Pool.Tier] = []
+        var seen: [String: Int] = [:]
+        for (t, item) in items.enumerated() {
+            let p = "\(path)[\(t)]"
+            var tier = Pool.Tier(members: [])
+            var minUpNode: Node?
+            for (k, v) in mapping(item, p, known: ["members", "min_up"]) {
+                if k == "members" {
+                    for text in strings(v, "\(p).members") ?? [] {
+                        guard let address = IPAddress.canonical(text) else {
+                            fail(v, "\(p).members", "\"\(text)\" is not an IP address")
+                            continue
+                        }
+                        if let other = seen[address] {
+                            fail(v, "\(p).members", "\(address) is already in tier \(other + 1)")
+                            continue
+                        }
+                        seen[address] = t
+                        tier.members.append(address)
+                    }
+                } else {
+                    minUpNode = v
+                    if let minUp = minUp(v, "\(p).min_up") { tier.minUp = minUp }
+                }
+            }
+            if tier.members.isEmpty {
+                fail(item, "\(p).members", "every tier needs members")
+            } else if case .count(let n) = tier.minUp, n > tier.members.count {
+                fail(minUpNode ?? item, "\(p).min_up", "\(n) is more than the tier's \(tier.members.count) members")
+            }
+            out.append(tier)
+        }
+        return out
+    }
+
+    /// `min_up: 2` or `min_up: "50%"`.
+    mutating func minUp(_ node: Node, _ path: String) -> Pool.Tier.MinUp? {
+        guard let text = node.scalar?.string else {
+            fail(node, path, "expected a count or a percentage such as \"50%\"")
+            return nil
+        }
+        if text.hasSuffix("%"), let p = Int(text.dropLast()) {
+            guard (1...100).contains(p) else {
+                fail(node, path, "\(text) is not between 1% and 100%")
+                return nil
+            }
+            return .percent(p)
+        }
+        guard let n = int(node, path, range: 1...1000) else { return nil }
+        return .count(n)
+    }
+
+    /// `agent: { port, interval, timeout }`.
+    mutating func agent(_ node: Node, _ path: String) -> AgentCheck? {
+        var port: Int?
+        var agent = AgentCheck(port: 0)
+        for (k, v) in mapping(node, path, known: ["port", "interval", "timeout"]) {
+            let p = "\(path).\(k)"
+            switch k {
+            case "port": port = int(v, p, range: 1...65535)
+            case "interval":
+                if let d = duration(v, p, range: .milliseconds(100)...(.seconds(3600))) { agent.interval = d }
+            default:
+                if let d = duration(v, p, range: .milliseconds(10)...(.seconds(600))) { agent.timeout = d }
+            }
+        }
+        if agent.timeout > agent.interval {
+            fail(node, "\(path).timeout", "must not be longer than the interval (\(agent.interval))")
+        }
+        guard let port else {
+            fail(node, "\(path).port", "an agent needs the port it listens on")
+            return nil
+        }
+        agent.port = port
+        return agent
     }
 }

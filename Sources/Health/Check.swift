@@ -17,6 +17,9 @@ public struct Check: Sendable, Hashable {
         case exec(command: [String])
         /// Not checked: always up.
         case none
+        /// The backend's own agent (HAProxy's agent-check protocol): a TCP connect, one line read.
+        /// Not a check of up and down: see ``AgentCheck``.
+        case agent
 
         /// The kind's name as the config writes it (`type:`).
         public var name: String {
@@ -27,6 +30,7 @@ public struct Check: Sendable, Hashable {
             case .dns: "dns"
             case .exec: "exec"
             case .none: "none"
+            case .agent: "agent"
             }
         }
     }
@@ -51,6 +55,25 @@ public struct Check: Sendable, Hashable {
     }
 
     public var isChecked: Bool { kind != .none }
+}
+
+/// A pool's `agent:`: where each member's agent listens and how often it is asked. Its targets are
+/// `(address, Check(kind: .agent, port:, timing:))`, probed beside the pool's check.
+public struct AgentCheck: Sendable, Hashable {
+    public var port: Int
+    public var interval: Duration
+    public var timeout: Duration
+
+    public init(port: Int, interval: Duration = .seconds(2), timeout: Duration = .seconds(1)) {
+        self.port = port
+        self.interval = interval
+        self.timeout = timeout
+    }
+
+    /// The probe target's check for a member's agent.
+    public var check: Check {
+        Check(kind: .agent, port: port, timing: Timing(interval: interval, timeout: timeout, rise: 1, fall: 1))
+    }
 }
 
 /// What an HTTP(S) check asks and accepts.
@@ -112,6 +135,8 @@ extension Check {
             return "none"
         case .tcp:
             return "tcp:\(port)"
+        case .agent:
+            return "agent:\(port)"
         case .http(let h), .https(let h, _):
             var s = "\(kind.name):\(port)\(h.path)"
             if let host = h.host { s += " host=\(host)" }

@@ -1,3 +1,4 @@
+import Balancer
 import DNSWire
 import Health
 import Logging
@@ -21,7 +22,8 @@ public final class DNSServer: Sendable {
     public let transfers: TransferHub
     /// What the UDP workers start with, and the workers to post changes to.
     /// The counts of workers already stopped.
-    private let retired = NIOLockedValueBox(QueryCounters())
+    /// What stopped workers counted: their query counters, and their answer counts.
+    private let retired = NIOLockedValueBox((counters: QueryCounters(), answers: [AnswerCounts]()))
     private let current: NIOLockedValueBox<Published>
 
     struct Published {
@@ -107,14 +109,32 @@ public final class DNSServer: Sendable {
         }
     }
 
-    /// The query counters of every loop, summed (each read on its own loop).
+    /// The query counters of every loop, summed (each read on its own loop), with every query
+    /// thread's answer counts (read from here: ``AnswerCounts``).
     public func queryCounters() async -> QueryCounters {
         var total = QueryCounters()
         for loop in loops {
             if let c = try? await loop.eventLoop.submit({ loop.counters }).get() { total.add(c) }
+            loop.scratch.answers.add(to: &total.answers)
         }
-        for w in current.withLockedValue({ $0.workers }) { total.add(await w.counters()) }
-        total.add(retired.withLockedValue { $0 })
+        for w in current.withLockedValue({ $0.workers }) {
+            total.add(await w.counters())
+            w.answerCounts.add(to: &total.answers)
+        }
+        let (counters, counts) = retired.withLockedValue { $0 }
+        total.add(counters)
+        for c in counts { c.add(to: &total.answers) }
+        return total
+    }
+
+    /// Every query thread's answer counts, summed, read from here without asking the threads
+    /// (nothing runs on a query thread for it: the status page and its 10 s samples cost the
+    /// query path nothing).
+    public func answerTotals() -> AnswerTotals {
+        var total = AnswerTotals()
+        for loop in loops { loop.scratch.answers.add(to: &total) }
+        for w in current.withLockedValue({ $0.workers }) { w.answerCounts.add(to: &total) }
+        for c in retired.withLockedValue({ $0.answers }) { c.add(to: &total) }
         return total
     }
 
@@ -122,7 +142,10 @@ public final class DNSServer: Sendable {
     func forget(_ gone: [UDPWorker], counters: QueryCounters? = nil) {
         let ids = Set(gone.map(ObjectIdentifier.init))
         current.withLockedValue { $0.workers.removeAll { ids.contains(ObjectIdentifier($0)) } }
-        if let counters { retired.withLockedValue { $0.add(counters) } }
+        retired.withLockedValue {
+            if let counters { $0.counters.add(counters) }
+            $0.answers += gone.map(\.answerCounts)
+        }
     }
 
     public func shutdown() async throws {

@@ -1,3 +1,4 @@
+import Balancer
 import DNSWire
 import Responder
 
@@ -23,6 +24,9 @@ public struct QueryCounters: Sendable {
     public internal(set) var cookiesLearning = 0
     /// Queries with an ECS option: [family (IPv4, IPv6)][the answer used it (no, yes)].
     public internal(set) var clientSubnets = [Int](repeating: 0, count: 4)
+    /// Answers per pool member (by answer counter id), copied from the thread's `AnswerCounts`
+    /// when the counters are read.
+    public internal(set) var answers = AnswerTotals()
 
     @inline(__always)
     mutating func record(_ o: QueryOutcome, _ transport: Transport) {
@@ -64,5 +68,6 @@ public struct QueryCounters: Sendable {
         cookiesValid &+= o.cookiesValid
         cookiesLearning &+= o.cookiesLearning
         for i in clientSubnets.indices { clientSubnets[i] &+= o.clientSubnets[i] }
+        answers.add(o.answers)
     }
 }

@@ -1,4 +1,5 @@
 import Atomics
+import Balancer
 import CSocket
 import Foundation
 import Health
@@ -84,7 +85,11 @@ final class UDPWorker: @unchecked Sendable {
 
     func post(_ health: HealthView) { send { $0.health = health } }
 
-    /// This worker's query counters, read by its own thread.
+    /// This worker's answers per pool member: read from any thread (``AnswerCounts``).
+    var answerCounts: AnswerCounts { scratch.answers }
+
+    /// This worker's query counters, read by its own thread (its answer counts are not in them:
+    /// copying those there would allocate on the query thread; read ``answerCounts``).
     func counters() async -> QueryCounters {
         await withCheckedContinuation { c in
             let done: QueryCounters? = mailbox.withLockedValue { box in
@@ -131,7 +136,10 @@ final class UDPWorker: @unchecked Sendable {
         }
         if let s = box.snapshot { snapshot = s }
         if let h = box.health { health = h }
-        for c in box.counterRequests { c.resume(returning: counters) }
+        if !box.counterRequests.isEmpty {
+            let current = counters
+            for c in box.counterRequests { c.resume(returning: current) }
+        }
         return !box.stopping
     }
 

@@ -23,6 +23,32 @@ public enum Validator {
                     file: file, line: line(config.lines.pools, i),
                     message: "pools: \(pool.name) has no A or AAAA records in any zone"))
         }
+        // Tiers: every address of the pool's records in exactly one tier (the parser saw to "at
+        // most one"), and no tier member that is not one of them.
+        let addresses = BalancePlan.addresses(of: catalog, pools: config.pools)
+        for (i, pool) in config.pools.enumerated() where !pool.tiers.isEmpty {
+            let inZones = addresses[i] ?? []
+            let inTiers = Set(pool.tiers.flatMap(\.members))
+            let at = line(config.lines.pools, i)
+            for a in inZones.subtracting(inTiers).sorted() {
+                out.append(
+                    Problem(
+                        file: file, line: at,
+                        message:
+                            "pools: \(pool.name): \(a) is in the zone but in no tier (tiers must hold every address)"))
+            }
+            guard !inZones.isEmpty else { continue }
+            for (t, tier) in pool.tiers.enumerated() {
+                for a in tier.members where !inZones.contains(a) {
+                    out.append(
+                        Problem(
+                            file: file, line: at,
+                            message:
+                                "pools: \(pool.name): tier \(t + 1) member \(a) is not an A or AAAA record of the pool"
+                        ))
+                }
+            }
+        }
         // A transferred zone must be served: from a zone file or from a primary.
         let served = Set(zones.map(\.origin)).union(pulled)
         for (i, t) in config.transfers.enumerated() where !served.contains(t.zone) {

@@ -5,11 +5,14 @@ public struct ProbeResult: Sendable, Hashable, CustomStringConvertible {
     public var ok: Bool
     public var reason: String
     public var latency: Duration
+    /// An agent's reply (up to and including its line end), for an agent target that answered.
+    public var reply: [UInt8]?
 
-    public init(ok: Bool, reason: String, latency: Duration = .zero) {
+    public init(ok: Bool, reason: String, latency: Duration = .zero, reply: [UInt8]? = nil) {
         self.ok = ok
         self.reason = reason
         self.latency = latency
+        self.reply = reply
     }
 
     public static func success(_ reason: String) -> ProbeResult { ProbeResult(ok: true, reason: reason) }

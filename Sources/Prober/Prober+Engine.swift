@@ -24,7 +24,7 @@ extension Prober {
         engine.stop()
         engine.join()
         self.engine = nil
-        for i in targets.indices where targets[i].looping && targets[i].key.check.kind == .tcp {
+        for i in targets.indices where targets[i].looping && targets[i].key.check.usesEngine {
             targets[i].looping = false
         }
     }
@@ -33,7 +33,9 @@ extension Prober {
     /// check kind, an address that is not an IP literal, or no engine running).
     func startEngineProbe(_ id: Int32) -> Bool {
         let key = targets[Int(id)].key
-        guard key.check.kind == .tcp, let engine, let address = ProbeAddress(key.address, port: key.check.port) else {
+        guard key.check.usesEngine, let engine,
+            let address = ProbeAddress(key.address, port: key.check.port)
+        else {
             return false
         }
         targets[Int(id)].looping = true
@@ -41,13 +43,13 @@ extension Prober {
             id,
             .init(
                 address: address, interval: key.check.timing.interval.nanoseconds,
-                timeout: key.check.timing.timeout.nanoseconds))
+                timeout: key.check.timing.timeout.nanoseconds, readsReply: key.check.kind == .agent))
         return true
     }
 
     /// The target left the config: the engine stops probing it (its probe in flight is dropped).
     func stopEngineProbe(_ id: Int32) {
-        guard let engine, targets[Int(id)].looping, targets[Int(id)].key.check.kind == .tcp else { return }
+        guard let engine, targets[Int(id)].looping, targets[Int(id)].key.check.usesEngine else { return }
         engine.remove(id)
         targets[Int(id)].looping = false
     }
@@ -65,6 +67,8 @@ extension Prober {
             switch r.outcome {
             case .connected:
                 result = .success("connected")
+            case .replied(let bytes):
+                result = ProbeResult(ok: true, reason: "replied", reply: bytes)
             case .failed(let code):
                 result = .failure(ProbeAttempt.errnoText(code))
             case .timedOut:
@@ -81,4 +85,9 @@ extension Prober {
         }
         if firsts { checkFirstRound() }
     }
+}
+
+extension Check {
+    /// The kinds the engine probes: tcp checks and agents.
+    var usesEngine: Bool { kind == .tcp || kind == .agent }
 }

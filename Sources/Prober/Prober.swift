@@ -29,6 +29,14 @@ public actor Prober {
         /// Started without a saved state and has not had its first result: ``firstRound(within:)``
         /// waits for it.
         var awaitingFirst = false
+        /// An agent target's reports (nil for every other kind).
+        var agent: AgentState?
+        /// The agent's last complete line, as sent: the same line again changes nothing.
+        var agentReply: [UInt8] = []
+        /// The longest `slow_start` of the pools that use it, and when its ramp began (it came
+        /// back up, was undrained, or its agent let it back in).
+        var slowStart: Duration?
+        var rampStart: ContinuousClock.Instant?
     }
 
     let logger: Logger
@@ -80,8 +88,11 @@ public actor Prober {
     /// counters; new ones start probing at once; removed ones stop after their probe in flight.
     /// A new target that only retimes a removed one (same address and fingerprint) inherits its
     /// state, so a reload that changes an interval does not make the prober blind.
+    /// `slowStarts` gives the ramp of each target whose pools have `slow_start`.
     @discardableResult
-    public func setTargets(_ wanted: [TargetKey: [String]]) -> [TargetKey: Int32] {
+    public func setTargets(_ wanted: [TargetKey: [String]], slowStarts: [TargetKey: Duration] = [:]) -> [TargetKey:
+        Int32]
+    {
         let now = Date()
         var retired: [String: RiseFall] = [:]
         for i in targets.indices where targets[i].active && wanted[targets[i].key] == nil {
@@ -96,13 +107,19 @@ public actor Prober {
             let pools = pools.sorted()
             if let id = ids[key], targets[Int(id)].active {
                 targets[Int(id)].pools = pools
+                targets[Int(id)].slowStart = slowStarts[key]
                 result[key] = id
                 continue
             }
             var target = Target(
                 key: key, pools: pools,
                 machine: RiseFall(rise: key.check.timing.rise, fall: key.check.timing.fall, now: now))
-            if !key.check.isChecked {
+            target.slowStart = slowStarts[key]
+            if key.check.kind == .agent {
+                // Its reports start afresh; the first round waits for its first answer too.
+                target.agent = AgentState()
+                target.awaitingFirst = true
+            } else if !key.check.isChecked {
                 target.machine = RiseFall(rise: 1, fall: 1, restoring: .up, since: now, checked: nil)
             } else if var inherited = retired[key.description] {
                 inherited.rise = key.check.timing.rise
@@ -153,6 +170,7 @@ public actor Prober {
                         for await batch in engine.results { await self.record(batch) }
                     }
                 }
+                tasks.addTask { await self.rampLoop() }
                 for await id in starts {
                     tasks.addTask { await self.probeLoop(id, group: group) }
                 }

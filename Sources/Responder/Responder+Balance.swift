@@ -22,6 +22,8 @@ extension Responder {
         }
         switch plan.select(b, zone: zone, rrset: rrset, health: health, client: client, scratch: scratch.balancer) {
         case .records(let count, let ttl):
+            scratch.answers.reserve(plan.counterKeys.count)
+            scratch.answers.record(set, picks: scratch.balancer.picks, count: count)
             let ok = rrset.data.withUnsafeBytes { d in
                 for k in 0..<count {
                     let o = set.offsets[Int(scratch.balancer.picks[k])]

@@ -159,6 +159,8 @@ extension Responder {
 public final class ResponderScratch: @unchecked Sendable {
     public let compression = CompressionScratch()
     public let balancer = BalancerScratch()
+    /// This thread's answers per pool member (read by asking the thread for a copy).
+    public let answers = AnswerCounts()
     /// A CNAME target being followed (a name is at most 255 bytes).
     let name = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
     /// A name being synthesized from a DNAME (built here, then moved to `name`).

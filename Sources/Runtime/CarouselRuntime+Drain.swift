@@ -49,9 +49,7 @@ extension CarouselRuntime {
             for i in sets {
                 let set = plan.sets[i]
                 let others = set.addresses.indices.filter { m in
-                    guard set.addresses[m] != address else { return false }
-                    let why = plan.membership(set: i, member: m, health: view).why
-                    return why == "healthy" || why == "not checked"
+                    set.addresses[m] != address && set.isUsable(m, view)
                 }
                 if others.isEmpty {
                     return .conflict(
@@ -61,8 +59,14 @@ extension CarouselRuntime {
             }
         }
         if poolName != nil {
-            let key = "\(plan.pools[plan.sets[sets[0]].pool].name)/\(address)"
-            await prober.setDrained(key, drained)
+            let pool = plan.pools[plan.sets[sets[0]].pool].pool
+            await prober.setDrained("\(pool.name)/\(address)", drained)
+            if !drained {
+                // Back in this pool only: its slow start ramps from here (an undrain everywhere
+                // ramps every target of the address in the prober).
+                let checks = (pool.check.isChecked ? [pool.check] : []) + (pool.agent.map { [$0.check] } ?? [])
+                await prober.restartRamps(checks.map { TargetKey(address: address, check: $0) })
+            }
             await rebuild(force: true)
         } else {
             await prober.setDrained(address, drained)

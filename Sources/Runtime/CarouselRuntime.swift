@@ -43,6 +43,10 @@ public actor CarouselRuntime {
     public nonisolated let transfers: TransferCoordinator
     /// Zones pulled from primaries, served beside the zone files.
     var pulledZones: [Zone] = []
+    /// Answer counter ids per (pool, address), kept across reloads.
+    var answerCounters = AnswerCounterIndex()
+    /// The last hour of answers and states per member (the status page's charts).
+    public nonisolated let history: AnswerHistory
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
@@ -65,10 +69,13 @@ public actor CarouselRuntime {
         self.watch = watch
         let transfers = TransferCoordinator(hub: server.transfers, group: server.group, logger: logger)
         self.transfers = transfers
+        let history = AnswerHistory()
+        self.history = history
         self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in
             server.publish(view)
             watch.check(view)
             transfers.primary.healthChanged(view)
+            history.healthChanged(view)
         }
     }
 
@@ -78,7 +85,7 @@ public actor CarouselRuntime {
         await startTransfers()
         await rebuild()
         started = true
-        let bound = config.pools.map(\.check.timing.timeout).max() ?? .zero
+        let bound = config.pools.map { max($0.check.timing.timeout, $0.agent?.timeout ?? .zero) }.max() ?? .zero
         if bound > .zero {
             await prober.firstRound(within: bound + .milliseconds(200))
         }
@@ -203,8 +210,11 @@ public actor CarouselRuntime {
             let line = i < config.lines.pools.count ? config.lines.pools[i] : 1
             logger.warning("pool \(pool.name) (line \(line)) matches no A or AAAA records in any zone")
         }
-        let ids = await prober.setTargets(BalancePlan.targets(of: catalog, pools: config.pools))
-        let plan = BalancePlan.build(catalog: catalog, pools: config.pools, ids: ids, poolDrains: await poolDrains())
+        let ids = await prober.setTargets(
+            BalancePlan.targets(of: catalog, pools: config.pools),
+            slowStarts: BalancePlan.slowStarts(of: catalog, pools: config.pools))
+        let plan = BalancePlan.build(
+            catalog: catalog, pools: config.pools, ids: ids, poolDrains: await poolDrains(), counters: &answerCounters)
         let options = ResponderOptions(config)
         snapshot = Snapshot(catalog: catalog, options: options, plan: plan)
         server.publish(snapshot)
@@ -214,6 +224,7 @@ public actor CarouselRuntime {
         }
         watch.setPlan(plan)
         watch.check(await prober.view)
+        await history.setPlan(plan)
         await transfersPublished(catalog: catalog, plan: plan)
     }
 }

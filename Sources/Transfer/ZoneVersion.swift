@@ -18,8 +18,9 @@ public struct ZoneVersion: Sendable {
     }
 
     /// The zone as loaded, every record, nothing rotated or filtered (RFC 5936 §2.2); with a plan
-    /// and a health view, the health-filtered zone: the addresses of a pool that are down or
-    /// drained are left out, unless every member is (then all stay, as `serve_all` does).
+    /// and a health view, the health-filtered zone: only the addresses a pool answers now (its
+    /// usable members, of the answering tier), or while every member is out, those `serve_all`
+    /// answers (all, or the first tier's).
     public init(zone: Zone, zoneIndex: Int = -1, plan: BalancePlan? = nil, health: HealthView? = nil) {
         var out: [ResourceRecord] = []
         out.reserveCapacity(zone.recordCount)
@@ -35,11 +36,11 @@ public struct ZoneVersion: Sendable {
                 if let plan, let health, zoneIndex >= 0, set.slot >= 0,
                     let b = plan.binding(zone: zoneIndex, slot: set.slot)
                 {
-                    let bs = plan.sets[b]
-                    let down = (0..<records.count).map { k in k < bs.targets.count && !bs.isUsable(k, health) }
-                    if !down.allSatisfy({ $0 }) {
-                        records = zip(records, down).filter { !$0.1 }.map(\.0)
-                    }
+                    // Exactly the members answered now (the answering tier's usable ones), or
+                    // while every member is out, the ones serve_all answers.
+                    let answering = plan.answering(set: b, health: health)
+                    records = records.indices.filter { $0 >= plan.sets[b].targets.count || answering.contains($0) }
+                        .map { records[$0] }
                 }
                 out += records
             }

@@ -64,9 +64,12 @@ public actor PrimaryTransfers {
     /// Follows health changes until the stream ends.
     public func followHealth() async {
         for await view in healthEvents {
+            // A weight that moved (an agent's report, a ramp) changes no zone version; a member
+            // in or out does.
+            let changed = !view.sameUsability(as: health)
             hub.update { $0.health = view }
             health = view
-            guard setup.primaries.contains(where: \.publishHealth) else { continue }
+            guard changed, setup.primaries.contains(where: \.publishHealth) else { continue }
             switch limiter.request(at: .now) {
             case .now:
                 refreshJournals(healthOnly: true)

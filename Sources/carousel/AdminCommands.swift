@@ -129,13 +129,33 @@ enum StatusTable {
             if let sticky = p.stickyPrefixes {
                 lines.append("  sticky: clients keyed by /\(sticky.ipv4) (IPv4) and /\(sticky.ipv6) (IPv6)")
             }
+            if p.agent != nil || p.slowStart != nil {
+                var extra: [String] = []
+                if let a = p.agent { extra.append("agent \(a)") }
+                if let s = p.slowStart { extra.append("slow_start \(Int(s))s") }
+                lines.append("  " + extra.joined(separator: ", "))
+            }
             let share = p.stickyPrefixes != nil
+            let agents = p.agent != nil
             for s in p.sets {
-                let head = ["  " + s.owner + " " + s.type, "STATE", "LAST CHECK"] + (share ? ["WEIGHT", "SHARE"] : [])
+                if let reason = s.tierReason { lines.append("  \(s.owner) \(s.type): \(reason)") }
+                let tiered = s.tiers != nil
+                let head =
+                    ["  " + s.owner + " " + s.type, "STATE", "LAST CHECK"] + (tiered ? ["TIER"] : [])
+                    + ["WEIGHT", "EFFECTIVE"] + (agents ? ["AGENT"] : []) + (share ? ["SHARE"] : []) + ["ANSWERS/MIN"]
                 let rows = s.members.map { m -> [String] in
-                    let weights = share ? ["\(m.weight ?? 1)", String(format: "%.1f%%", (m.share ?? 0) * 100)] : []
-                    return ["  " + m.address, m.state, m.lastResult ?? "-"] + weights
-                        + [(m.inAnswers ? "yes: " : "no: ") + m.why]
+                    var row = ["  " + m.address, m.state, m.lastResult ?? "-"]
+                    if tiered { row.append(m.tier.map(String.init) ?? "-") }
+                    row += ["\(m.weight ?? 1)", String(format: "%.2f", m.effectiveWeight ?? 0)]
+                    if agents {
+                        var a = m.agent.map { "\($0.state) \($0.percent)%" } ?? "-"
+                        if let reason = m.agent?.reason, !reason.isEmpty { a += " (\(reason))" }
+                        row.append(a)
+                    }
+                    if share { row.append(String(format: "%.1f%%", (m.share ?? 0) * 100)) }
+                    row.append(
+                        "\(m.answersLastMinute ?? 0) (\(String(format: "%.0f%%", (m.answerShare ?? 0) * 100)) first)")
+                    return row + [(m.inAnswers ? "yes: " : "no: ") + m.why]
                 }
                 lines.append(table([head + ["IN ANSWERS"]] + rows))
             }

@@ -43,10 +43,20 @@ struct ExplainCommand: AsyncParsableCommand {
         var head = "pool \(pool) (order \(e.order ?? "?")\(e.maxAnswers.map { ", max_answers \($0)" } ?? ""))"
         if let key = e.key { head += ": key \(key), ECS scope \(e.scope ?? 0)" }
         lines.append(head)
+        if let reason = e.tierReason { lines.append(reason) }
+        let tiered = e.tier != nil || e.members.contains { $0.tier != nil }
+        let agents = e.members.contains { $0.agent != nil }
         let rows =
-            [["RANK", "MEMBER", "WEIGHT", "STATE", "IN ANSWER"]]
-            + e.members.map {
-                ["\($0.rank)", $0.address, "\($0.weight)", $0.state, ($0.inAnswer ? "yes: " : "no: ") + $0.why]
+            [
+                ["RANK", "MEMBER"] + (tiered ? ["TIER"] : []) + ["WEIGHT", "EFFECTIVE"] + (agents ? ["AGENT"] : [])
+                    + ["STATE", "IN ANSWER"]
+            ]
+            + e.members.map { m -> [String] in
+                var row = ["\(m.rank)", m.address]
+                if tiered { row.append(m.tier.map(String.init) ?? "-") }
+                row += ["\(m.weight)", String(format: "%.2f", m.effectiveWeight)]
+                if agents { row.append(m.agent ?? "-") }
+                return row + [m.state, (m.inAnswer ? "yes: " : "no: ") + m.why]
             }
         lines.append(StatusTable.table(rows.map { ["  " + $0[0]] + $0.dropFirst() }))
         return lines.joined(separator: "\n")

@@ -94,6 +94,9 @@ struct Serve: AsyncParsableCommand {
                 return error
             }
             if let admin { group.addTask { try await admin.run() } }
+            // The status page's history: answers per member every 10 s, state changes as they come.
+            group.addTask { await runtime.history.follow() }
+            group.addTask { await runtime.sampleAnswers() }
             group.addTask {
                 // Edits to zone files and the config are picked up without a signal.
                 while !Task.isCancelled {

@@ -342,3 +342,70 @@ import Transfer
         }
     }
 }
+
+@Suite struct TierConfigTests {
+    @Test("tiers with min_up as a count or a percentage, slow_start and agent, as in the issue")
+    func theIssueExample() throws {
+        let c = try Config.parse(
+            """
+            pools:
+              - name: www.example.com
+                tiers:
+                  - { members: ["192.0.2.1", "192.0.2.2"], min_up: 1 }
+                  - { members: ["198.51.100.1", "2001:DB8::1"], min_up: "50%" }
+                slow_start: 30s
+                check: { type: http, port: 8080, path: /healthz, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
+                agent: { port: 9999, interval: 2s, timeout: 1s }
+              - name: b.example.com
+                agent: { port: 9998 }
+            """, file: "carousel.yaml"
+        ).get()
+        let www = c.pools[0]
+        #expect(
+            www.tiers == [
+                Pool.Tier(members: ["192.0.2.1", "192.0.2.2"], minUp: .count(1)),
+                Pool.Tier(members: ["198.51.100.1", "2001:db8::1"], minUp: .percent(50)),
+            ])
+        #expect(www.slowStart == .seconds(30))
+        #expect(www.agent == AgentCheck(port: 9999, interval: .seconds(2), timeout: .seconds(1)))
+        #expect(c.pools[1].agent == AgentCheck(port: 9998), "interval 2s and timeout 1s by default")
+        #expect(c.pools[1].tiers.isEmpty && c.pools[1].slowStart == nil)
+    }
+
+    @Test("tier, slow_start and agent mistakes are errors at their lines")
+    func errors() {
+        guard
+            case .failure(let e) = Config.parse(
+                """
+                pools:
+                  - name: a.example.com
+                    tiers:
+                      - { members: ["192.0.2.1", "192.0.2.1"] }
+                      - { members: ["192.0.2.2"], min_up: 2 }
+                      - { members: ["192.0.2.3"], min_up: "150%" }
+                      - { members: [] }
+                      - { members: ["web1"], min: 1 }
+                  - name: b.example.com
+                    slow_start: 100ms
+                    agent: { interval: 1s, timeout: 2s }
+                """, file: "carousel.yaml")
+        else {
+            Issue.record("expected errors")
+            return
+        }
+        let lines = e.errors.map(\.description)
+        for expected in [
+            "carousel.yaml:4: pools[0].tiers[0].members: 192.0.2.1 is already in tier 1",
+            "carousel.yaml:5: pools[0].tiers[1].min_up: 2 is more than the tier's 1 members",
+            "carousel.yaml:6: pools[0].tiers[2].min_up: 150% is not between 1% and 100%",
+            "carousel.yaml:7: pools[0].tiers[3].members: every tier needs members",
+            "carousel.yaml:8: pools[0].tiers[4].members: \"web1\" is not an IP address",
+            "carousel.yaml:8: pools[0].tiers[4].min: unknown key (known: members, min_up)",
+            "carousel.yaml:11: pools[1].agent.port: an agent needs the port it listens on",
+            "carousel.yaml:11: pools[1].agent.timeout: must not be longer than the interval (1.0 seconds)",
+        ] {
+            #expect(lines.contains(expected), "missing \(expected) in \(lines)")
+        }
+        #expect(lines.contains { $0.hasPrefix("carousel.yaml:10: pools[1].slow_start:") }, "\(lines)")
+    }
+}

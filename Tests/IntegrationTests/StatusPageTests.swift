@@ -99,11 +99,72 @@ struct StatusPageTests {
             for (state, _) in Self.colours {
                 #expect(png.counts[state, default: 0] > 200, "the \(state) badge is drawn: \(png)")
             }
-            if let out = ProcessInfo.processInfo.environment["CAROUSEL_SCREENSHOT_OUT"], !out.isEmpty {
-                try? FileManager.default.removeItem(atPath: out)
-                try FileManager.default.copyItem(atPath: file, toPath: out)
-                report("status page screenshot written to \(out) (\(size) bytes)")
+            try Self.keep(file, as: "CAROUSEL_SCREENSHOT_OUT")
+        }
+    }
+
+    /// Copies a screenshot to the path in the environment variable `variable`, when it is set.
+    static func keep(_ file: String, as variable: String) throws {
+        guard let out = ProcessInfo.processInfo.environment[variable], !out.isEmpty else { return }
+        try? FileManager.default.removeItem(atPath: out)
+        try FileManager.default.copyItem(atPath: file, toPath: out)
+        report("screenshot written to \(out)")
+    }
+
+    /// The chart's palette for the first three members of a pool (`PoolChart.palette`).
+    static let bands = ["first": "#1f77b4", "second": "#ff7f0e", "third": "#9467bd"]
+
+    /// Set `CAROUSEL_CHART_SCREENSHOT_OUT` (e.g. to `docs/status-chart.png`) to keep the picture.
+    @Test(
+        "a failover to the standby tier on the chart: the primaries' bands hand over to the standby's at a marked line")
+    func failoverChart() async throws {
+        let members = ["127.0.55.1", "127.0.55.2", "127.0.55.3"]
+        let backends = try await Backends(addresses: members)
+        defer { backends.stop() }
+        let zone = balancedZone("example.com.", serial: 2026120101, addresses: members)
+        let config = """
+            pools:
+              - name: www.example.com
+                ttl: 20
+                check: \(fastCheck(port: backends.port))
+                tiers:
+                  - { members: ["\(members[0])", "\(members[1])"] }
+                  - { members: ["\(members[2])"] }
+            """
+        try await withConfiguredCarousel(zones: ["example.com.zone": zone], config: config) { carousel in
+            try await Self.waitForStates(carousel.adminURL, [members[0]: "up", members[1]: "up", members[2]: "up"])
+            let traffic = Task {
+                while !Task.isCancelled {
+                    _ = try? await Dig.repeated(carousel.endpoint, "www.example.com", "A", count: 20)
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
             }
+            defer { traffic.cancel() }
+            // One stored sample (every 10 s) of the primaries answering, then the failover, and
+            // the page draws the sample under way as well.
+            try await Task.sleep(for: .seconds(11))
+            try await backends.kill(members[0])
+            try await backends.kill(members[1])
+            _ = try await Poll.dig(carousel.endpoint, ["www.example.com", "A"]) { $0.addresses == [members[2]] }
+            try await Task.sleep(for: .seconds(4))
+
+            let dom = try await HeadlessChromium.dumpDOM(carousel.adminURL + "/")
+            #expect(dom.contains("<svg class=\"pool-chart\" data-pool=\"www.example.com\""), "\(dom)")
+            for address in members {
+                #expect(dom.contains("class=\"band\" data-address=\"\(address)\""), "a band for \(address)")
+            }
+            #expect(dom.contains("class=\"mark\" data-address=\"\(members[0])\" data-state=\"out\""), "\(dom)")
+            #expect(dom.contains("class=\"mark\" data-address=\"\(members[2])\" data-state=\"answering\""), "\(dom)")
+            #expect(dom.contains("tier 2 answers"), "the tier line says why")
+            let dir = try TempDir(prefix: "screenshot")
+            defer { dir.remove() }
+            let file = dir.path("status-chart.png")
+            try await HeadlessChromium.screenshot(carousel.adminURL + "/", to: file)
+            let png = try await PNGSummary.read(file, colours: Self.bands)
+            for (band, _) in Self.bands {
+                #expect(png.counts[band, default: 0] > 200, "the \(band) member's band is drawn: \(png)")
+            }
+            try Self.keep(file, as: "CAROUSEL_CHART_SCREENSHOT_OUT")
         }
     }
 }

@@ -68,11 +68,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_listener PORT [count-file]: the tcp-check target (accept and close), on 0.0.0.0.
+# start_listener PORT [count-file] [reply]: the tcp-check target (accept and close), on 0.0.0.0;
+# with a reply, an agent that sends that line first.
 start_listener() {
-    local port=$1 count=${2:-}
+    local port=$1 count=${2:-} reply=${3:-}
     require_free_port "$port"
-    python3 "$LIB/tcp-listener" "$port" ${count:+--count-file "$count"} 2>>"$OUT/listener.log" &
+    python3 "$LIB/tcp-listener" "$port" ${count:+--count-file "$count"} ${reply:+--reply "$reply"} \
+        2>>"$OUT/listener.log" &
     LISTENER_PID=$!
     STARTED+=("$LISTENER_PID")
     local i

@@ -4,6 +4,8 @@
 //   cc -O2 -o /tmp/connect-floor bench/lib/connect-floor.c
 //   bench/lib/tcp-listener 5480 & /tmp/connect-floor 10000 10 5480 rst      # or fin
 //   REUSE=1 /tmp/connect-floor 10000 10 5480 rst     # keep sockets: connect(AF_UNSPEC), no close
+//   READ=1 REUSE=1 /tmp/connect-floor 5000 10 5480 rst   # an agent check: connect, read the line
+//     (against tcp-listener --reply), then disconnect
 // Usage: connect-floor N SECONDS PORT rst|fin [4|6]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@ int main(int argc,char**argv){
   long started=0, ok=0, fail=0, pending=0;
   double t0=now(); struct rusage r0; getrusage(RUSAGE_SELF,&r0);
   int idx=0; static int freefds[65536]; int nfree=0; int reuse=getenv("REUSE")!=0;
+  int readline=getenv("READ")!=0; static char reading[1<<20]; char buf[512];
   while(1){
     double t=now()-t0; if(t>=secs) break;
     long due=(long)(t*n);
@@ -59,7 +62,14 @@ int main(int argc,char**argv){
     }
     int k=epoll_wait(ep,evs,512,1);
     for(int i=0;i<k;i++){int fd=evs[i].data.fd; int err=0; socklen_t l=sizeof err;
-      getsockopt(fd,SOL_SOCKET,SO_ERROR,&err,&l); if(err)fail++; else ok++; pending--; if(reuse && nfree<65536){struct sockaddr u={.sa_family=AF_UNSPEC}; connect(fd,&u,sizeof u); freefds[nfree++]=fd;} else close(fd);}
+      if(readline && reading[fd]){ if(recv(fd,buf,sizeof buf,0)<0 && errno==EAGAIN){
+          struct epoll_event e={.events=EPOLLIN|EPOLLRDHUP|EPOLLONESHOT,.data.fd=fd}; epoll_ctl(ep,EPOLL_CTL_MOD,fd,&e); continue;}
+        reading[fd]=0; ok++; }
+      else { getsockopt(fd,SOL_SOCKET,SO_ERROR,&err,&l);
+        if(!err && readline){ reading[fd]=1;
+          struct epoll_event e={.events=EPOLLIN|EPOLLRDHUP|EPOLLONESHOT,.data.fd=fd}; epoll_ctl(ep,EPOLL_CTL_MOD,fd,&e); continue;}
+        if(err)fail++; else ok++; }
+      pending--; if(reuse && nfree<65536){struct sockaddr u={.sa_family=AF_UNSPEC}; connect(fd,&u,sizeof u); freefds[nfree++]=fd;} else close(fd);}
   }
   struct rusage r1; getrusage(RUSAGE_SELF,&r1); double el=now()-t0;
   double u=(r1.ru_utime.tv_sec-r0.ru_utime.tv_sec)+(r1.ru_utime.tv_usec-r0.ru_utime.tv_usec)/1e6;

@@ -31,6 +31,7 @@ public enum Probe {
         case .https(let probe, let insecure):
             return await HTTPCheck.run(target: target, probe, tls: insecure, to: socketAddress, on: loop)
         case .dns(let probe): return await DNSCheck.run(target: target, probe, to: socketAddress, on: loop)
+        case .agent: return await AgentCheckProbe.run(to: socketAddress, timeout: check.timing.timeout, on: loop)
         case .exec, .none: preconditionFailure("handled above")
         }
     }

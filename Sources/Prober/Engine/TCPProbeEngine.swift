@@ -6,7 +6,8 @@ import Health
     import Glibc
 #endif
 
-/// The `tcp` checks of every target, run by one thread with epoll and raw non-blocking sockets.
+/// The `tcp` checks of every target, and every agent (`agent:`, HAProxy's agent-check protocol:
+/// connect, read one line), run by one thread with epoll and raw non-blocking sockets.
 ///
 /// Why not a task and a NIO channel per probe: at 10,000 targets a second the channel, pipeline,
 /// promise, timer and the task and actor hops around them cost ~300 µs of CPU per probe, and
@@ -26,12 +27,18 @@ final class TCPProbeEngine: @unchecked Sendable {
         var address: ProbeAddress
         /// Nanoseconds between probe starts (before the ±10% jitter).
         var interval: Int64
-        /// Nanoseconds a connect may take.
+        /// Nanoseconds a connect (and for an agent, its reply) may take.
         var timeout: Int64
+        /// An agent: after the connect, read one line (up to ``replyLimit`` bytes, a newline or
+        /// the agent's close ends it).
+        var readsReply = false
     }
 
     enum ConnectResult: Sendable, Equatable {
         case connected
+        /// An agent's reply: what it sent, up to and including the first CR or LF (without one,
+        /// everything before it closed or the limit: an incomplete line).
+        case replied([UInt8])
         /// The connect failed with this `errno` (`ECONNREFUSED`, `ENETUNREACH`, …).
         case failed(Int32)
         case timedOut
@@ -57,6 +64,9 @@ final class TCPProbeEngine: @unchecked Sendable {
         var started: Int64 = 0
         /// Moves on at every probe start, set and remove: see ``ProbeSchedule``.
         var generation: UInt32 = 0
+        /// An agent's probe in flight has connected and is reading its reply into `reply`.
+        var reading = false
+        var reply: [UInt8] = []
     }
 
     /// Results reach the owner in batches, at most this often (nanoseconds): one actor hop per
@@ -68,6 +78,8 @@ final class TCPProbeEngine: @unchecked Sendable {
     /// of 10,000 targets is then started in slices, not in one half-second pass.
     static let startsPerPass = 256
     private static let wakeToken = UInt64.max
+    /// An agent's reply is one short line; more than this is cut off (HAProxy reads a buffer).
+    static let replyLimit = 512
 
     let results: AsyncStream<[Result]>
     private let sink: AsyncStream<[Result]>.Continuation
@@ -241,6 +253,7 @@ final class TCPProbeEngine: @unchecked Sendable {
     private func release(_ i: Int) {
         close(slots[i].fd)
         slots[i].fd = -1
+        slots[i].reading = false
         inFlight -= 1
     }
 
@@ -280,26 +293,51 @@ final class TCPProbeEngine: @unchecked Sendable {
             registered = false
         }
         switch ProbeSocket.connect(fd, to: spec.address) {
-        case .connected:
+        case .connected where !spec.readsReply:
             recycle(fd, family)
             finish(i, .connected, now)
+        case .connected:
+            // Loopback can connect at once; the agent's reply is still to come.
+            guard arm(i, fd, Self.readable, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, reading: true, now) else {
+                return
+            }
+            deadlines.push(.init(due: now + spec.timeout, slot: Int32(i), generation: slots[i].generation))
         case .failed(let code):
             close(fd)
             finish(i, .failed(code), now)
         case .inProgress:
-            let generation = slots[i].generation
-            var event = epoll_event()
-            event.events = EPOLLOUT.rawValue | EPOLLONESHOT.rawValue
-            event.data.u64 = UInt64(UInt32(i)) | UInt64(generation) << 32
-            guard epoll_ctl(epollFD, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == 0 else {
-                let code = errno
-                close(fd)
-                return finish(i, .failed(code), now)
+            guard arm(i, fd, EPOLLOUT.rawValue, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, reading: false, now) else {
+                return
             }
-            slots[i].fd = fd
-            inFlight += 1
-            deadlines.push(.init(due: now + spec.timeout, slot: Int32(i), generation: generation))
+            deadlines.push(.init(due: now + spec.timeout, slot: Int32(i), generation: slots[i].generation))
         }
+    }
+
+    /// What an agent's socket waits for: its line, or its close.
+    private static let readable = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+
+    /// Puts slot `i`'s socket in flight, waiting for `events` (the connect's verdict, or with
+    /// `reading` an agent's line); a socket epoll does not take fails the probe (false).
+    private func arm(_ i: Int, _ fd: Int32, _ events: UInt32, _ op: Int32, reading: Bool, _ now: Int64) -> Bool {
+        guard watch(fd, i, events, op) else {
+            let code = errno
+            close(fd)
+            finish(i, .failed(code), now)
+            return false
+        }
+        slots[i].fd = fd
+        slots[i].reading = reading
+        if reading { slots[i].reply.removeAll(keepingCapacity: true) }
+        inFlight += 1
+        return true
+    }
+
+    /// Arms one event (one-shot) for slot `i`'s socket, tagged with its generation.
+    private func watch(_ fd: Int32, _ i: Int, _ events: UInt32, _ op: Int32) -> Bool {
+        var event = epoll_event()
+        event.events = events | EPOLLONESHOT.rawValue
+        event.data.u64 = UInt64(UInt32(i)) | UInt64(slots[i].generation) << 32
+        return epoll_ctl(epollFD, op, fd, &event) == 0
     }
 
     /// A connect's verdict from epoll.
@@ -308,6 +346,7 @@ final class TCPProbeEngine: @unchecked Sendable {
         let generation = UInt32(truncatingIfNeeded: token >> 32)
         guard i < slots.count, slots[i].generation == generation, slots[i].fd >= 0, let spec = slots[i].spec
         else { return }
+        if slots[i].reading { return readReply(i, events, now) }
         let fd = slots[i].fd
         slots[i].fd = -1
         inFlight -= 1
@@ -315,13 +354,80 @@ final class TCPProbeEngine: @unchecked Sendable {
         if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { code = ProbeSocket.pendingError(fd) }
         // A reset or a close after the handshake still means the connection was accepted (as
         // for a NIO connect); a refusal during it is ECONNREFUSED.
-        if code == 0 || code == ECONNRESET || code == EPIPE {
+        if code == 0 && spec.readsReply {
+            // Connected: now the agent's line (under the connect's deadline).
+            _ = arm(i, fd, Self.readable, EPOLL_CTL_MOD, reading: true, now)
+        } else if code == 0 || code == ECONNRESET || code == EPIPE {
+            if spec.readsReply {
+                // Accepted, then reset or closed before a word: an agent that said nothing.
+                close(fd)
+                return finish(i, .replied([]), now)
+            }
             if code == 0 && ProbeSocket.disconnect(fd) { recycle(fd, spec.address.family) } else { close(fd) }
             finish(i, .connected, now)
         } else {
             close(fd)
             finish(i, .failed(code), now)
         }
+    }
+
+    /// An agent's socket is readable (or closed): take what it sent; a line end (CR or LF), the
+    /// agent's close or ``replyLimit`` bytes end the reply, anything else waits for more.
+    private func readReply(_ i: Int, _ events: UInt32, _ now: Int64) {
+        let fd = slots[i].fd
+        var chunk = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var ended = false
+        var failure: Int32 = 0
+        while true {
+            let room = min(MemoryLayout.size(ofValue: chunk), Self.replyLimit - slots[i].reply.count)
+            if room <= 0 {
+                ended = true
+                break
+            }
+            let n = withUnsafeMutableBytes(of: &chunk) { recv(fd, $0.baseAddress, room, 0) }
+            if n > 0 {
+                withUnsafeBytes(of: &chunk) { slots[i].reply.append(contentsOf: $0[0..<n]) }
+                if slots[i].reply.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+                    ended = true
+                    break
+                }
+                continue
+            }
+            if n == 0 {
+                ended = true
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { ended = true }
+            } else if errno == EINTR {
+                continue
+            } else {
+                failure = errno
+            }
+            break
+        }
+        if failure != 0 && failure != ECONNRESET {
+            release(i)
+            return finish(i, .failed(failure), now)
+        }
+        if !ended && failure == 0 {
+            guard watch(fd, i, Self.readable, EPOLL_CTL_MOD) else {
+                let code = errno
+                release(i)
+                return finish(i, .failed(code), now)
+            }
+            return
+        }
+        var line = slots[i].reply
+        if let end = line.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) { line.removeSubrange((end + 1)...) }
+        // Reset and keep the socket for the next probe, as a tcp check does.
+        slots[i].fd = -1
+        slots[i].reading = false
+        inFlight -= 1
+        if let family = slots[i].spec?.address.family, ProbeSocket.disconnect(fd) {
+            recycle(fd, family)
+        } else {
+            close(fd)
+        }
+        finish(i, .replied(line), now)
     }
 
     private func recycle(_ fd: Int32, _ family: Int32) {

@@ -149,13 +149,15 @@ enum Admin {
         members(status).first { $0["address"] as? String == address }
     }
 
-    /// The `state` of `address` in `/status`: up, down, drained or unknown.
     /// How many probes of `address` have finished, from `/metrics` (every check of it summed).
-    static func probes(_ url: String, _ address: String) async throws -> Int {
+    /// `check` (a fingerprint such as `agent:9999`) counts only that check's probes.
+    static func probes(_ url: String, _ address: String, check: String? = nil) async throws -> Int {
         let text = try await request("GET", url + "/metrics").body
         var total = 0
         for line in text.split(separator: "\n")
-        where line.hasPrefix("carousel_probe_duration_seconds_count{") && line.contains("address=\"\(address)\"") {
+        where line.hasPrefix("carousel_probe_duration_seconds_count{") && line.contains("address=\"\(address)\"")
+            && (check.map { line.contains("check=\"\($0)\"") } ?? true)
+        {
             total += Int(Double(line.split(separator: " ").last ?? "") ?? 0)
         }
         return total
