@@ -40,7 +40,7 @@ public enum Responder {
             limit = q.edns.map { Int(max(512, min($0.udpPayloadSize, options.maxUDPPayload))) } ?? 512
         }
         // The OPT record, with the NSID and COOKIE options the query asked for.
-        let nsid = q.nsidRequested ? options.nsid : nil
+        var nsid = q.nsidRequested ? options.nsid : nil
         let cookie = q.cookieStart > 0 && client.length > 0 && options.cookieSecret != nil
         var optSize = 0
         if q.edns != nil {
@@ -49,6 +49,12 @@ public enum Responder {
             if let subnet = q.clientSubnet { optSize += 8 + subnet.addressLength }
         }
         limit = min(limit, out.count)
+        // An NSID is a courtesy (RFC 5001 §2.2 lets a server leave it out): one too long for the
+        // header, the question and the rest of the OPT within the limit is dropped, never those.
+        if let n = nsid, q.questionEnd + optSize > limit {
+            optSize -= 4 + n.count
+            nsid = nil
+        }
         var w = ResponseWriter(into: out, limit: limit - optSize, scratch: scratch.compression)
         let question = UnsafeRawBufferPointer(rebasing: p[Header.size..<q.questionEnd])
         w.start(id: q.id, flags: responseFlags(q.flags, rcode: 0), question: question)

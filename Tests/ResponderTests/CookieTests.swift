@@ -162,4 +162,26 @@ struct CookieTests {
         #expect(r.has(Header.tcBit) && r.bytes.count <= 1232)
         #expect(r.message.ednsOptions.map(\.code) == [3, 10])
     }
+
+    @Test("an NSID too long for the payload is left out; the question, the answer and the COOKIE are not")
+    func nsidThatDoesNotFit() throws {
+        let server = try Self.server(nsid: String(repeating: "n", count: 512))
+        for payload: UInt16 in [113, 512] {
+            let r = try server.ask(
+                Message.query(
+                    try DNSName("mail.example.com."), .a, edns: EDNS(payload: payload),
+                    ednsOptions: [
+                        EDNSOption(code: 3, data: []), EDNSOption(code: 10, data: Self.bytes("2464c4abcf10c957")),
+                    ]))
+            #expect(r.message.question.count == 1 && r.bytes.count <= 512, "payload \(payload)")
+            #expect(r.answer == ["mail.example.com. 3600 A 192.0.2.25"])
+            #expect(r.message.ednsOptions.map(\.code) == [10], "the COOKIE stays, the NSID goes")
+        }
+        // Where it fits, it comes.
+        let big = try server.ask(
+            Message.query(
+                try DNSName("mail.example.com."), .a, edns: EDNS(payload: 1232),
+                ednsOptions: [EDNSOption(code: 3, data: [])]))
+        #expect(big.message.ednsOptions.first { $0.code == 3 }?.data.count == 512)
+    }
 }

@@ -114,7 +114,16 @@ func check(
                         && c.data[8] == 1, "COOKIE \(Invariant.hex(c.data))")
             }
             let nsid = m.ednsOptions.filter { $0.code == 3 }
-            let wanted = q.nsidRequested ? snapshot.options.nsid : nil
+            // An NSID too long for the header, the question and the rest of the OPT is left out.
+            var wanted = q.nsidRequested ? snapshot.options.nsid : nil
+            if let n = wanted {
+                let limit =
+                    transport == .udp
+                    ? q.edns.map { Int(max(512, min($0.udpPayloadSize, snapshot.options.maxUDPPayload))) } ?? 512
+                    : 65535
+                let rest = 11 + (expected ? 4 + 24 : 0) + (q.clientSubnet.map { 8 + $0.addressLength } ?? 0)
+                if q.questionEnd + rest + 4 + n.count > limit { wanted = nil }
+            }
             expect(nsid.map(\.data) == (wanted.map { [$0] } ?? []), "NSID \(nsid.map(\.data))")
             // ECS (RFC 7871 §7.2.1): echoed exactly when sent, with FAMILY, SOURCE and ADDRESS as
             // they came; a scope above 0 only for a sticky pool's answer, never above the source
