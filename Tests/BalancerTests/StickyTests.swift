@@ -7,7 +7,9 @@ import Testing
 @testable import Balancer
 
 /// Sticky pools: weighted rendezvous hashing of the client's subnet over the usable members.
-@Suite("Sticky pools: each client keeps its members, and only a dead member's clients move")
+// One at a time: each test keeps a core busy for seconds in a debug build, and the suite's
+// timing tests need the other.
+@Suite("Sticky pools: each client keeps its members, and only a dead member's clients move", .serialized)
 struct StickyTests {
     let four = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
 

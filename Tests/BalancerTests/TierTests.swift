@@ -200,9 +200,10 @@ struct AnswerCountsTests {
         #expect(totals.answers(set.counters[1]) == 0)
         // A writer thread counting 200,000 answers while this task reads: every read is a count
         // the writer had reached (never more, never going back), and the last one is all of them.
+        // The writer is a thread of its own (not the cooperative pool the timing tests need).
         nonisolated(unsafe) let p = picks
-        let writer = Task.detached {
-            for _ in 0..<200_000 { counts.record(set, picks: p, count: 1) }
+        let writer = Task {
+            await onAThreadOfItsOwn { for _ in 0..<200_000 { counts.record(set, picks: p, count: 1) } }
         }
         var last: UInt64 = 0
         for _ in 0..<50 {

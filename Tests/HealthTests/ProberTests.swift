@@ -55,9 +55,10 @@ import Testing
             // onChange runs once per transition and never for a result that changes nothing.
             #expect(views.count == log.transitions.count)
             let settled = views.count
-            try await Task.sleep(for: .milliseconds(600))
+            // More results come (every 200 ms; a loaded machine may take longer), and none of them
+            // publishes a view.
+            #expect(await eventually(within: .seconds(5)) { (await status(prober, ka))?.successes ?? 0 >= 3 })
             #expect(views.count == settled)
-            #expect((await status(prober, ka))?.successes ?? 0 >= 3)
 
             await a.stop()
             let killed = ContinuousClock.now
