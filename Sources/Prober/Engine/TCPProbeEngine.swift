@@ -57,7 +57,7 @@ final class TCPProbeEngine: @unchecked Sendable {
         case stop
     }
 
-    private struct Slot {
+    struct Slot {
         var spec: Spec?
         /// The socket of the probe in flight, or -1.
         var fd: Int32 = -1
@@ -89,12 +89,12 @@ final class TCPProbeEngine: @unchecked Sendable {
     private let wakeFD: Int32
     private var thread: pthread_t?
 
-    private var slots: [Slot] = []
+    var slots: [Slot] = []
     /// When each slot's next probe starts.
     private var starts = ProbeSchedule()
     /// When each probe in flight times out.
     private var deadlines = ProbeSchedule()
-    private var inFlight = 0
+    var inFlight = 0
     /// At most this many probes in flight: the sockets must fit the descriptor limit, and a
     /// thousands-wide first round must not overflow the backends' accept queues at once.
     private let maxInFlight: Int
@@ -250,7 +250,7 @@ final class TCPProbeEngine: @unchecked Sendable {
     }
 
     /// Closes the slot's socket in flight (a reset, with `SO_LINGER` 0).
-    private func release(_ i: Int) {
+    func release(_ i: Int) {
         close(slots[i].fd)
         slots[i].fd = -1
         slots[i].reading = false
@@ -314,7 +314,7 @@ final class TCPProbeEngine: @unchecked Sendable {
     }
 
     /// What an agent's socket waits for: its line, or its close.
-    private static let readable = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+    static let readable = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
 
     /// Puts slot `i`'s socket in flight, waiting for `events` (the connect's verdict, or with
     /// `reading` an agent's line); a socket epoll does not take fails the probe (false).
@@ -333,7 +333,7 @@ final class TCPProbeEngine: @unchecked Sendable {
     }
 
     /// Arms one event (one-shot) for slot `i`'s socket, tagged with its generation.
-    private func watch(_ fd: Int32, _ i: Int, _ events: UInt32, _ op: Int32) -> Bool {
+    func watch(_ fd: Int32, _ i: Int, _ events: UInt32, _ op: Int32) -> Bool {
         var event = epoll_event()
         event.events = events | EPOLLONESHOT.rawValue
         event.data.u64 = UInt64(UInt32(i)) | UInt64(slots[i].generation) << 32
@@ -371,66 +371,7 @@ final class TCPProbeEngine: @unchecked Sendable {
         }
     }
 
-    /// An agent's socket is readable (or closed): take what it sent; a line end (CR or LF), the
-    /// agent's close or ``replyLimit`` bytes end the reply, anything else waits for more.
-    private func readReply(_ i: Int, _ events: UInt32, _ now: Int64) {
-        let fd = slots[i].fd
-        var chunk = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        var ended = false
-        var failure: Int32 = 0
-        while true {
-            let room = min(MemoryLayout.size(ofValue: chunk), Self.replyLimit - slots[i].reply.count)
-            if room <= 0 {
-                ended = true
-                break
-            }
-            let n = withUnsafeMutableBytes(of: &chunk) { recv(fd, $0.baseAddress, room, 0) }
-            if n > 0 {
-                withUnsafeBytes(of: &chunk) { slots[i].reply.append(contentsOf: $0[0..<n]) }
-                if slots[i].reply.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-                    ended = true
-                    break
-                }
-                continue
-            }
-            if n == 0 {
-                ended = true
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { ended = true }
-            } else if errno == EINTR {
-                continue
-            } else {
-                failure = errno
-            }
-            break
-        }
-        if failure != 0 && failure != ECONNRESET {
-            release(i)
-            return finish(i, .failed(failure), now)
-        }
-        if !ended && failure == 0 {
-            guard watch(fd, i, Self.readable, EPOLL_CTL_MOD) else {
-                let code = errno
-                release(i)
-                return finish(i, .failed(code), now)
-            }
-            return
-        }
-        var line = slots[i].reply
-        if let end = line.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) { line.removeSubrange((end + 1)...) }
-        // Reset and keep the socket for the next probe, as a tcp check does.
-        slots[i].fd = -1
-        slots[i].reading = false
-        inFlight -= 1
-        if let family = slots[i].spec?.address.family, ProbeSocket.disconnect(fd) {
-            recycle(fd, family)
-        } else {
-            close(fd)
-        }
-        finish(i, .replied(line), now)
-    }
-
-    private func recycle(_ fd: Int32, _ family: Int32) {
+    func recycle(_ fd: Int32, _ family: Int32) {
         if family == AF_INET, spare4.count < Self.spareLimit {
             spare4.append(fd)
         } else if family == AF_INET6, spare6.count < Self.spareLimit {
@@ -442,7 +383,7 @@ final class TCPProbeEngine: @unchecked Sendable {
 
     /// Records the slot's result and schedules its next probe `interval` ±10% after this one
     /// started (at once if that is already past).
-    private func finish(_ i: Int, _ outcome: ConnectResult, _ now: Int64) {
+    func finish(_ i: Int, _ outcome: ConnectResult, _ now: Int64) {
         guard let spec = slots[i].spec else { return }
         let started = slots[i].started
         batch.append(Result(id: Int32(i), outcome: outcome, latency: max(0, now - started)))
