@@ -59,14 +59,24 @@ let package = Package(
             ]
         ),
 
+        // DNSSEC keys (BIND key files), the signers behind the query path's `RRsetSigner`, DS
+        // records: swift-crypto.
+        .target(
+            name: "DNSSEC",
+            dependencies: ["DNSWire", "DNSZone", "Responder", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // Reading files: zone files (native reader, libldns), carousel.yaml.
         .target(name: "ZoneFiles", dependencies: ["DNSWire", "DNSZone", "CLDNS"]),
         .target(
             name: "CarouselConfig",
-            dependencies: ["DNSWire", "Health", "Balancer", "Transfer", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "DNSWire", "Health", "Balancer", "Transfer", "DNSSEC", .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // What a start, a reload and `carousel check` validate: the zone cache and the one validator.
-        .target(name: "Loading", dependencies: ["DNSWire", "DNSZone", "ZoneFiles", "Balancer", "CarouselConfig"]),
+        .target(
+            name: "Loading", dependencies: ["DNSWire", "DNSZone", "ZoneFiles", "Balancer", "CarouselConfig", "DNSSEC"]),
 
         // Services: they own threads and sockets.
         .target(
@@ -107,7 +117,7 @@ let package = Package(
             name: "Runtime",
             dependencies: [
                 "DNSWire", "DNSZone", "Balancer", "Health", "Responder", "Transfer", "CarouselConfig", "Loading",
-                "Prober", "Listeners", "TransferService",
+                "Prober", "Listeners", "TransferService", "DNSSEC",
                 .product(name: "NIOCore", package: nio),
                 .product(name: "NIOConcurrencyHelpers", package: nio),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "carousel",
             dependencies: [
-                "DNSWire", "CarouselConfig", "Loading", "Balancer", "Runtime", "Admin", "LoadAgent",
+                "DNSWire", "CarouselConfig", "Loading", "Balancer", "Runtime", "Admin", "LoadAgent", "DNSSEC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -170,6 +180,12 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: nio),
             ]
         ),
+        .testTarget(
+            name: "DNSSECTests",
+            dependencies: [
+                "DNSSEC", "Responder", "DNSZone", "ZoneFiles", "DNSWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health"]),
         .testTarget(
             name: "ResponderTests",

@@ -73,8 +73,8 @@ extension CarouselRuntime {
         defer { out.deallocate() }
         let outcome = query.encode().withUnsafeBytes {
             Responder.respond(
-                to: $0, over: .tcp, snapshot: snapshot, health: health, into: out, scratch: ResponderScratch(),
-                client: ClientAddress(client.bytes))
+                to: $0, over: .tcp, snapshot: snapshot, health: health, into: out,
+                scratch: ResponderScratch(signatureCacheEntries: 16), client: ClientAddress(client.bytes))
         }
         guard let reply = try? Message.decode(Array(out[0..<outcome.length])) else {
             return .failure(AdminResult(status: 500, message: "the responder's answer did not decode"))

@@ -1,4 +1,5 @@
 import Balancer
+import DNSSEC
 import DNSWire
 import Health
 import Transfer
@@ -62,6 +63,8 @@ public struct Config: Sendable, Equatable {
     public var tsigKeys: [TSIGKey] = []
     public var transfers: [PrimaryZone] = []
     public var secondaries: [SecondaryZone] = []
+    /// Zones signed online (DNSSEC), each with its key directory.
+    public var dnssec: [DNSSECZone] = []
     /// Where each pool, transfer and secondary is defined (same order as those lists), for
     /// messages that point back to it.
     public var lines = Lines()
@@ -70,6 +73,7 @@ public struct Config: Sendable, Equatable {
         public var pools: [Int] = []
         public var transfers: [Int] = []
         public var secondaries: [Int] = []
+        public var dnssec: [Int] = []
         public init() {}
     }
 
@@ -107,6 +111,7 @@ public struct Config: Sendable, Equatable {
             "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "cookie_secret_previous",
             "tcp", "threads", "state_file", "defaults", "pools",
             "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
+            "dnssec",
         ]
         let entries = r.mapping(root, "", known: known)
         // Defaults and keys first: pools and transfers build on them wherever they appear.
@@ -207,6 +212,10 @@ public struct Config: Sendable, Equatable {
                 let zones = r.transfers(v, keys: c.tsigKeys)
                 c.transfers = zones.map(\.0)
                 c.lines.transfers = zones.map(\.line)
+            case "dnssec":
+                let zones = r.dnssecZones(v, baseDirectory: baseDirectory)
+                c.dnssec = zones.map(\.0)
+                c.lines.dnssec = zones.map(\.line)
             case "secondaries":
                 let zones = r.secondaries(v, keys: c.tsigKeys, baseDirectory: baseDirectory)
                 c.secondaries = zones.map(\.0)

@@ -115,14 +115,14 @@ struct YAMLReader {
     /// A duration such as `500ms`, `2s`, `1m`, `1h`, or a bare number of seconds.
     mutating func duration(_ node: Node, _ path: String, range: ClosedRange<Duration>) -> Duration? {
         guard let s = node.scalar?.string, let d = YAMLReader.parseDuration(s) else {
-            fail(node, path, "expected a duration like 500ms, 2s, 1m")
+            fail(node, path, "expected a duration like 500ms, 2s, 1m, 14d")
             return nil
         }
         return inRange(d, s, range, node, path)
     }
 
     static func parseDuration(_ s: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where s.hasSuffix(suffix) {
             guard let v = Double(s.dropLast(suffix.count)), v >= 0 else { return nil }
             return .milliseconds(Int64((v * scale * 1000).rounded()))

@@ -57,7 +57,8 @@ struct MessageReader {
             guard m.edns == nil else { throw .malformed("more than one OPT record") }
             guard next == ownerAt + 1, b[ownerAt] == 0 else { throw .malformed("OPT owner is not the root") }
             m.edns = EDNS(
-                udpPayloadSize: rrClass.rawValue, version: UInt8(ttl >> 16 & 0xFF), dnssecOK: ttl & 0x8000 != 0)
+                udpPayloadSize: rrClass.rawValue, version: UInt8(ttl >> 16 & 0xFF), dnssecOK: ttl & 0x8000 != 0,
+                compactOK: ttl & 0x4000 != 0)
             m.rcode |= UInt16(ttl >> 24) << 4
             var o = start
             while o < end {

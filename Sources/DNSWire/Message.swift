@@ -103,7 +103,9 @@ extension Message {
             out.append(0)
             u16(RRType.opt.rawValue)
             u16(e.udpPayloadSize)
-            u32(UInt32(rcode >> 4 & 0xFF) << 24 | UInt32(e.version) << 16 | (e.dnssecOK ? 0x8000 : 0))
+            u32(
+                UInt32(rcode >> 4 & 0xFF) << 24 | UInt32(e.version) << 16 | (e.dnssecOK ? 0x8000 : 0)
+                    | (e.compactOK ? 0x4000 : 0))
             u16(UInt16(ednsOptions.reduce(0) { $0 + 4 + $1.data.count }))
             for o in ednsOptions {
                 u16(o.code)
@@ -117,7 +119,7 @@ extension Message {
 
 extension EDNS {
     /// What a client offers: its UDP payload size, EDNS version and the DO bit.
-    public init(payload: UInt16, version: UInt8 = 0, dnssecOK: Bool = false) {
-        self.init(udpPayloadSize: payload, version: version, dnssecOK: dnssecOK)
+    public init(payload: UInt16, version: UInt8 = 0, dnssecOK: Bool = false, compactOK: Bool = false) {
+        self.init(udpPayloadSize: payload, version: version, dnssecOK: dnssecOK, compactOK: compactOK)
     }
 }

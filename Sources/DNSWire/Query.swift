@@ -30,6 +30,8 @@ public struct EDNS: Sendable, Equatable {
     public var udpPayloadSize: UInt16
     public var version: UInt8
     public var dnssecOK: Bool
+    /// The Compact Answers OK flag (RFC 9824 §5): a compact denial may say NXDOMAIN.
+    public var compactOK = false
 }
 
 /// The outcome of reading a message that claims to be a query.
@@ -100,7 +102,8 @@ extension Query {
                 edns = EDNS(
                     udpPayloadSize: p.u16(next + 2),
                     version: UInt8((ttl >> 16) & 0xFF),
-                    dnssecOK: ttl & 0x8000 != 0
+                    dnssecOK: ttl & 0x8000 != 0,
+                    compactOK: ttl & 0x4000 != 0
                 )
                 // Options are length-prefixed; check they tile RDATA exactly. Unknown ones are ignored.
                 var o = next + 10

@@ -137,14 +137,16 @@ public struct ResponseWriter: ~Copyable {
     /// The OPT pseudo-record of a response (RFC 6891 §6.1.2): our payload size, the upper bits of
     /// an extended rcode, version 0 and the client's DO bit copied (RFC 3225 §3).
     @discardableResult
-    public mutating func writeOPT(payloadSize: UInt16, extendedRCode: UInt8, dnssecOK: Bool) -> Bool {
+    public mutating func writeOPT(
+        payloadSize: UInt16, extendedRCode: UInt8, dnssecOK: Bool, compactOK: Bool = false
+    ) -> Bool {
         guard count + 11 <= limit else { return false }
         put8(0)
         put16(RRType.opt.rawValue)
         put16(payloadSize)
         put8(extendedRCode)
         put8(0)
-        put16(dnssecOK ? 0x8000 : 0)
+        put16((dnssecOK ? 0x8000 : 0) | (compactOK ? 0x4000 : 0))
         optLengthAt = count
         put16(0)
         additionalCount += 1

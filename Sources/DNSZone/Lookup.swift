@@ -7,8 +7,9 @@ public enum LookupResult: Equatable, Sendable {
     case answer(zone: Int, node: Int, rrset: Int, wildcard: Bool)
     /// The name is an alias: answer with the CNAME, then look up its target (RFC 1034 §3.6.2).
     case cname(zone: Int, node: Int, rrset: Int, wildcard: Bool)
-    /// The name exists (perhaps as an empty non-terminal) but has no data of this type (RFC 2308 §2.2).
-    case nodata(zone: Int)
+    /// The name exists (perhaps as an empty non-terminal) but has no data of this type (RFC 2308 §2.2);
+    /// `node` is the name's (a wildcard's, when synthesized), whose types a signed answer lists.
+    case nodata(zone: Int, node: Int)
     /// The name does not exist in the zone (RFC 2308 §2.1).
     case nxDomain(zone: Int)
     /// The name is below a DNAME's owner: answer with the DNAME and a CNAME synthesized from it,
@@ -89,6 +90,6 @@ extension Catalog {
         if let c = node.rrsetIndex(.cname) {
             return .cname(zone: z, node: n, rrset: c, wildcard: wildcard)
         }
-        return .nodata(zone: z)
+        return .nodata(zone: z, node: n)
     }
 }

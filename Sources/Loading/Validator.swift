@@ -1,7 +1,9 @@
 import Balancer
 import CarouselConfig
+import DNSSEC
 import DNSWire
 import DNSZone
+import Foundation
 
 /// The one validator of a config against the zones it would serve: `carousel check` runs it, and
 /// every config reload is refused when it finds anything (the running config stays). What the
@@ -11,6 +13,7 @@ public enum Validator {
     /// from primaries when the server has them): each as `file:line: message`.
     public static func problems(_ config: Config, file: String, zones: [Zone]) -> [Problem] {
         var out: [Problem] = []
+        var keyProblems: [Problem] = []
         // A pool must match A/AAAA records, unless its name lies in a zone pulled from a primary
         // (whose records arrive only at run time).
         let pulled = config.secondaries.map(\.zone)
@@ -57,7 +60,34 @@ public enum Validator {
                     file: file, line: line(config.lines.transfers, i),
                     message: "transfers: no zone file or secondaries entry serves \(t.zone)"))
         }
-        return out.sorted { $0.line < $1.line }
+        // A signed zone must be one served from a zone file here, with loadable keys of which one
+        // signs now.
+        let files = Set(zones.map(\.origin))
+        let now = Int64(Date().timeIntervalSince1970)
+        for (i, d) in config.dnssec.enumerated() {
+            let at = line(config.lines.dnssec, i)
+            if !files.contains(d.zone) {
+                let why =
+                    pulled.contains(d.zone)
+                    ? "is pulled from a primary (sign it there)" : "is not served by any zone file"
+                out.append(Problem(file: file, line: at, message: "dnssec: \(d.zone) \(why)"))
+                continue
+            }
+            switch ZoneKeys.load(d) {
+            case .failure(let p):
+                out.append(Problem(file: file, line: at, message: "dnssec: the keys of \(d.zone) do not load:"))
+                keyProblems += p.errors
+            case .success(let keys):
+                if keys.active(at: now).isEmpty {
+                    out.append(
+                        Problem(
+                            file: file, line: at,
+                            message: "dnssec: no key of \(d.zone) in \(d.keys) is active now (see their Activate times)"
+                        ))
+                }
+            }
+        }
+        return out.sorted { $0.line < $1.line } + keyProblems
     }
 
     static func line(_ lines: [Int], _ i: Int) -> Int { i < lines.count ? lines[i] : 1 }

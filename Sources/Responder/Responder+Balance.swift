@@ -9,9 +9,9 @@ import Health
 /// ECS scope.
 extension Responder {
     static func writeBalanced(
-        _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, zone: Zone, rrset: RRset, set b: Int,
-        _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch, _ reply: Resolution,
-        subnet: ClientSubnet?
+        _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone, node: Int,
+        rrset: RRset, set b: Int, _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch,
+        _ reply: Resolution, subnet: ClientSubnet?, _ zs: ZoneSigning? = nil, _ sign: Sign? = nil
     ) -> Resolution {
         var reply = reply
         let set = plan.sets[b]
@@ -24,6 +24,8 @@ extension Responder {
         case .records(let count, let ttl):
             scratch.answers.reserve(plan.counterKeys.count)
             scratch.answers.record(set, picks: scratch.balancer.picks, count: count)
+            // Signed: the RRSIG covers exactly the records chosen, with the TTL served.
+            if sign != nil { scratch.signing.begin() }
             let ok = rrset.data.withUnsafeBytes { d in
                 for k in 0..<count {
                     let o = set.offsets[Int(scratch.balancer.picks[k])]
@@ -32,31 +34,57 @@ extension Responder {
                     guard w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: rdata) else {
                         return false
                     }
+                    if sign != nil { scratch.signing.add(rdata, type: rrset.type) }
                 }
                 return true
             }
-            if !ok { reply.truncation = .empty }
+            if !ok {
+                reply.truncation = .empty
+            } else if let zs, let sign,
+                !writeRRSIGs(&w, .answer, owner: owner, name: name, type: rrset.type, ttl: ttl, zs, sign)
+            {
+                reply.truncation = .empty
+            }
         case .servfail:
             reply.rcode = RCode.servFail.rawValue
             reply.authoritative = false
             reply.error = .poolDown(set.pool)
         case .nodata:
-            if !writeSOA(&w, zone) { reply.truncation = .empty }
+            if let zs, let sign {
+                let ok = writeSignedNegative(
+                    &w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign)
+                if !ok { reply.truncation = .empty }
+            } else if !writeSOA(&w, zone) {
+                reply.truncation = .empty
+            }
         case .fallback(let ttl):
             let pool = plan.pools[set.pool]
             let fallback = rrset.type == .a ? pool.fallbackA : pool.fallbackAAAA
             if fallback.isEmpty {
-                if !writeSOA(&w, zone) { reply.truncation = .empty }
+                if let zs, let sign {
+                    let ok = writeSignedNegative(
+                        &w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign)
+                    if !ok { reply.truncation = .empty }
+                } else if !writeSOA(&w, zone) {
+                    reply.truncation = .empty
+                }
                 return reply
             }
+            if sign != nil { scratch.signing.begin() }
             for rdata in fallback {
                 let ok = rdata.withUnsafeBytes {
-                    w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0)
+                    if sign != nil { scratch.signing.add($0, type: rrset.type) }
+                    return w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0)
                 }
                 if !ok {
                     reply.truncation = .empty
-                    break
+                    return reply
                 }
+            }
+            if let zs, let sign,
+                !writeRRSIGs(&w, .answer, owner: owner, name: name, type: rrset.type, ttl: ttl, zs, sign)
+            {
+                reply.truncation = .empty
             }
         }
         return reply

@@ -42,12 +42,24 @@ extension Responder {
     /// (elsewhere in the zone), A records before AAAA as NSD orders them. Glue that does not fit
     /// is left out; only missing in-domain glue sets TC, and the referral keeps what fitted
     /// (RFC 9471 §3, as Knot does). An NS set that does not fit truncates the whole answer.
-    static func writeReferral(_ w: inout ResponseWriter, _ zone: Zone, cut: Int) -> Truncation {
+    ///
+    /// Signed (RFC 4035 §3.1.4): the NS set stays unsigned (the child's data), followed by the DS
+    /// set and its RRSIGs, or by an NSEC at the cut proving there is no DS (an insecure child).
+    static func writeReferral(
+        _ w: inout ResponseWriter, _ zone: Zone, cut: Int, _ zs: ZoneSigning? = nil, _ sign: Sign? = nil
+    ) -> Truncation {
         let cutNode = zone.nodes[cut]
         guard let nsIndex = cutNode.rrsetIndex(.ns) else { return .none }
         let ns = cutNode.rrsets[nsIndex]
         let wrote = zone.names.withName(cut) { owner in
-            writeRRset(&w, .authority, owner: owner, zone: zone, rrset: ns, rotate: false)
+            guard writeRRset(&w, .authority, owner: owner, zone: zone, rrset: ns, rotate: false) else { return false }
+            guard let zs, let sign else { return true }
+            if let ds = cutNode.rrsetIndex(.ds) {
+                return writeSigned(
+                    &w, .authority, owner: owner, name: owner, zone: zone, rrset: cutNode.rrsets[ds], rotate: false,
+                    zs, sign)
+            }
+            return writeDenial(&w, owner: owner, name: owner, zone: zone, node: cut, zs, sign)
         }
         guard wrote else { return .empty }
         var missingRequired = false
@@ -65,16 +77,21 @@ extension Responder {
     /// The addresses of the in-zone targets of an NS RRset answered at a zone's apex (RFC 1035
     /// §6.3.2's additional section processing, as NSD and Knot add them even with minimal
     /// responses). Out-of-zone targets are not looked up; what does not fit is left out without TC.
-    static func writeNSAddresses(_ w: inout ResponseWriter, _ zone: Zone, _ ns: RRset) {
-        _ = writeAddresses(&w, of: ns, in: zone, type: .a) { _ in true }
-        _ = writeAddresses(&w, of: ns, in: zone, type: .aaaa) { _ in true }
+    /// Signed, each set that is the zone's own data (not below a cut) comes with its RRSIGs, or is
+    /// left out when they do not fit (RFC 4035 §3.1.1).
+    static func writeNSAddresses(
+        _ w: inout ResponseWriter, _ zone: Zone, _ ns: RRset, _ zs: ZoneSigning? = nil, _ sign: Sign? = nil
+    ) {
+        _ = writeAddresses(&w, of: ns, in: zone, type: .a, zs, sign) { _ in true }
+        _ = writeAddresses(&w, of: ns, in: zone, type: .aaaa, zs, sign) { _ in true }
     }
 
     /// Writes, in additional, the `type` RRset of every NS target of `ns` that is a name in `zone`
     /// and that `include` accepts (by node index). A set that does not fit is left out and the
     /// others still tried; returns false when any was left out.
     static func writeAddresses(
-        _ w: inout ResponseWriter, of ns: RRset, in zone: Zone, type: RRType, include: (Int) -> Bool
+        _ w: inout ResponseWriter, of ns: RRset, in zone: Zone, type: RRType, _ zs: ZoneSigning? = nil,
+        _ sign: Sign? = nil, include: (Int) -> Bool
     ) -> Bool {
         var complete = true
         ns.data.withUnsafeBytes { d in
@@ -88,8 +105,10 @@ extension Responder {
                     continue
                 }
                 let mark = w.mark
-                if !writeRRset(
-                    &w, .additional, owner: target, zone: zone, rrset: zone.nodes[t].rrsets[r], rotate: false)
+                let authoritative = zone.nodes[t].cut < 0
+                if !writeSigned(
+                    &w, .additional, owner: target, name: target, zone: zone, rrset: zone.nodes[t].rrsets[r],
+                    rotate: false, authoritative ? zs : nil, sign)
                 {
                     w.rewind(to: mark)
                     complete = false

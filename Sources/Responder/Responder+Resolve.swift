@@ -16,6 +16,12 @@ extension Responder {
         _ scratch: ResponderScratch, client: ClientAddress
     ) -> Resolution {
         let catalog = snap.catalog
+        // Signing (DO=1 for a signed zone): RRSIGs after each RRset, a compact denial for negatives.
+        let sign =
+            q.edns?.dnssecOK == true && !snap.signing.isEmpty
+            ? Sign(
+                signing: snap.signing, now: DNSCookies.now(), scratch: scratch.signing,
+                compactOK: q.edns?.compactOK == true) : nil
         var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
         var reply = Resolution(answerKey: answerKey(result))
         // The current name: the question's (owner written as a pointer to it) or a CNAME target
@@ -48,34 +54,57 @@ extension Responder {
                 authoritative()
                 let zone = catalog.zones[z]
                 let rrset = zone.nodes[n].rrsets[r]
+                let zs = sign?.zone(z)
                 if let b = snap.plan.binding(zone: z, slot: rrset.slot) {
                     return writeBalanced(
-                        &w, owner: owner, zone: zone, rrset: rrset, set: b, snap.plan, health, scratch, reply,
-                        subnet: q.clientSubnet ?? client.subnet)
+                        &w, owner: owner, name: name, zone: zone, node: n, rrset: rrset, set: b, snap.plan, health,
+                        scratch, reply, subnet: q.clientSubnet ?? client.subnet, zs, sign)
                 }
-                guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: rrset, rotate: true) else {
+                // A wildcard's answer is signed as the name asked for (RFC 9824 §3 spirit: no
+                // proof of a closer name is then needed), so `name`, not the `*` owner.
+                guard
+                    writeSigned(&w, .answer, owner: owner, name: name, zone: zone, rrset: rrset, rotate: true, zs, sign)
+                else {
                     return cut(.empty)
                 }
-                if q.qtype == .ns { writeNSAddresses(&w, zone, rrset) }
+                if q.qtype == .ns { writeNSAddresses(&w, zone, rrset, zs, sign) }
                 return reply
-            case .nodata(let z):
+            case .nodata(let z, let n):
                 authoritative()
-                return writeSOA(&w, catalog.zones[z]) ? reply : cut(.empty)
+                let zone = catalog.zones[z]
+                if let zs = sign?.zone(z), let sign {
+                    return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: n, zs, sign)
+                        ? reply : cut(.empty)
+                }
+                return writeSOA(&w, zone) ? reply : cut(.empty)
             case .nxDomain(let z):
                 authoritative()
+                let zone = catalog.zones[z]
+                if let zs = sign?.zone(z), let sign {
+                    // Compact denial: the name "exists" with only NXNAME; NXDOMAIN only for CO=1
+                    // (RFC 9824 §3.2, §5).
+                    if sign.compactOK { reply.rcode = RCode.nxDomain.rawValue }
+                    return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: nil, zs, sign)
+                        ? reply : cut(.empty)
+                }
                 // RFC 6604 §2.1: after a CNAME chain the rcode speaks of the last name.
                 reply.rcode = RCode.nxDomain.rawValue
-                return writeSOA(&w, catalog.zones[z]) ? reply : cut(.empty)
+                return writeSOA(&w, zone) ? reply : cut(.empty)
             case .referral(let z, let cut):
-                reply.truncation = writeReferral(&w, catalog.zones[z], cut: cut)
+                reply.truncation = writeReferral(&w, catalog.zones[z], cut: cut, sign?.zone(z), sign)
                 return reply
             case .dname(let z, let n, let r):
                 authoritative()
                 let zone = catalog.zones[z]
                 let dname = zone.nodes[n].rrsets[r]
+                let zs = sign?.zone(z)
                 guard
                     zone.names.withName(
-                        n, { writeRRset(&w, .answer, owner: $0, zone: zone, rrset: dname, rotate: false) })
+                        n,
+                        {
+                            writeSigned(
+                                &w, .answer, owner: $0, name: $0, zone: zone, rrset: dname, rotate: false, zs, sign)
+                        })
                 else { return cut(.empty) }
                 // The name with the DNAME's owner replaced by its target (RFC 6672 §2.2).
                 let ownerLength = zone.names.withName(n) { $0.count }
@@ -111,7 +140,11 @@ extension Responder {
                 authoritative()
                 let zone = catalog.zones[z]
                 let cname = zone.nodes[n].rrsets[r]
-                guard writeRRset(&w, .answer, owner: owner, zone: zone, rrset: cname, rotate: false) else {
+                guard
+                    writeSigned(
+                        &w, .answer, owner: owner, name: name, zone: zone, rrset: cname, rotate: false, sign?.zone(z),
+                        sign)
+                else {
                     return cut(.empty)
                 }
                 scratch.visited[hop] = z << 32 | n
@@ -146,7 +179,7 @@ extension Responder {
         }
         switch result {
         case .answer(let z, let n, let r, _), .cname(let z, let n, let r, _): return key(1, z, n, r)
-        case .nodata(let z): return key(2, z)
+        case .nodata(let z, _): return key(2, z)
         case .nxDomain(let z): return key(3, z)
         case .referral(let z, let cut): return key(4, z, cut)
         case .dname(let z, let n, let r): return key(5, z, n, r)
@@ -167,8 +200,13 @@ public final class ResponderScratch: @unchecked Sendable {
     let synthesized = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
     /// (zone, node) pairs of the CNAMEs followed so far, for loop detection.
     let visited = UnsafeMutablePointer<Int>.allocate(capacity: Responder.maxChain)
+    /// Signing's memory and this thread's signature cache.
+    public let signing: SigningScratch
 
-    public init() {}
+    /// `signatureCacheEntries`: small for a scratch made for one message (explain, transfers).
+    public init(signatureCacheEntries: Int = SignatureCache.defaultEntries) {
+        signing = SigningScratch(cacheEntries: signatureCacheEntries)
+    }
 
     deinit {
         name.deallocate()

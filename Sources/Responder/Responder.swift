@@ -91,7 +91,9 @@ public enum Responder {
         var verdict = DNSCookies.Status.none
         if let e = q.edns {
             w.limit += optSize
-            w.writeOPT(payloadSize: options.maxUDPPayload, extendedRCode: extended, dnssecOK: e.dnssecOK)
+            w.writeOPT(
+                payloadSize: options.maxUDPPayload, extendedRCode: extended, dnssecOK: e.dnssecOK,
+                compactOK: e.compactOK && e.dnssecOK && !snap.signing.isEmpty)
             if let nsid, let data = w.appendOPTOption(code: EDNSOptionCode.nsid, length: nsid.count) {
                 nsid.withUnsafeBytes { data.copyMemory(from: $0) }
             }

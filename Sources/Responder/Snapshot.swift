@@ -38,11 +38,15 @@ public final class Snapshot: Sendable {
     public let options: ResponderOptions
     /// How pools attach to the catalog's address sets.
     public let plan: BalancePlan
+    /// How each zone of the catalog is signed (same indices as `catalog.zones`; nil: unsigned).
+    /// Empty when no zone is.
+    public let signing: [ZoneSigning?]
 
-    public init(catalog: Catalog, options: ResponderOptions, plan: BalancePlan = .empty) {
+    public init(catalog: Catalog, options: ResponderOptions, plan: BalancePlan = .empty, signing: [ZoneSigning?] = []) {
         self.catalog = catalog
         self.options = options
         self.plan = plan
+        self.signing = signing.contains { $0 != nil } ? signing : []
     }
 }
 

@@ -1,5 +1,6 @@
 import Balancer
 import CarouselConfig
+import DNSSEC
 import DNSWire
 import DNSZone
 import Foundation
@@ -47,6 +48,11 @@ public actor CarouselRuntime {
     var answerCounters = AnswerCounterIndex()
     /// The last hour of answers and states per member (the status page's charts).
     public nonisolated let history: AnswerHistory
+    /// Signed zones' keys as last loaded well (CarouselRuntime+DNSSEC.swift), the next key event
+    /// (a rollover step, when the snapshot is rebuilt) and the key files' signatures.
+    public internal(set) var zoneKeys: [DNSName: ZoneKeys] = [:]
+    public internal(set) var nextKeyEvent: Int64?
+    var keyFiles: [String: FileSignature] = [:]
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
@@ -113,7 +119,7 @@ public actor CarouselRuntime {
     /// file triggers a rebuild; nothing else does.
     public func poll() async {
         let configChanged = reloadConfigIfChanged(force: false)
-        await rebuild(force: configChanged)
+        await rebuild(force: configChanged || keysChanged())
     }
 
     /// Re-reads the config file if its content changed; a broken edit is reported and the
@@ -203,9 +209,8 @@ public actor CarouselRuntime {
         }
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
         pulledZones = await transfers.secondary.secondaryZones()
-        let catalog = Catalog(
-            zones: await transfers.primary.servedZones(cache.zones + pulledZones),
-            unavailable: await transfers.secondary.unavailableSecondaries())
+        let (zones, signing) = signedZones(await transfers.primary.servedZones(cache.zones + pulledZones))
+        let catalog = Catalog(zones: zones, unavailable: await transfers.secondary.unavailableSecondaries())
         for (i, pool) in config.pools.enumerated() where BalancePlan.unboundPools(catalog, pools: [pool]).count == 1 {
             let line = i < config.lines.pools.count ? config.lines.pools[i] : 1
             logger.warning("pool \(pool.name) (line \(line)) matches no A or AAAA records in any zone")
@@ -216,7 +221,8 @@ public actor CarouselRuntime {
         let plan = BalancePlan.build(
             catalog: catalog, pools: config.pools, ids: ids, poolDrains: await poolDrains(), counters: &answerCounters)
         let options = ResponderOptions(config)
-        snapshot = Snapshot(catalog: catalog, options: options, plan: plan)
+        snapshot = Snapshot(
+            catalog: catalog, options: options, plan: plan, signing: catalog.zones.map { signing[$0.origin] })
         server.publish(snapshot)
         if started {
             reloads += 1

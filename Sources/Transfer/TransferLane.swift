@@ -89,7 +89,7 @@ public enum TransferLane {
         let outcome = plain.withUnsafeBytes {
             Responder.respond(
                 to: $0, over: tcp ? .tcp : .udp, snapshot: snapshot, health: s.health, into: out,
-                scratch: ResponderScratch())
+                scratch: ResponderScratch(signatureCacheEntries: 16))
         }
         guard outcome.length > 0 else { return [] }
         let reply = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))

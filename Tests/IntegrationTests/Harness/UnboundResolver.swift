@@ -17,7 +17,12 @@ final class UnboundResolver: @unchecked Sendable {
     /// a query for the zone's SOA comes back NOERROR through it.
     /// With `clientSubnet`, Unbound sends Carousel the client's /24 (or /56) in ECS and caches
     /// answers per subnet (`subnetcache`).
-    static func start(zone: String, authority: Endpoint, clientSubnet: Bool = false) async throws -> UnboundResolver {
+    /// With `trustAnchor` (a DS record, as `dnssec-dsfromkey` prints it), Unbound validates the
+    /// zone from that anchor (module `validator`): answers come with AD=1, or SERVFAIL when bogus.
+    static func start(
+        zone: String, authority: Endpoint, clientSubnet: Bool = false, trustAnchor: String? = nil,
+        anyAnswer: Bool = false
+    ) async throws -> UnboundResolver {
         guard let unbound = Command.which("unbound") else { throw HarnessError("unbound is not installed") }
         var lastError: Error = HarnessError("not started")
         for _ in 0..<3 {
@@ -25,7 +30,9 @@ final class UnboundResolver: @unchecked Sendable {
             let dir = try TempDir(prefix: "unbound")
             let conf = try dir.write(
                 "unbound.conf",
-                config(port: port, dir: dir, zone: zone, authority: authority, clientSubnet: clientSubnet))
+                config(
+                    port: port, dir: dir, zone: zone, authority: authority, clientSubnet: clientSubnet,
+                    trustAnchor: trustAnchor))
             let check = try await Command.run("unbound-checkconf", [conf])
             guard check.status == 0 else {
                 dir.remove()
@@ -38,7 +45,7 @@ final class UnboundResolver: @unchecked Sendable {
             let resolver = UnboundResolver(
                 endpoint: Endpoint(host: "127.0.0.1", port: port), process: process, dir: dir)
             do {
-                try await resolver.waitUntilReady(zone: zone)
+                try await resolver.waitUntilReady(zone: zone, anyAnswer: anyAnswer)
                 return resolver
             } catch {
                 lastError = HarnessError("unbound did not start: \(error)\n\(resolver.log)")
@@ -56,10 +63,12 @@ final class UnboundResolver: @unchecked Sendable {
 
     /// The configuration of the README's snippet, plus what a test instance needs: no daemon, no
     /// chroot or user switch, files in the temp directory, queries to 127.0.0.1 allowed.
-    static func config(port: UInt16, dir: TempDir, zone: String, authority: Endpoint, clientSubnet: Bool = false)
-        -> String
-    {
-        let modules = clientSubnet ? "subnetcache iterator" : "iterator"
+    static func config(
+        port: UInt16, dir: TempDir, zone: String, authority: Endpoint, clientSubnet: Bool = false,
+        trustAnchor: String? = nil
+    ) -> String {
+        let modules =
+            (clientSubnet ? "subnetcache " : "") + (trustAnchor != nil ? "validator " : "") + "iterator"
         let subnet =
             clientSubnet
             ? """
@@ -83,6 +92,7 @@ final class UnboundResolver: @unchecked Sendable {
                 num-threads: 1
                 module-config: "\(modules)"
             \(subnet)
+            \(trustAnchor.map { "    trust-anchor: \"\($0)\"\n    val-log-level: 2\n" } ?? "")
                 do-not-query-localhost: no
                 # Nothing but the zone, and that only from Carousel: no traffic leaves this machine.
                 local-zone: "." refuse
@@ -96,12 +106,14 @@ final class UnboundResolver: @unchecked Sendable {
             """
     }
 
-    private func waitUntilReady(zone: String, timeout: Double = 20) async throws {
+    /// `anyAnswer`: ready once Unbound answers at all (a SERVFAIL for a bogus zone counts).
+    private func waitUntilReady(zone: String, anyAnswer: Bool, timeout: Double = 20) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             guard process.isRunning else { throw HarnessError("exited with status \(process.exitStatus)") }
             let response = try await Dig.query(endpoint, zone, "SOA")
             if response.status == "NOERROR", !response.answer.isEmpty { return }
+            if anyAnswer, response.status != nil { return }
             if Date() > deadline { throw HarnessError("no SOA answer within \(timeout) s; the last:\n\(response)") }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -115,9 +127,11 @@ final class UnboundResolver: @unchecked Sendable {
 
 /// Runs `body` with Unbound in front of `authority`, stopped afterwards also when `body` throws.
 func withUnbound<T>(
-    zone: String, authority: Endpoint, clientSubnet: Bool = false, _ body: (UnboundResolver) async throws -> T
+    zone: String, authority: Endpoint, clientSubnet: Bool = false, trustAnchor: String? = nil,
+    _ body: (UnboundResolver) async throws -> T
 ) async throws -> T {
-    let resolver = try await UnboundResolver.start(zone: zone, authority: authority, clientSubnet: clientSubnet)
+    let resolver = try await UnboundResolver.start(
+        zone: zone, authority: authority, clientSubnet: clientSubnet, trustAnchor: trustAnchor)
     do {
         let result = try await body(resolver)
         resolver.stop()

@@ -1,0 +1,72 @@
+import DNSSEC
+import DNSWire
+import DNSZone
+import Foundation
+import Loading
+import Responder
+
+/// Signed zones in a rebuild: each `dnssec:` zone gets the DNSKEY RRset of its keys published now
+/// and a `ZoneSigning` of the keys active now; the snapshot is rebuilt at the next key event (a
+/// rollover step from the keys' timing metadata) and when a key file changes. Keys that fail to
+/// load keep the last good ones (logged as `file:line: message`).
+extension CarouselRuntime {
+    func signedZones(_ zones: [Zone]) -> ([Zone], [DNSName: ZoneSigning]) {
+        guard !config.dnssec.isEmpty else {
+            zoneKeys = [:]
+            nextKeyEvent = nil
+            return (zones, [:])
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        var out = zones
+        var signing: [DNSName: ZoneSigning] = [:]
+        var next: Int64?
+        var kept: [DNSName: ZoneKeys] = [:]
+        for d in config.dnssec {
+            let keys: ZoneKeys
+            switch ZoneKeys.load(d) {
+            case .success(let k):
+                keys = k
+            case .failure(let problems):
+                for p in problems.errors { logger.error("\(p)") }
+                guard let last = zoneKeys[d.zone], last.config == d else {
+                    logger.error("dnssec: \(d.zone) has no keys that load; it is served unsigned")
+                    continue
+                }
+                logger.warning("dnssec: \(d.zone): keeping the keys last loaded")
+                keys = last
+            }
+            kept[d.zone] = keys
+            if let e = keys.nextEvent(after: now) { next = min(next ?? e, e) }
+            guard let i = out.firstIndex(where: { $0.origin == d.zone }) else { continue }
+            guard let s = keys.signing(at: now) else {
+                logger.error("dnssec: no key of \(d.zone) is active now; it is served unsigned")
+                continue
+            }
+            do {
+                out[i] = try keys.zone(out[i], at: now)
+                signing[d.zone] = s
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        zoneKeys = kept
+        nextKeyEvent = next
+        return (out, signing)
+    }
+
+    /// True when a key event is due, or a key file of a signed zone was added, removed or edited.
+    func keysChanged() -> Bool {
+        if let t = nextKeyEvent, Int64(Date().timeIntervalSince1970) >= t { return true }
+        guard !config.dnssec.isEmpty || !keyFiles.isEmpty else { return false }
+        var now: [String: FileSignature] = [:]
+        for d in config.dnssec {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: d.keys)) ?? []
+            where name.hasSuffix(".key") || name.hasSuffix(".private") {
+                let path = d.keys + "/" + name
+                now[path] = FileSignature(path)
+            }
+        }
+        defer { keyFiles = now }
+        return !keyFiles.isEmpty && now != keyFiles
+    }
+}

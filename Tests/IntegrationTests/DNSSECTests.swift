@@ -1,0 +1,301 @@
+// DNSSEC judged by validators, not by our own reading of the bytes: Unbound validating from the
+// zone's DS (made by BIND's dnssec-dsfromkey from the key file), delv's "fully validated", kdig
+// showing the RRSIGs; through failover, drains, a standby tier and a sticky pool.
+
+import Foundation
+import Testing
+
+@Suite("DNSSEC: online signing, validated by Unbound and delv through every change of health", .serialized)
+struct DNSSECIntegrationTests {
+    static let ttl = 4
+
+    /// A zone with every answer shape: balanced names, a CNAME into a pool, a DNAME onto the
+    /// zone, a wildcard, an MX, an insecure delegation with glue.
+    static func zone(www: [String], app: [String], geo: [String]) -> String {
+        var text = """
+            $ORIGIN example.net.
+            $TTL 300
+            @ IN SOA ns1 hostmaster 1 3600 600 1209600 60
+            @ IN NS ns1
+            ns1 IN A 127.0.0.1
+            alias IN CNAME www
+            legacy IN DNAME example.net.
+            *.wild IN TXT "wildcard"
+            mail IN MX 10 mail
+            mail IN A 127.0.0.1
+            insecure IN NS ns.insecure
+            ns.insecure IN A 127.0.0.1
+
+            """
+        for a in www { text += "www 60 IN A \(a)\n" }
+        for a in app { text += "app 60 IN A \(a)\n" }
+        for a in geo { text += "geo 60 IN A \(a)\n" }
+        return text
+    }
+
+    static func config(_ b: Backends, keys: String) -> String {
+        let q = b.addresses.map { "\"\($0)\"" }
+        return """
+            pools:
+              - name: www.example.net
+                ttl: \(ttl)
+                check: \(fastCheck(port: b.port))
+              - name: app.example.net
+                ttl: \(ttl * 2)
+                check: \(fastCheck(port: b.port))
+                tiers:
+                  - { members: [\(q[3]), \(q[4])], min_up: 1 }
+                  - { members: [\(q[5])] }
+              - name: geo.example.net
+                ttl: \(ttl)
+                order: sticky
+                max_answers: 1
+                check: \(fastCheck(port: b.port))
+            dnssec:
+              - zone: example.net
+                keys: \(keys)
+            """
+    }
+
+    /// Keys made by `carousel dnssec keygen` in a temporary directory; the DS as BIND's
+    /// `dnssec-dsfromkey` reads it from the key file (an independent reader of our files).
+    static func keygen(_ dir: TempDir, algorithm: String = "ecdsap256sha256") async throws -> (keys: String, ds: String)
+    {
+        let keys = dir.path("keys")
+        let made = try await Command.run(
+            CarouselServer.binary, ["dnssec", "keygen", "example.net", "--dir", keys, "--algorithm", algorithm])
+        #expect(made.status == 0, "\(made.stderr)")
+        let file = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ds = try await Command.run("dnssec-dsfromkey", ["-2", file])
+        #expect(ds.status == 0, "dnssec-dsfromkey reads the key file\n\(ds.stderr)")
+        return (keys, anchor(ds.stdout))
+    }
+
+    /// `example.net. IN DS 1 13 2 AB…` → `example.net. DS 1 13 2 AB…` (Unbound's trust-anchor form).
+    static func anchor(_ line: String) -> String {
+        line.split(separator: "\n").first.map { $0.replacingOccurrences(of: " IN DS ", with: " DS ") } ?? ""
+    }
+
+    /// One query through the validating resolver.
+    static func validated(_ unbound: UnboundResolver, _ name: String, _ type: String) async throws -> DigResponse {
+        try await Dig.query(unbound.endpoint, name, type, "+dnssec")
+    }
+
+    @Test(
+        "Unbound validates (AD=1) the apex, pools, a CNAME, a DNAME, a wildcard, NXDOMAIN, NODATA and an insecure delegation; delv agrees"
+    )
+    func validatedAnswers() async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let (keys, ds) = try await Self.keygen(tmp)
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
+                carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                let direct = try await Dig.kdig(carousel.endpoint, ["+dnssec", "www.example.net", "A"])
+                let rrsigs = direct.last?.answer.filter { $0.type == "RRSIG" } ?? []
+                #expect(rrsigs.count == 1 && rrsigs[0].rdata.hasPrefix("A 13 3 \(Self.ttl) "), "\(direct)")
+                let unsigned = try await Dig.query(carousel.endpoint, "www.example.net", "A")
+                #expect(unsigned.answer.allSatisfy { $0.type == "A" }, "DO=0: no RRSIG\n\(unsigned)")
+
+                try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: ds) { unbound in
+                    let cases: [(String, String, String, (DigResponse) -> Bool)] = [
+                        ("example.net", "SOA", "NOERROR", { $0.answer.contains { $0.type == "SOA" } }),
+                        ("example.net", "DNSKEY", "NOERROR", { $0.answer.contains { $0.type == "DNSKEY" } }),
+                        ("www.example.net", "A", "NOERROR", { $0.addresses.count == 3 }),
+                        ("alias.example.net", "A", "NOERROR", { $0.addresses.count == 3 }),
+                        ("www.legacy.example.net", "A", "NOERROR", { $0.addresses.count == 3 }),
+                        ("x.wild.example.net", "TXT", "NOERROR", { $0.answer.contains { $0.rdata == "\"wildcard\"" } }),
+                        ("mail.example.net", "MX", "NOERROR", { $0.answer.contains { $0.type == "MX" } }),
+                        // Compact denial: a name that does not exist is NOERROR with no data.
+                        ("nothing.example.net", "A", "NOERROR", { $0.answer.isEmpty }),
+                        ("www.example.net", "TXT", "NOERROR", { $0.answer.isEmpty }),
+                        ("x.wild.example.net", "A", "NOERROR", { $0.answer.isEmpty }),
+                        // The parent proves there is no DS: the child is insecure, provably.
+                        ("insecure.example.net", "DS", "NOERROR", { $0.answer.isEmpty }),
+                    ]
+                    for (name, type, status, check) in cases {
+                        let r = try await Self.validated(unbound, name, type)
+                        #expect(
+                            r.status == status && r.flags.contains("ad") && check(r),
+                            "\(name) \(type)\n\(r)\n\(unbound.log)")
+                    }
+                }
+                let anchors = try tmp.write("anchors.conf", "trust-anchors { \(Self.delvAnchor(ds)) };\n")
+                for (name, type) in [
+                    ("www.example.net", "A"), ("app.example.net", "A"), ("alias.example.net", "A"),
+                    ("x.wild.example.net", "TXT"), ("nothing.example.net", "A"), ("example.net", "DNSKEY"),
+                ] {
+                    let r = try await Self.delv(carousel.endpoint, anchors, name, type)
+                    #expect(r.contains("fully validated"), "delv \(name) \(type)\n\(r)")
+                }
+            }
+        }
+    }
+
+    @Test("through a failover, a drain, a standby tier and a sticky pool with ECS, every answer validates")
+    func validatedThroughHealthChanges() async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let (keys, ds) = try await Self.keygen(tmp)
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
+                carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                try await withUnbound(
+                    zone: "example.net.", authority: carousel.endpoint, clientSubnet: true, trustAnchor: ds
+                ) { unbound in
+                    let first = try await Self.validated(unbound, "www.example.net", "A")
+                    #expect(first.flags.contains("ad") && first.addresses.count == 3, "\(first)\n\(unbound.log)")
+                    // A backend dies: Carousel drops it; once Unbound's copy is past its TTL the
+                    // answer without it validates too.
+                    let killed = ContinuousClock.now
+                    try await b.kill(a[1])
+                    let drop = try await Poll.dig(
+                        carousel.endpoint, ["www.example.net", "A", "+dnssec"], since: killed
+                    ) {
+                        !$0.addresses.contains(a[1])
+                    }
+                    report("dnssec: signed answer without the dead backend \(secs(drop.seconds)) after SIGKILL")
+                    let sigs = drop.response.answer.filter { $0.type == "RRSIG" }
+                    #expect(sigs.count == 1, "the set served is signed\n\(drop.response)")
+                    try await Task.sleep(for: .seconds(Self.ttl + 1))
+                    let after = try await Self.validated(unbound, "www.example.net", "A")
+                    #expect(
+                        after.flags.contains("ad") && Set(after.addresses) == [a[0], a[2]],
+                        "validated without the dead one\n\(after)\n\(unbound.log)")
+                    // It comes back.
+                    try await b.restart(a[1])
+                    _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                    try await Task.sleep(for: .seconds(Self.ttl + 1))
+                    let back = try await Self.validated(unbound, "www.example.net", "A")
+                    #expect(back.flags.contains("ad") && back.addresses.count == 3, "\(back)\n\(unbound.log)")
+                    // A drained member.
+                    let drained = try await Admin.cli(["drain", a[2]], url: carousel.adminURL)
+                    #expect(drained.status == 0, "\(drained.stderr)")
+                    _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { !$0.addresses.contains(a[2]) }
+                    try await Task.sleep(for: .seconds(Self.ttl + 1))
+                    let less = try await Self.validated(unbound, "www.example.net", "A")
+                    #expect(less.flags.contains("ad") && !less.addresses.contains(a[2]), "\(less)\n\(unbound.log)")
+                    // The standby tier: both primaries of app die.
+                    let primaries = try await Self.validated(unbound, "app.example.net", "A")
+                    #expect(primaries.flags.contains("ad") && Set(primaries.addresses) == [a[3], a[4]], "\(primaries)")
+                    try await b.kill(a[3])
+                    try await b.kill(a[4])
+                    _ = try await Poll.dig(carousel.endpoint, ["app.example.net", "A"]) { $0.addresses == [a[5]] }
+                    try await Task.sleep(for: .seconds(Self.ttl * 2 + 1))
+                    let standby = try await Self.validated(unbound, "app.example.net", "A")
+                    #expect(
+                        standby.flags.contains("ad") && standby.addresses == [a[5]],
+                        "the standby, validated\n\(standby)\n\(unbound.log)")
+                    // A sticky pool with ECS (Unbound's subnetcache sends the client's /24).
+                    let sticky = try await Self.validated(unbound, "geo.example.net", "A")
+                    #expect(
+                        sticky.flags.contains("ad") && sticky.addresses.count == 1
+                            && a[6..<9].contains(sticky.addresses[0]), "\(sticky)\n\(unbound.log)")
+                }
+            }
+        }
+    }
+
+    @Test("a key the parent does not vouch for: Unbound answers SERVFAIL (the validation can fail)")
+    func bogusWithTheWrongKey() async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let (keys, ds) = try await Self.keygen(tmp)
+            // The anchor's digest with one digit changed: the served DNSKEY no longer matches it.
+            let last = ds.last == "0" ? "1" : "0"
+            let tampered = String(ds.dropLast()) + last
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
+                carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                let resolver = try await UnboundResolver.start(
+                    zone: "example.net.", authority: carousel.endpoint, trustAnchor: tampered, anyAnswer: true)
+                defer { resolver.stop() }
+                for (name, type) in [("example.net", "SOA"), ("www.example.net", "A"), ("nothing.example.net", "A")] {
+                    let r = try await Self.validated(resolver, name, type)
+                    #expect(r.status == "SERVFAIL" && r.answer.isEmpty, "bogus: \(name) \(type)\n\(r)")
+                }
+                // The same server with the right anchor validates: the failure is the key's.
+                try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: ds) { unbound in
+                    let r = try await Self.validated(unbound, "www.example.net", "A")
+                    #expect(r.flags.contains("ad"), "\(r)")
+                }
+            }
+        }
+    }
+
+    @Test(
+        "keys made by dnssec-keygen (KSK + ZSK, ECDSA) and ldns-keygen (Ed25519 CSK) load and validate",
+        arguments: ["dnssec-keygen", "ldns-keygen"])
+    func foreignKeys(_ tool: String) async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let keys = tmp.path("keys")
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            var kskFile = ""
+            if tool == "dnssec-keygen" {
+                let ksk = try await Command.run(
+                    "dnssec-keygen", ["-K", keys, "-a", "ECDSAP256SHA256", "-f", "KSK", "-n", "ZONE", "example.net"])
+                let zsk = try await Command.run(
+                    "dnssec-keygen", ["-K", keys, "-a", "ECDSAP256SHA256", "-n", "ZONE", "example.net"])
+                #expect(ksk.status == 0 && zsk.status == 0, "\(ksk.stderr)\(zsk.stderr)")
+                kskFile = keys + "/" + ksk.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + ".key"
+            } else {
+                let made = try await Command.run("sh", ["-c", "cd '\(keys)' && ldns-keygen -a ED25519 -k example.net"])
+                #expect(made.status == 0, "\(made.stderr)")
+                let stem = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                kskFile = keys + "/" + stem + ".key"
+                // ldns-keygen writes a .ds file too, which is no key.
+                try? FileManager.default.removeItem(atPath: keys + "/" + stem + ".ds")
+                chmod(keys + "/" + stem + ".private", 0o600)
+            }
+            let ds = try await Command.run("dnssec-dsfromkey", ["-2", kskFile])
+            #expect(ds.status == 0, "\(ds.stderr)")
+            let anchor = Self.anchor(ds.stdout)
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
+                carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                let ours = try await Command.run(
+                    CarouselServer.binary, ["dnssec", "ds", "example.net", "--config", carousel.configFile])
+                #expect(
+                    ours.stdout.contains(
+                        ds.stdout.split(separator: " ").last.map(String.init)?.trimmingCharacters(
+                            in: .whitespacesAndNewlines) ?? "-"),
+                    "carousel dnssec ds prints the digest dnssec-dsfromkey does\n\(ours.stdout)\n\(ds.stdout)")
+                try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: anchor) {
+                    unbound in
+                    for (name, type) in [
+                        ("www.example.net", "A"), ("example.net", "DNSKEY"), ("nope.example.net", "A"),
+                    ] {
+                        let r = try await Self.validated(unbound, name, type)
+                        #expect(r.flags.contains("ad"), "\(tool): \(name) \(type)\n\(r)\n\(unbound.log)")
+                    }
+                }
+            }
+        }
+    }
+
+    static func delvAnchor(_ ds: String) -> String {
+        // "example.net. DS 1 13 2 HEX" → "example.net. static-ds 1 13 2 "HEX";"
+        let f = ds.split(separator: " ")
+        guard f.count >= 6 else { return "" }
+        return "\(f[0]) static-ds \(f[2]) \(f[3]) \(f[4]) \"\(f[5...].joined())\";"
+    }
+
+    static func delv(_ endpoint: Endpoint, _ anchors: String, _ name: String, _ type: String) async throws -> String {
+        let r = try await Command.run(
+            "delv", ["@\(endpoint.host)", "-p", "\(endpoint.port)", "-a", anchors, "+root=example.net", name, type])
+        return r.stdout + r.stderr
+    }
+}
