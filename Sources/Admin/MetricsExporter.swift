@@ -4,6 +4,7 @@ import Health
 import Listeners
 import Prober
 import Prometheus
+import Responder
 import Runtime
 
 /// `GET /metrics`: the Prometheus text format. Reload, transfer and connection metrics go through
@@ -33,6 +34,29 @@ public final class MetricsExporter: Sendable {
         return String(decoding: bytes, as: UTF8.self) + MetricsExporter.targetText(targets)
             + MetricsExporter.memberText(await runtime.snapshot.plan, await runtime.prober.view, counters.answers)
             + QueryCountersText.text(counters) + ServerStatsText.text(server.stats)
+            + MetricsExporter.signingText(server.signingTotals())
+    }
+
+    /// DNSSEC: the signature caches of the query threads, and the signatures they made.
+    static func signingText(_ t: SigningTotals) -> String {
+        func metric(_ name: String, _ type: String, _ help: String, _ lines: [(String, Int)]) -> String {
+            "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" + lines.map { "\(name)\($0.0) \($0.1)\n" }.joined()
+        }
+        return metric(
+            "carousel_dnssec_signature_cache_hits_total", "counter",
+            "Signed RRsets answered from a query thread's signature cache.", [("", t.hits)])
+            + metric(
+                "carousel_dnssec_signature_cache_misses_total", "counter", "Signed RRsets that needed a new signature.",
+                [("", t.misses)])
+            + metric(
+                "carousel_dnssec_signature_cache_entries", "gauge", "Signatures held in the query threads' caches now.",
+                [("", t.cached)])
+            + metric(
+                "carousel_dnssec_signatures_total", "counter", "Signatures made on the query path, by algorithm.",
+                [("{algorithm=\"ECDSAP256SHA256\"}", t.ecdsa), ("{algorithm=\"ED25519\"}", t.ed25519)])
+            + metric(
+                "carousel_dnssec_signing_failures_total", "counter", "Signatures the crypto library failed to make.",
+                [("", t.failures)])
     }
 
     /// Per pool member: its effective weight now, and the answers that held it and put it first.

@@ -23,7 +23,8 @@ public final class DNSServer: Sendable {
     /// What the UDP workers start with, and the workers to post changes to.
     /// The counts of workers already stopped.
     /// What stopped workers counted: their query counters, and their answer counts.
-    private let retired = NIOLockedValueBox((counters: QueryCounters(), answers: [AnswerCounts]()))
+    private let retired = NIOLockedValueBox(
+        (counters: QueryCounters(), answers: [AnswerCounts](), signing: [SigningCounters]()))
     private let current: NIOLockedValueBox<Published>
 
     struct Published {
@@ -121,7 +122,7 @@ public final class DNSServer: Sendable {
             total.add(await w.counters())
             w.answerCounts.add(to: &total.answers)
         }
-        let (counters, counts) = retired.withLockedValue { $0 }
+        let (counters, counts) = retired.withLockedValue { ($0.counters, $0.answers) }
         total.add(counters)
         for c in counts { c.add(to: &total.answers) }
         return total
@@ -138,6 +139,16 @@ public final class DNSServer: Sendable {
         return total
     }
 
+    /// Every query thread's signing counts, summed (DNSSEC: signature cache hits and misses,
+    /// signatures made per algorithm, cache entries), read without asking the threads.
+    public func signingTotals() -> SigningTotals {
+        var total = SigningTotals()
+        for loop in loops { total.add(loop.scratch.signing.counters) }
+        for w in current.withLockedValue({ $0.workers }) { total.add(w.signingCounters) }
+        for c in retired.withLockedValue({ $0.signing }) { total.add(c) }
+        return total
+    }
+
     /// Drops stopped workers from the publishing list, keeping their counts.
     func forget(_ gone: [UDPWorker], counters: QueryCounters? = nil) {
         let ids = Set(gone.map(ObjectIdentifier.init))
@@ -145,6 +156,7 @@ public final class DNSServer: Sendable {
         retired.withLockedValue {
             if let counters { $0.counters.add(counters) }
             $0.answers += gone.map(\.answerCounts)
+            $0.signing += gone.map(\.signingCounters)
         }
     }
 

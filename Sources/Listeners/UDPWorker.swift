@@ -87,6 +87,8 @@ final class UDPWorker: @unchecked Sendable {
 
     /// This worker's answers per pool member: read from any thread (``AnswerCounts``).
     var answerCounts: AnswerCounts { scratch.answers }
+    /// This worker's signing counts: read from any thread (relaxed atomics it alone writes).
+    var signingCounters: SigningCounters { scratch.signing.counters }
 
     /// This worker's query counters, read by its own thread (its answer counts are not in them:
     /// copying those there would allocate on the query thread; read ``answerCounts``).

@@ -235,6 +235,21 @@ public final class SignatureCache: @unchecked Sendable {
     }
 }
 
+/// Signing counts summed over threads.
+public struct SigningTotals: Sendable, Equatable {
+    public var hits = 0, misses = 0, ecdsa = 0, ed25519 = 0, failures = 0, cached = 0
+    public init() {}
+
+    public mutating func add(_ c: SigningCounters) {
+        hits += c.hits.load(ordering: .relaxed)
+        misses += c.misses.load(ordering: .relaxed)
+        ecdsa += c.ecdsa.load(ordering: .relaxed)
+        ed25519 += c.ed25519.load(ordering: .relaxed)
+        failures += c.failures.load(ordering: .relaxed)
+        cached += c.cached.load(ordering: .relaxed)
+    }
+}
+
 /// A thread's signing counts, as relaxed atomics this thread alone writes.
 public final class SigningCounters: Sendable {
     public let hits = ManagedAtomic<Int>(0)

@@ -58,6 +58,13 @@ public struct ZoneVersion: Sendable {
     /// SOA first and last around every other record: the answer records of an AXFR (RFC 5936 §2.2).
     public var axfrRecords: [ResourceRecord] { [soa] + records + [soa] }
 
+    /// The records without the SOA's RRSIGs (which change with every serial).
+    public var withoutSOASignatures: ZoneVersion {
+        ZoneVersion(
+            origin: origin, soa: soa,
+            records: records.filter { !($0.type == .rrsig && $0.rdata.starts(with: [0, UInt8(RRType.soa.rawValue)])) })
+    }
+
     /// Same records, ignoring the SOA.
     public func sameContent(as other: ZoneVersion) -> Bool {
         records.count == other.records.count && Set(records) == Set(other.records)

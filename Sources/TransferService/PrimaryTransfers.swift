@@ -41,6 +41,13 @@ public actor PrimaryTransfers {
     /// `publish_health` zones served with the published serial in their SOA (so that a
     /// secondary's SOA check sees what IXFR would give): the zone as loaded, and the copy served.
     var patched: [DNSName: (original: Zone, serial: UInt32, zone: Zone)] = [:]
+    /// How each zone of the catalog is signed (the snapshot's), the presigner of each signed zone
+    /// (its signatures carry over between versions), and the task that wakes when signatures fall
+    /// due.
+    var signing: [ZoneSigning?] = []
+    var presigners: [DNSName: ZonePresigner] = [:]
+    var signedOrigins: Set<DNSName> = []
+    var refreshTask: Task<Void, Never>?
     /// Asks the runtime for a new snapshot (after a serial bump of a `publish_health` zone).
     var onServedSerialChange: (@Sendable () async -> Void)?
 
@@ -98,6 +105,10 @@ public actor PrimaryTransfers {
         self.catalog = catalog
         self.plan = plan
         self.health = health
+        self.signing = snapshot.signing
+        self.signedOrigins = Set(
+            catalog.zones.indices.filter { $0 < snapshot.signing.count && snapshot.signing[$0] != nil }
+                .map { catalog.zones[$0].origin })
         hub.update {
             $0.keyring = TSIGKeyring(setup.keys)
             $0.primaries = Dictionary(setup.primaries.map { ($0.zone, $0) }, uniquingKeysWith: { a, _ in a })
@@ -127,35 +138,53 @@ public actor PrimaryTransfers {
             }
             let served = catalog.zones[zi]
             let zone = sourceZone(served)
-            let version =
+            // A signed zone goes out presigned: RRSIGs and the NSEC chain, the SOA's signed once
+            // the serial is known; its serial moves with every new signature too. Its content is
+            // the served copy's (which holds the DNSKEY RRset); its source serial the file's.
+            let zs = zi < signing.count ? signing[zi] : nil
+            var version =
                 t.publishHealth
-                ? ZoneVersion(zone: served, zoneIndex: zi, plan: plan, health: health) : ZoneVersion(zone: zone)
+                ? ZoneVersion(zone: served, zoneIndex: zi, plan: plan, health: health)
+                : ZoneVersion(zone: zs != nil ? served : zone)
+            let now = Int64(Date().timeIntervalSince1970)
+            let presigner = zs.map { _ in presigners[origin] ?? ZonePresigner() }
+            if let zs, let presigner {
+                version = presigner.sign(version, with: zs, now: now)
+                presigners[origin] = presigner
+            } else {
+                presigners[origin] = nil
+            }
+            func finished(_ v: ZoneVersion) -> ZoneVersion {
+                guard let zs, let presigner else { return v }
+                return presigner.signSOA(v, with: zs, now: now)
+            }
+            let movingSerial = t.publishHealth || zs != nil
             guard var journal = journals[origin] else {
                 var serial = zone.serial
-                if t.publishHealth {
+                if movingSerial {
                     // Never below what an earlier run may have published: seconds since the epoch
                     // grow faster than bumps (at most one a second).
                     let now = UInt32(truncatingIfNeeded: UInt64(Date().timeIntervalSince1970))
                     if Serial.greater(now, serial) { serial = now }
                 }
-                next[origin] = ZoneJournal(version.withSerial(serial))
+                next[origin] = ZoneJournal(finished(version.withSerial(serial)))
                 sourceSerials[origin] = zone.serial
                 announce.append((t, next[origin]!.current))
                 continue
             }
             let sourceMoved = sourceSerials[origin] != zone.serial
-            if !sourceMoved && version.sameContent(as: journal.current) {
+            if !sourceMoved && version.sameContent(as: journal.current.withoutSOASignatures) {
                 next[origin] = journal
                 continue
             }
             let serial: UInt32
-            if t.publishHealth {
+            if movingSerial {
                 serial = journal.nextSerial(source: zone.serial)
-                bumped = true
+                bumped = t.publishHealth || bumped
             } else {
                 serial = zone.serial
             }
-            if journal.advance(to: version.withSerial(serial)) {
+            if journal.advance(to: finished(version.withSerial(serial))) {
                 logger.info(
                     "zone version",
                     metadata: ["zone": "\(origin)", "serial": "\(serial)", "diffs": "\(journal.diffs.count)"])
@@ -165,6 +194,7 @@ public actor PrimaryTransfers {
             next[origin] = journal
         }
         if bumped { limiter.bumped(at: .now) }
+        scheduleSignatureRefresh()
         journals = next
         for (origin, j) in next {
             Gauge(label: "carousel_zone_published_serial", dimensions: [("zone", "\(origin)")]).record(
@@ -174,7 +204,8 @@ public actor PrimaryTransfers {
         hub.update { $0.journals = published }
         // A publish_health zone whose served SOA lags its published serial: a new snapshot.
         let stale = setup.primaries.contains { t in
-            guard t.publishHealth, let j = next[t.zone], let z = catalog.zone(named: t.zone)
+            guard t.publishHealth || signedOrigins.contains(t.zone), let j = next[t.zone],
+                let z = catalog.zone(named: t.zone)
             else { return false }
             return z.serial != j.current.serial
         }
@@ -196,7 +227,7 @@ public actor PrimaryTransfers {
 
     /// The zones to serve: those of `publish_health` transfers carry the published serial.
     public func servedZones(_ zones: [Zone]) -> [Zone] {
-        let health = Set(setup.primaries.filter(\.publishHealth).map(\.zone))
+        let health = Set(setup.primaries.filter { $0.publishHealth || signedOrigins.contains($0.zone) }.map(\.zone))
         return zones.map { z in
             guard health.contains(z.origin), let j = journals[z.origin], j.current.serial != z.serial else { return z }
             if let p = patched[z.origin], p.original === z, p.serial == j.current.serial { return p.zone }
@@ -211,7 +242,8 @@ public actor PrimaryTransfers {
 
     /// The zone as loaded behind a served copy.
     func sourceZone(_ z: Zone) -> Zone {
-        if let p = patched[z.origin], p.zone === z { return p.original }
+        // The served copy itself, or a signed zone built from it (same serial, plus its DNSKEYs).
+        if let p = patched[z.origin], p.zone === z || p.serial == z.serial { return p.original }
         return z
     }
 
@@ -239,6 +271,19 @@ public actor PrimaryTransfers {
                 publishHealth: t.publishHealth, allow: t.allow.map(\.description),
                 tsig: t.key.map { PrimaryTransfers.keyName($0) },
                 notify: t.notify.map { told["\($0)"] ?? TransferStatus.NotifyTarget(address: "\($0)") })
+        }
+    }
+
+    /// Wakes when the first signature of a transferred zone falls due, to sign again and publish
+    /// a new version (a new serial) before secondaries serve signatures close to expiring.
+    func scheduleSignatureRefresh() {
+        refreshTask?.cancel()
+        guard let due = presigners.values.compactMap(\.nextRefresh).min() else { return }
+        let wait = max(1, due - Int64(Date().timeIntervalSince1970))
+        refreshTask = Task {
+            try? await Task.sleep(for: .seconds(wait))
+            guard !Task.isCancelled else { return }
+            self.refreshJournals(healthOnly: false)
         }
     }
 }

@@ -286,6 +286,82 @@ struct DNSSECIntegrationTests {
         }
     }
 
+    @Test(
+        "secondaries get the zone presigned: ldns-verify-zone and dnssec-verify accept the AXFR; Unbound validates through NSD and Knot, also after a publish_health change",
+        arguments: [TransferPeer.Kind.nsd, .knot])
+    func presignedSecondaries(_ kind: TransferPeer.Kind) async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let (keys, ds) = try await Self.keygen(tmp)
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            let peerPort = try Ports.free()
+            let config =
+                Self.config(b, keys: keys) + """
+
+                    transfers:
+                      - zone: example.net
+                        allow: ["127.0.0.1"]
+                        notify: ["127.0.0.1:\(peerPort)"]
+                        publish_health: true
+
+                    """
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                let axfr = try await Dig.run(carousel.endpoint, ["example.net", "AXFR"])
+                let file = try tmp.write("axfr.zone", axfr.stdout)
+                let ldns = try await Command.run("ldns-verify-zone", [file])
+                #expect(ldns.status == 0, "ldns-verify-zone: \(ldns.stdout)\(ldns.stderr)")
+                let bind = try await Command.run("dnssec-verify", ["-o", "example.net", "-x", file])
+                #expect(bind.status == 0, "dnssec-verify: \(bind.stdout)\(bind.stderr)")
+                let serial =
+                    axfr.stdout.split(separator: "\n").first { $0.contains("\tSOA\t") }
+                    .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst(6).first }.map(
+                        String.init) ?? "0"
+                try await withPeer(
+                    kind, port: peerPort, zones: [.init(origin: "example.net.", primary: carousel.endpoint)]
+                ) {
+                    peer in
+                    try await peer.waitForZone("example.net.")
+                    try await withUnbound(zone: "example.net.", authority: peer.endpoint, trustAnchor: ds) { unbound in
+                        for (name, type) in [
+                            ("www.example.net", "A"), ("nothing.example.net", "A"), ("example.net", "DNSKEY"),
+                        ] {
+                            let r = try await Self.validated(unbound, name, type)
+                            #expect(r.flags.contains("ad"), "through \(kind): \(name) \(type)\n\(r)\n\(unbound.log)")
+                        }
+                        let nx = try await Self.validated(unbound, "nothing.example.net", "A")
+                        #expect(nx.status == "NXDOMAIN", "the NSEC chain proves NXDOMAIN\n\(nx)")
+                        // A backend dies: a new version, re-signed where it changed.
+                        let killed = ContinuousClock.now
+                        try await b.kill(a[0])
+                        let atPeer = try await Poll.dig(peer.endpoint, ["www.example.net", "A"], since: killed) {
+                            !$0.addresses.contains(a[0]) && $0.addresses.count == 2
+                        }
+                        report("dnssec: \(kind) served the re-signed set \(secs(atPeer.seconds)) after SIGKILL")
+                    }
+                    // A resolver without the old answer cached (secondaries serve the zone's TTL,
+                    // 60 s, not the pool's cap) validates the new version.
+                    try await withUnbound(zone: "example.net.", authority: peer.endpoint, trustAnchor: ds) { unbound in
+                        let after = try await Self.validated(unbound, "www.example.net", "A")
+                        #expect(
+                            after.flags.contains("ad") && Set(after.addresses) == [a[1], a[2]],
+                            "validated through \(kind) after the change\n\(after)\n\(unbound.log)")
+                    }
+                    // The IXFR carries the changed records only: the www set, its RRSIG, the SOA's.
+                    let ixfr = try await Dig.run(carousel.endpoint, ["example.net", "IXFR=\(serial)"])
+                    let lines = ixfr.stdout.split(separator: "\n").filter { !$0.hasPrefix(";") && !$0.isEmpty }
+                    let rrsigs = lines.filter { $0.contains("\tRRSIG\t") }
+                    #expect(
+                        lines.count < axfr.stdout.split(separator: "\n").count / 2
+                            && rrsigs.contains { $0.contains("RRSIG\tA ") || $0.contains("RRSIG A ") },
+                        "\(ixfr.stdout)")
+                }
+            }
+        }
+    }
+
     static func delvAnchor(_ ds: String) -> String {
         // "example.net. DS 1 13 2 HEX" → "example.net. static-ds 1 13 2 "HEX";"
         let f = ds.split(separator: " ")
