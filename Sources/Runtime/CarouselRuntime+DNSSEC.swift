@@ -14,8 +14,11 @@ extension CarouselRuntime {
         guard !config.dnssec.isEmpty else {
             zoneKeys = [:]
             nextKeyEvent = nil
+            keyFiles = [:]
             return (zones, [:])
         }
+        // Before reading them: an edit while they are read is seen by the next poll.
+        keyFiles = keyFileSignatures()
         let now = Int64(Date().timeIntervalSince1970)
         var out = zones
         var signing: [DNSName: ZoneSigning] = [:]
@@ -54,10 +57,16 @@ extension CarouselRuntime {
         return (out, signing)
     }
 
-    /// True when a key event is due, or a key file of a signed zone was added, removed or edited.
+    /// True when a key event is due, or a key file of a signed zone was added, removed or edited
+    /// since the last rebuild read them.
     func keysChanged() -> Bool {
         if let t = nextKeyEvent, Int64(Date().timeIntervalSince1970) >= t { return true }
         guard !config.dnssec.isEmpty || !keyFiles.isEmpty else { return false }
+        return keyFileSignatures() != keyFiles
+    }
+
+    /// The signature (inode, size, mtime) of every key file of the signed zones.
+    func keyFileSignatures() -> [String: FileSignature] {
         var now: [String: FileSignature] = [:]
         for d in config.dnssec {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: d.keys)) ?? []
@@ -66,7 +75,6 @@ extension CarouselRuntime {
                 now[path] = FileSignature(path)
             }
         }
-        defer { keyFiles = now }
-        return !keyFiles.isEmpty && now != keyFiles
+        return now
     }
 }

@@ -362,6 +362,156 @@ struct DNSSECIntegrationTests {
         }
     }
 
+    /// The key tags of the RRSIGs over www's A set, asked of Carousel directly.
+    static func signingTags(_ endpoint: Endpoint) async throws -> Set<String> {
+        let r = try await Dig.query(endpoint, "+dnssec", "www.example.net", "A")
+        return Set(
+            r.answer.filter { $0.type == "RRSIG" }.compactMap {
+                $0.rdata.split(separator: " ").dropFirst(6).first.map(String.init)
+            })
+    }
+
+    static func dnskeyTags(_ endpoint: Endpoint) async throws -> Set<String> {
+        let r = try await Dig.run(endpoint, ["+multi", "example.net", "DNSKEY"])
+        return Set(
+            r.stdout.split(separator: "\n").compactMap { line -> String? in
+                guard let range = line.range(of: "key id = ") else { return nil }
+                return String(line[range.upperBound...].prefix { $0.isNumber })
+            })
+    }
+
+    static func keygen(_ keys: String, _ arguments: [String]) async throws -> String {
+        let r = try await Command.run(
+            "dnssec-keygen", ["-q", "-K", keys, "-a", "ECDSAP256SHA256", "-n", "ZONE"] + arguments + ["example.net"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return keys + "/" + r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + ".key"
+    }
+
+    /// `Poll.until`, with Carousel's log and the DNSKEY set in the error.
+    static func until(
+        _ carousel: ConfiguredCarousel, _ what: String, limit: Double, _ condition: () async throws -> Bool
+    ) async throws {
+        do {
+            try await Poll.until(what, limit: limit, condition)
+        } catch {
+            let keys = try await Dig.run(carousel.endpoint, ["+multi", "example.net", "DNSKEY"])
+            throw HarnessError("\(error)\n\(keys.stdout)\n\(carousel.log)")
+        }
+    }
+
+    static func tag(_ file: String) -> String {
+        String(Int(file.dropLast(4).split(separator: "+").last ?? "") ?? -1)
+    }
+
+    @Test("a ZSK pre-publish rollover driven by dnssec-settime timing validates at every step, Unbound's cache in play")
+    func zskPrepublishRollover() async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let keys = tmp.path("keys")
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            let ksk = try await Self.keygen(keys, ["-f", "KSK"])
+            let zsk1 = try await Self.keygen(keys, [])
+            let ds = try await Command.run("dnssec-dsfromkey", ["-2", ksk])
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            let config = Self.config(b, keys: keys) + "\n    dnskey_ttl: 2\n"
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                #expect(try await Self.signingTags(carousel.endpoint) == [Self.tag(zsk1)], "the ZSK signs, not the KSK")
+                try await withUnbound(
+                    zone: "example.net.", authority: carousel.endpoint, trustAnchor: Self.anchor(ds.stdout)
+                ) {
+                    unbound in
+                    func validates(_ step: String) async throws {
+                        for (name, type) in [
+                            ("www.example.net", "A"), ("example.net", "DNSKEY"), ("nothing.example.net", "A"),
+                        ] {
+                            let r = try await Self.validated(unbound, name, type)
+                            #expect(r.flags.contains("ad"), "\(step): \(name) \(type)\n\(r)\n\(unbound.log)")
+                        }
+                    }
+                    try await validates("before")
+                    // Pre-publish ZSK 2 (active in 6 s); ZSK 1 retires then and leaves 6 s later.
+                    let zsk2 = try await Self.keygen(keys, ["-P", "now", "-A", "now+6"])
+                    let set = try await Command.run(
+                        "dnssec-settime", ["-I", "now+6", "-D", "now+12", zsk1])
+                    #expect(set.status == 0, "\(set.stderr)")
+                    try await Self.until(carousel, "ZSK 2 is published", limit: 5) {
+                        try await Self.dnskeyTags(carousel.endpoint) == [Self.tag(ksk), Self.tag(zsk1), Self.tag(zsk2)]
+                    }
+                    #expect(try await Self.signingTags(carousel.endpoint) == [Self.tag(zsk1)], "and does not sign yet")
+                    try await validates("pre-published")
+                    try await Self.until(carousel, "ZSK 2 signs at its Activate time", limit: 10) {
+                        try await Self.signingTags(carousel.endpoint) == [Self.tag(zsk2)]
+                    }
+                    #expect(
+                        try await Self.dnskeyTags(carousel.endpoint).contains(Self.tag(zsk1)), "ZSK 1 still published")
+                    try await validates("switched")
+                    try await Self.until(carousel, "ZSK 1 leaves at its Delete time", limit: 10) {
+                        try await Self.dnskeyTags(carousel.endpoint) == [Self.tag(ksk), Self.tag(zsk2)]
+                    }
+                    try await Task.sleep(for: .seconds(3))
+                    try await validates("removed")
+                }
+            }
+        }
+    }
+
+    @Test(
+        "a CSK double-signature rollover: both keys sign, the parent's DS moves, the old key goes; every step validates"
+    )
+    func cskDoubleSignatureRollover() async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let keys = tmp.path("keys")
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            let old = try await Self.keygen(keys, ["-f", "KSK"])
+            let oldDS = Self.anchor(try await Command.run("dnssec-dsfromkey", ["-2", old]).stdout)
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            let config = Self.config(b, keys: keys) + "\n    dnskey_ttl: 2\n"
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                func validates(_ anchor: String, _ step: String) async throws {
+                    try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: anchor) {
+                        unbound in
+                        for (name, type) in [
+                            ("www.example.net", "A"), ("example.net", "DNSKEY"), ("nothing.example.net", "A"),
+                        ] {
+                            let r = try await Self.validated(unbound, name, type)
+                            #expect(r.flags.contains("ad"), "\(step): \(name) \(type)\n\(r)\n\(unbound.log)")
+                        }
+                    }
+                }
+                try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: oldDS) {
+                    cached in
+                    let first = try await Self.validated(cached, "www.example.net", "A")
+                    #expect(first.flags.contains("ad"), "\(first)")
+                    // The new CSK signs beside the old one.
+                    let new = try await Self.keygen(keys, ["-f", "KSK"])
+                    try await Self.until(carousel, "double signatures", limit: 5) {
+                        try await Self.signingTags(carousel.endpoint) == [Self.tag(old), Self.tag(new)]
+                    }
+                    let newDS = Self.anchor(try await Command.run("dnssec-dsfromkey", ["-2", new]).stdout)
+                    try await Task.sleep(for: .seconds(3))
+                    let during = try await Self.validated(cached, "www.example.net", "A")
+                    #expect(during.flags.contains("ad"), "the old anchor, with its cache\n\(during)\n\(cached.log)")
+                    try await validates(newDS, "the parent's DS moved to the new key")
+                    // The old key retires and goes.
+                    let set = try await Command.run("dnssec-settime", ["-I", "now", "-D", "now", old])
+                    #expect(set.status == 0, "\(set.stderr)")
+                    try await Self.until(carousel, "the old key leaves the DNSKEY set", limit: 5) {
+                        try await Self.dnskeyTags(carousel.endpoint) == [Self.tag(new)]
+                    }
+                    #expect(try await Self.signingTags(carousel.endpoint) == [Self.tag(new)])
+                    try await validates(newDS, "after the old key left")
+                }
+            }
+        }
+    }
+
     static func delvAnchor(_ ds: String) -> String {
         // "example.net. DS 1 13 2 HEX" → "example.net. static-ds 1 13 2 "HEX";"
         let f = ds.split(separator: " ")
