@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Health", targets: ["Health"]),
         .library(name: "Balancer", targets: ["Balancer"]),
         .library(name: "Responder", targets: ["Responder"]),
+        .library(name: "DNSSEC", targets: ["DNSSEC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

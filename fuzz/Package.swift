@@ -31,6 +31,7 @@ let package = Package(
                 .product(name: "Responder", package: carousel),
                 .product(name: "Balancer", package: carousel),
                 .product(name: "Health", package: carousel),
+                .product(name: "DNSSEC", package: carousel),
             ]
         ),
     ]

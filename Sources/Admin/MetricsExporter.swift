@@ -55,6 +55,10 @@ public final class MetricsExporter: Sendable {
                 "carousel_dnssec_signatures_total", "counter", "Signatures made on the query path, by algorithm.",
                 [("{algorithm=\"ECDSAP256SHA256\"}", t.ecdsa), ("{algorithm=\"ED25519\"}", t.ed25519)])
             + metric(
+                "carousel_dnssec_rrl_unsigned_total", "counter",
+                "Signatures not made because response rate limiting was about to drop or slip the answer.",
+                [("", t.limited)])
+            + metric(
                 "carousel_dnssec_signing_failures_total", "counter", "Signatures the crypto library failed to make.",
                 [("", t.failures)])
     }

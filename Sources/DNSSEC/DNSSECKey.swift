@@ -178,3 +178,52 @@ extension DNSSECKey {
         }
     }
 }
+
+extension DNSSECKey {
+    /// Whether `rrsig` is this key's valid signature over `records` (one RRset, as a response
+    /// holds it): RFC 4034 §3.1.8.1's signed data rebuilt from the records in canonical form with
+    /// the RRSIG's original TTL. For the fuzzers and tests; validators judge the real answers.
+    public func verifies(_ rrsig: ResourceRecord, over records: [ResourceRecord]) -> Bool {
+        let r = rrsig.rdata
+        guard r.count > 18, let first = records.first, let signerEnd = WireName.uncompressedEnd(r, from: 18) else {
+            return false
+        }
+        guard Int(r[16]) << 8 | Int(r[17]) == Int(keyTag), r[2] == algorithm.rawValue else { return false }
+        var data = Array(r[0..<signerEnd])
+        let ttl = r[4..<8]
+        var owner = first.name.lowercased
+        let labels = Int(r[3])
+        // A wildcard's expansion: the owner the signature was made for is `*.` and its last
+        // `labels` labels (RFC 4035 §5.3.2).
+        if owner.labelCount > labels {
+            var n = owner
+            while n.labelCount > labels { n = n.parent }
+            guard let w = try? n.prepending(label: [UInt8(ascii: "*")]) else { return false }
+            owner = w
+        }
+        let canonical = records.map { rec -> [UInt8] in
+            var d = rec.rdata
+            for range in ResourceRecord.embeddedNameRanges(type: rec.type, rdata: rec.rdata) {
+                for i in range { d[i] = asciiLower(d[i]) }
+            }
+            return d
+        }
+        var last: [UInt8]?
+        for d in canonical.sorted(by: { $0.lexicographicallyPrecedes($1) }) where d != last {
+            last = d
+            data += owner.wire + [UInt8(first.type.rawValue >> 8), UInt8(first.type.rawValue & 0xFF), 0, 1]
+            data += ttl + [UInt8(d.count >> 8), UInt8(d.count & 0xFF)] + d
+        }
+        let signature = Array(r[signerEnd...])
+        switch algorithm {
+        case .ecdsaP256SHA256:
+            guard let pub = try? P256.Signing.PublicKey(rawRepresentation: publicKey),
+                let s = try? P256.Signing.ECDSASignature(rawRepresentation: signature)
+            else { return false }
+            return pub.isValidSignature(s, for: data)
+        case .ed25519:
+            guard let pub = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+            return pub.isValidSignature(signature, for: data)
+        }
+    }
+}

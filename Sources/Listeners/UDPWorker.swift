@@ -199,6 +199,14 @@ final class UDPWorker: @unchecked Sendable {
                 continue
             }
             let out = io.arena(from: offset)
+            if rrlLimit > 0 && !snap.signing.isEmpty {
+                if scratch.signing.gate !== limiter { scratch.signing.gate = limiter }
+                scratch.signing.gateLimit = rrlLimit
+                scratch.signing.gateClient = io.clientKey(
+                    i, v4Bits: snap.options.rrlIPv4Prefix, v6Bits: snap.options.rrlIPv6Prefix)
+            } else {
+                scratch.signing.gateLimit = 0
+            }
             let outcome = Responder.respond(
                 to: query, over: .udp, snapshot: snap, health: view, into: out, scratch: scratch,
                 client: io.clientAddress(i))

@@ -36,6 +36,20 @@ public final class RateLimiter: @unchecked Sendable {
     /// Counts one response to `client` (a prefix key, see `prefixKey`) for `answer` (the
     /// `QueryOutcome.answerKey`) in second `now`, and says what to do with it.
     @inline(__always)
+    /// Whether the next `check` of this client and answer would be over the limit, without
+    /// counting anything: a signer asks before it makes a signature that RRL would drop.
+    public func wouldLimit(client: UInt64, answer: UInt64, now: UInt32, limit: Int) -> Bool {
+        var h = client &* 0x9e37_79b9_7f4a_7c15 ^ answer
+        h ^= h >> 29
+        h &*= 0xbf58_476d_1ce4_e5b9
+        h ^= h >> 32
+        let index = Int(truncatingIfNeeded: h) & (RateLimiter.cellCount - 1)
+        let tag = UInt64(truncatingIfNeeded: h >> 48)
+        let old = UnsafeAtomic<UInt64>(at: cells + index).load(ordering: .relaxed)
+        let second = UInt64(now & 0xff_ffff)
+        return old >> 40 == second && (old >> 24) & 0xffff == tag && old & 0xff_ffff >= UInt64(limit)
+    }
+
     public func check(client: UInt64, answer: UInt64, now: UInt32, limit: Int, slip: Int) -> Action {
         var h = client &* 0x9e37_79b9_7f4a_7c15 ^ answer
         h ^= h >> 29

@@ -24,6 +24,7 @@ extension Responder {
                 compactOK: q.edns?.compactOK == true) : nil
         var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
         var reply = Resolution(answerKey: answerKey(result))
+        if sign != nil { scratch.signing.answerKey = reply.answerKey }
         // The current name: the question's (owner written as a pointer to it) or a CNAME target
         // copied into scratch.
         var name = UnsafeRawBufferPointer(rebasing: p[q.qnameStart..<q.qnameEnd])

@@ -44,31 +44,33 @@ extension Responder {
             p += 1 + Int(canonical[p])
         }
         if canonical.count >= 2, canonical[0] == 1, canonical[1] == UInt8(ascii: "*") { labels -= 1 }
-        // The signed data: RRSIG fields (18 bytes and the signer), then every record in canonical
-        // form. The cache's key is the records with their TTL, and the key and label count.
+        // The cache's key, compact: the owner, type and TTL once, then each record's canonical
+        // RDLENGTH and RDATA in canonical order, then the key's algorithm and tag and the label
+        // count. The signed data (RFC 4034 §3.1.8.1: the RRSIG's fields and signer, then every
+        // record with owner, type, class and TTL) is built only on a miss.
         let fixed = 18 + zs.signerName.count
-        let d = s.data
-        var o = fixed
-        let recordBytes = canonical.count + 10
+        let key = s.key
+        var o = canonical.count
+        UnsafeMutableRawBufferPointer(rebasing: key[0..<o]).copyMemory(from: canonical)
+        put16(key, o, type.rawValue)
+        put32(key, o + 2, ttl)
+        o += 6
         for k in 0..<s.records {
             let at = Int(s.offsets[k])
             let len = Int(s.rdata[at]) << 8 | Int(s.rdata[at + 1])
-            guard o + recordBytes + len + 8 <= d.count else { return false }
-            UnsafeMutableRawBufferPointer(rebasing: d[o..<(o + canonical.count)]).copyMemory(from: canonical)
-            o += canonical.count
-            put16(d, o, type.rawValue)
-            put16(d, o + 2, 1)
-            put32(d, o + 4, ttl)
-            UnsafeMutableRawBufferPointer(rebasing: d[(o + 8)..<(o + 10 + len)])
+            guard o + len + 6 <= key.count else { return false }
+            UnsafeMutableRawBufferPointer(rebasing: key[o..<(o + 2 + len)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: s.rdata[at..<(at + 2 + len)]))
-            o += 10 + len
+            o += 2 + len
         }
-        let end = o
-        for key in zs.keys where type == .dnskey ? key.signsKeys : key.signsZone {
-            d[end] = key.algorithm
-            put16(d, end + 1, key.keyTag)
-            d[end + 3] = UInt8(labels)
-            let cacheKey = UnsafeRawBufferPointer(rebasing: d[fixed..<(end + 4)])
+        let keyEnd = o
+        let d = s.data
+        var end = 0  // the signed data's length, once built
+        for signing in zs.keys where type == .dnskey ? signing.signsKeys : signing.signsZone {
+            key[keyEnd] = signing.algorithm
+            put16(key, keyEnd + 1, signing.keyTag)
+            key[keyEnd + 3] = UInt8(labels)
+            let cacheKey = UnsafeRawBufferPointer(rebasing: key[0..<(keyEnd + 4)])
             let hash = FNV1a.hash64(cacheKey)
             let wrote: Bool
             if let hit = s.cache.find(hash, cacheKey, now: sign.now) {
@@ -77,26 +79,51 @@ extension Responder {
                     w.writeRecord(section, owner: owner, type: .rrsig, ttl: ttl, rdata: $0)
                 }
             } else {
+                if s.gateLimit > 0, let gate = s.gate,
+                    gate.wouldLimit(
+                        client: s.gateClient, answer: s.answerKey, now: RateLimiter.now(), limit: s.gateLimit)
+                {
+                    s.counters.bump(s.counters.limited)
+                    return false
+                }
                 s.counters.bump(s.counters.misses)
+                if end == 0 {
+                    var p = fixed
+                    for k in 0..<s.records {
+                        let at = Int(s.offsets[k])
+                        let len = Int(s.rdata[at]) << 8 | Int(s.rdata[at + 1])
+                        guard p + canonical.count + 10 + len <= d.count else { return false }
+                        UnsafeMutableRawBufferPointer(rebasing: d[p..<(p + canonical.count)]).copyMemory(
+                            from: canonical)
+                        p += canonical.count
+                        put16(d, p, type.rawValue)
+                        put16(d, p + 2, 1)
+                        put32(d, p + 4, ttl)
+                        UnsafeMutableRawBufferPointer(rebasing: d[(p + 8)..<(p + 10 + len)])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: s.rdata[at..<(at + 2 + len)]))
+                        p += 10 + len
+                    }
+                    end = p
+                }
                 put16(d, 0, type.rawValue)
-                d[2] = key.algorithm
+                d[2] = signing.algorithm
                 d[3] = UInt8(labels)
                 put32(d, 4, ttl)
                 put32(d, 8, sign.now &+ zs.lifetime)
                 put32(d, 12, sign.now &- ZoneSigning.inceptionSkew)
-                put16(d, 16, key.keyTag)
+                put16(d, 16, signing.keyTag)
                 zs.signerName.withUnsafeBytes {
                     UnsafeMutableRawBufferPointer(rebasing: d[18..<fixed]).copyMemory(from: $0)
                 }
                 let out = s.rrsig
-                let length = key.signer.sign(
+                let length = signing.signer.sign(
                     UnsafeRawBufferPointer(rebasing: d[0..<end]),
                     into: UnsafeMutableRawBufferPointer(rebasing: out[fixed...]))
                 guard length > 0 else {
                     s.counters.bump(s.counters.failures)
                     continue
                 }
-                s.counters.bump(key.algorithm == 15 ? s.counters.ed25519 : s.counters.ecdsa)
+                s.counters.bump(signing.algorithm == 15 ? s.counters.ed25519 : s.counters.ecdsa)
                 UnsafeMutableRawBufferPointer(rebasing: out[0..<fixed])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[0..<fixed]))
                 let rrsig = UnsafeRawBufferPointer(rebasing: out[0..<(fixed + length)])

@@ -108,7 +108,8 @@ public enum Responder {
             if let subnet = q.clientSubnet,
                 let data = w.appendOPTOption(code: EDNSOptionCode.clientSubnet, length: 4 + subnet.addressLength)
             {
-                _ = subnet.write(scope: reply.stickyScope ?? 0, into: data)
+                // An answer cut to TC=1 holds nothing a scope could speak of.
+                _ = subnet.write(scope: reply.truncation == .empty ? 0 : reply.stickyScope ?? 0, into: data)
             }
             // Last, in the room left (RFC 8914 §3: an EDE that does not fit is dropped, never the answer).
             writeExtendedError(&w, reply.error, snap)
@@ -119,7 +120,7 @@ public enum Responder {
             length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: reply.truncation != .none,
             answerKey: reply.answerKey, questionEnd: q.questionEnd, cookie: verdict,
             clientSubnet: q.clientSubnet.map { $0.family },
-            usedClientSubnet: q.clientSubnet != nil && (reply.stickyScope ?? 0) > 0)
+            usedClientSubnet: q.clientSubnet != nil && reply.truncation != .empty && (reply.stickyScope ?? 0) > 0)
     }
 
     /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.

@@ -67,6 +67,8 @@ public final class SigningScratch: @unchecked Sendable {
     /// The RRSIG rdata's fixed fields and signer name, then the RRset in canonical form: the
     /// signed data (RFC 4034 §3.1.8.1). The key of the cache is what follows the fixed fields.
     let data = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 70000, alignment: 8)
+    /// The signature cache's key of the set being signed (see `Responder.writeRRSIGs`).
+    let key = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 600, alignment: 8)
     /// An RRSIG's rdata as it goes on the wire.
     let rrsig = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 8)
     /// The owner being signed, lower-cased; an NSEC's next name and type bitmap.
@@ -77,6 +79,14 @@ public final class SigningScratch: @unchecked Sendable {
     public let counters = SigningCounters()
     /// The set was too big to sign (more records or bytes than this scratch holds).
     var overflow = false
+    /// Response rate limiting ahead of signing (set by a UDP worker for each query): a cache
+    /// miss for an answer RRL will drop or slip makes no signature; the answer is cut to TC=1,
+    /// which RRL then drops or slips. A random-name flood costs signatures only within the limit.
+    public var gate: RateLimiter? = nil
+    public var gateClient: UInt64 = 0
+    public var gateLimit = 0
+    /// RRL's key of the answer being signed.
+    var answerKey: UInt64 = 0
 
     public init(cacheEntries: Int = SignatureCache.defaultEntries) {
         cache = SignatureCache(entries: cacheEntries)
@@ -87,6 +97,7 @@ public final class SigningScratch: @unchecked Sendable {
         offsets.deallocate()
         data.deallocate()
         rrsig.deallocate()
+        key.deallocate()
         owner.deallocate()
         nsec.deallocate()
     }
@@ -237,7 +248,7 @@ public final class SignatureCache: @unchecked Sendable {
 
 /// Signing counts summed over threads.
 public struct SigningTotals: Sendable, Equatable {
-    public var hits = 0, misses = 0, ecdsa = 0, ed25519 = 0, failures = 0, cached = 0
+    public var hits = 0, misses = 0, ecdsa = 0, ed25519 = 0, failures = 0, cached = 0, limited = 0
     public init() {}
 
     public mutating func add(_ c: SigningCounters) {
@@ -247,6 +258,7 @@ public struct SigningTotals: Sendable, Equatable {
         ed25519 += c.ed25519.load(ordering: .relaxed)
         failures += c.failures.load(ordering: .relaxed)
         cached += c.cached.load(ordering: .relaxed)
+        limited += c.limited.load(ordering: .relaxed)
     }
 }
 
@@ -259,6 +271,8 @@ public final class SigningCounters: Sendable {
     public let ed25519 = ManagedAtomic<Int>(0)
     public let failures = ManagedAtomic<Int>(0)
     public let cached = ManagedAtomic<Int>(0)
+    /// Misses not signed because RRL was about to drop or slip the answer.
+    public let limited = ManagedAtomic<Int>(0)
 
     public init() {}
 

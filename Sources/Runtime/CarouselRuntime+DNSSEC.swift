@@ -2,7 +2,6 @@ import DNSSEC
 import DNSWire
 import DNSZone
 import Foundation
-import Loading
 import Responder
 
 /// Signed zones in a rebuild: each `dnssec:` zone gets the DNSKEY RRset of its keys published now
@@ -65,14 +64,20 @@ extension CarouselRuntime {
         return keyFileSignatures() != keyFiles
     }
 
-    /// The signature (inode, size, mtime) of every key file of the signed zones.
-    func keyFileSignatures() -> [String: FileSignature] {
-        var now: [String: FileSignature] = [:]
+    /// The inode, size, mtime and ctime of every key file of the signed zones (ctime: a chmod of
+    /// a `.private` changes whether it loads).
+    func keyFileSignatures() -> [String: [Int64]] {
+        var now: [String: [Int64]] = [:]
         for d in config.dnssec {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: d.keys)) ?? []
             where name.hasSuffix(".key") || name.hasSuffix(".private") {
                 let path = d.keys + "/" + name
-                now[path] = FileSignature(path)
+                var st = stat()
+                guard stat(path, &st) == 0 else { continue }
+                now[path] = [
+                    Int64(st.st_ino), Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec),
+                    Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec),
+                ]
             }
         }
         return now

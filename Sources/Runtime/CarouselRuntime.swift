@@ -52,7 +52,7 @@ public actor CarouselRuntime {
     /// (a rollover step, when the snapshot is rebuilt) and the key files' signatures.
     public internal(set) var zoneKeys: [DNSName: ZoneKeys] = [:]
     public internal(set) var nextKeyEvent: Int64?
-    var keyFiles: [String: FileSignature] = [:]
+    var keyFiles: [String: [Int64]] = [:]
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },

@@ -123,6 +123,18 @@ struct DNSSECIntegrationTests {
                             "\(name) \(type)\n\(r)\n\(unbound.log)")
                     }
                 }
+                // /metrics counts what the signer did, and promtool reads all of it.
+                let metrics = try await Admin.request("GET", carousel.adminURL + "/metrics").body
+                let made = metrics.split(separator: "\n").first {
+                    $0.hasPrefix("carousel_dnssec_signatures_total{algorithm=\"ECDSAP256SHA256\"}")
+                }
+                #expect(
+                    (made?.split(separator: " ").last).flatMap { Int($0) } ?? 0 > 0, "\(made ?? "no signature counter")"
+                )
+                #expect(metrics.contains("carousel_dnssec_signature_cache_hits_total "), "\(metrics)")
+                let lint = try await Command.run(
+                    "/bin/sh", ["-c", "curl -sS \(carousel.adminURL)/metrics | promtool check metrics"])
+                #expect(lint.status == 0 && (lint.stdout + lint.stderr).isEmpty, "\(lint.stdout)\(lint.stderr)")
                 let anchors = try tmp.write("anchors.conf", "trust-anchors { \(Self.delvAnchor(ds)) };\n")
                 for (name, type) in [
                     ("www.example.net", "A"), ("app.example.net", "A"), ("alias.example.net", "A"),
@@ -507,6 +519,43 @@ struct DNSSECIntegrationTests {
                     }
                     #expect(try await Self.signingTags(carousel.endpoint) == [Self.tag(new)])
                     try await validates(newDS, "after the old key left")
+                }
+            }
+        }
+    }
+
+    @Test(
+        "a broken key: carousel check names the file and line; a running server logs it and keeps signing with the last good keys"
+    )
+    func brokenKeys() async throws {
+        try await withBackends(9) { b in
+            let tmp = try TempDir(prefix: "dnssec")
+            defer { tmp.remove() }
+            let (keys, ds) = try await Self.keygen(tmp)
+            let a = b.addresses
+            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
+                carousel in
+                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+                let good = try await Command.run(CarouselServer.binary, ["check", "--config", carousel.configFile])
+                #expect(good.status == 0, "\(good.stderr)")
+                let privateFile = try #require(
+                    try FileManager.default.contentsOfDirectory(atPath: keys).first { $0.hasSuffix(".private") })
+                let path = keys + "/" + privateFile
+                chmod(path, 0o644)
+                let bad = try await Command.run(CarouselServer.binary, ["check", "--config", carousel.configFile])
+                #expect(bad.status == 1, "\(bad.stdout)")
+                #expect(
+                    bad.stderr.contains("\(path):1: readable by group or others (mode 644): `chmod 600 \(path)`"),
+                    "\(bad.stderr)")
+                #expect(bad.stderr.contains("dnssec: the keys of example.net. do not load"), "\(bad.stderr)")
+                // The running server sees the change, says why, and keeps the keys it had.
+                let logged = try await carousel.waitForLog("readable by group or others", timeout: 10)
+                #expect(logged, "\(carousel.log)")
+                #expect(carousel.log.contains("keeping the keys last loaded"), "\(carousel.log)")
+                try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: ds) { unbound in
+                    let r = try await Self.validated(unbound, "www.example.net", "A")
+                    #expect(r.flags.contains("ad"), "still signed with the last good key\n\(r)")
                 }
             }
         }

@@ -1,3 +1,4 @@
+import DNSSEC
 import DNSWire
 import FuzzSupport
 import Glibc
@@ -149,9 +150,11 @@ func check(
         if m.rcode == RCode.refused.rawValue || m.rcode == RCode.notImp.rawValue || m.rcode == RCode.formErr.rawValue
             || m.rcode == RCode.servFail.rawValue || m.rcode == RCode.badVers.rawValue
         {
-            // A SERVFAIL at the end of a chain keeps the CNAMEs and DNAMEs that led there.
+            // A SERVFAIL at the end of a chain keeps the CNAMEs and DNAMEs that led there (signed,
+            // with their RRSIGs).
             let chain =
-                m.rcode == RCode.servFail.rawValue && m.answer.allSatisfy { $0.type == .cname || $0.type == .dname }
+                m.rcode == RCode.servFail.rawValue
+                && m.answer.allSatisfy { $0.type == .cname || $0.type == .dname || $0.type == .rrsig }
             expect((m.answer.isEmpty || chain) && m.authority.isEmpty, "rcode \(m.rcode) with records")
             expect(!m.has(Header.aaBit), "AA with rcode \(m.rcode)")
         }
@@ -170,10 +173,46 @@ func check(
             ]
             expect(fits[m.rcode]?.contains(code) == true, "EDE \(code) with rcode \(m.rcode)")
         }
+        let signed = !snapshot.signing.isEmpty && q.edns?.dnssecOK == true
         if m.rcode == RCode.nxDomain.rawValue && !outcome.truncated {
-            expect(m.authority.count == 1 && m.authority[0].type == .soa, "NXDOMAIN without one SOA in authority")
+            if signed {
+                // Compact denial says NXDOMAIN only to a query with the CO flag (RFC 9824 §5).
+                expect(q.edns?.compactOK == true, "NXDOMAIN from a signed zone without CO")
+                expect(m.authority.map(\.type).starts(with: [.soa, .rrsig]), "signed NXDOMAIN without the signed SOA")
+                expect(m.authority.contains { $0.type == .nsec }, "signed NXDOMAIN without an NSEC")
+            } else {
+                expect(m.authority.count == 1 && m.authority[0].type == .soa, "NXDOMAIN without one SOA in authority")
+            }
         }
+        if !signed || q.edns?.dnssecOK != true {
+            expect(
+                !(m.answer + m.authority + m.additional).contains { $0.type == .rrsig || $0.type == .nsec },
+                "RRSIG or NSEC without DO=1 from a signed snapshot")
+        }
+        checkSignatures(m, input)
         checkChain(m, q, input)
+    }
+}
+
+/// Every RRSIG travels with its RRset (same owner and section), has the set's TTL, and verifies
+/// with the key its tag names over exactly the records of that section.
+func checkSignatures(_ m: Message, _ input: UnsafeRawBufferPointer) {
+    for section in [m.answer, m.authority, m.additional] {
+        for sig in section where sig.type == .rrsig {
+            guard sig.rdata.count > 18 else {
+                Invariant.fail("an RRSIG of \(sig.rdata.count) bytes", input: input, file: #fileID, line: #line)
+            }
+            let covered = RRType(UInt16(sig.rdata[0]) << 8 | UInt16(sig.rdata[1]))
+            let set = section.filter { $0.type == covered && $0.name == sig.name }
+            Invariant.check(!set.isEmpty, "an RRSIG for \(sig.name) \(covered) without its RRset", input: input)
+            Invariant.check(
+                set.allSatisfy { $0.ttl == sig.ttl }, "RRSIG TTL \(sig.ttl) for \(sig.name) \(covered)", input: input)
+            let tag = UInt16(sig.rdata[16]) << 8 | UInt16(sig.rdata[17])
+            let keys = World.keys[tag] ?? []
+            Invariant.check(
+                keys.contains { $0.verifies(sig, over: set) },
+                "the RRSIG over \(sig.name) \(covered) does not verify (key \(tag))", input: input)
+        }
     }
 }
 
@@ -181,15 +220,16 @@ func check(
 /// is the previous owner or the target of the CNAME before it (RFC 1034 §4.3.2 step 3a); the
 /// types are the question's or CNAME.
 func checkChain(_ m: Message, _ q: Query, _ input: UnsafeRawBufferPointer) {
-    guard let first = m.answer.first else { return }
+    let answer = m.answer.filter { $0.type != .rrsig }
+    guard let first = answer.first else { return }
     let qname = m.question[0].name
     Invariant.check(first.name == qname, "the first answer is for \(first.name), not \(qname)", input: input)
-    for (i, r) in m.answer.enumerated() {
+    for (i, r) in answer.enumerated() {
         Invariant.check(
             r.type == q.qtype || r.type == .cname || q.qtype == .any, "a \(r.type) answer to a \(q.qtype) question",
             input: input)
         guard i > 0 else { continue }
-        let previous = m.answer[i - 1]
+        let previous = answer[i - 1]
         let follows = previous.type == .cname && (try? DNSName(wire: previous.rdata)) == r.name
         Invariant.check(
             r.name == previous.name || follows, "answer \(i) for \(r.name) does not follow \(previous.name)",

@@ -1,4 +1,5 @@
 import Balancer
+import DNSSEC
 import DNSWire
 import DNSZone
 import Foundation
@@ -209,6 +210,32 @@ enum World {
             HealthView(states: (0..<n).map { $0 == 0 ? up : HealthState.unknown.rawValue }),
             HealthView(states: Array(repeating: up, count: n / 2)),  // shorter than the target list
         ]
-        return Built(snapshots: options.map { Snapshot(catalog: catalog, options: $0, plan: plan) }, views: views)
+        // Snapshots 1 and 3 sign every zone (one Ed25519 and one ECDSA CSK per zone, each zone's
+        // DNSKEY set added as a rebuild does), so DO=1 queries are answered signed.
+        let now = Int64(Date().timeIntervalSince1970)
+        var signedZones: [Zone] = []
+        var signing: [ZoneSigning?] = []
+        for zone in catalog.zones {
+            let keys = ZoneKeys(
+                config: DNSSECZone(zone: zone.origin, keys: "/fuzz"),
+                keys: [
+                    DNSSECKey.generate(zone: zone.origin, algorithm: .ed25519),
+                    DNSSECKey.generate(zone: zone.origin, algorithm: .ecdsaP256SHA256),
+                ])
+            signedZones.append(try! keys.zone(zone, at: now))
+            signing.append(keys.signing(at: now))
+            for k in keys.keys { World.keys[k.keyTag, default: []].append(k) }
+        }
+        let signedCatalog = Catalog(zones: signedZones, unavailable: catalog.unavailable)
+        let signedPlan = BalancePlan.build(catalog: signedCatalog, pools: configs, ids: ids)
+        let snapshots = options.enumerated().map { i, o in
+            i & 1 == 1
+                ? Snapshot(catalog: signedCatalog, options: o, plan: signedPlan, signing: signing)
+                : Snapshot(catalog: catalog, options: o, plan: plan)
+        }
+        return Built(snapshots: snapshots, views: views)
     }()
+
+    /// The signed snapshots' keys, by key tag (the fuzzer checks every RRSIG with them).
+    nonisolated(unsafe) static var keys: [UInt16: [DNSSECKey]] = [:]
 }
