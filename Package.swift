@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "DNSSECTests",
             dependencies: [
-                "DNSSEC", "Responder", "DNSZone", "ZoneFiles", "DNSWire",
+                "DNSSEC", "Responder", "DNSZone", "ZoneFiles", "DNSWire", "Transfer",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health"]),

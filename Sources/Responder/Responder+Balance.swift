@@ -50,22 +50,14 @@ extension Responder {
             reply.authoritative = false
             reply.error = .poolDown(set.pool)
         case .nodata:
-            if let zs, let sign {
-                let ok = writeSignedNegative(
-                    &w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign)
-                if !ok { reply.truncation = .empty }
-            } else if !writeSOA(&w, zone) {
+            if !writeNegative(&w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign) {
                 reply.truncation = .empty
             }
         case .fallback(let ttl):
             let pool = plan.pools[set.pool]
             let fallback = rrset.type == .a ? pool.fallbackA : pool.fallbackAAAA
             if fallback.isEmpty {
-                if let zs, let sign {
-                    let ok = writeSignedNegative(
-                        &w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign)
-                    if !ok { reply.truncation = .empty }
-                } else if !writeSOA(&w, zone) {
+                if !writeNegative(&w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign) {
                     reply.truncation = .empty
                 }
                 return reply

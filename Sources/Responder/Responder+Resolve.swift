@@ -72,12 +72,9 @@ extension Responder {
                 return reply
             case .nodata(let z, let n):
                 authoritative()
-                let zone = catalog.zones[z]
-                if let zs = sign?.zone(z), let sign {
-                    return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: n, zs, sign)
-                        ? reply : cut(.empty)
-                }
-                return writeSOA(&w, zone) ? reply : cut(.empty)
+                let ok = writeNegative(
+                    &w, owner: owner, name: name, zone: catalog.zones[z], node: n, sign?.zone(z), sign)
+                return ok ? reply : cut(.empty)
             case .nxDomain(let z):
                 authoritative()
                 let zone = catalog.zones[z]

@@ -242,6 +242,15 @@ extension Responder {
         return writeRRSIGs(&w, .authority, owner: owner, name: name, type: .nsec, ttl: ttl, zs, sign)
     }
 
+    /// A negative answer's authority section: the SOA, and when signing its RRSIGs and the NSEC.
+    static func writeNegative(
+        _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone,
+        node: Int?, except: RRType? = nil, _ zs: ZoneSigning?, _ sign: Sign?
+    ) -> Bool {
+        guard let zs, let sign else { return writeSOA(&w, zone) }
+        return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: node, except: except, zs, sign)
+    }
+
     /// A negative answer's authority section when signing: the SOA and its RRSIGs, then the NSEC.
     static func writeSignedNegative(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone,

@@ -57,6 +57,16 @@ struct DNSSECIntegrationTests {
             """
     }
 
+    /// Carousel serving the zone over `b`'s backends with `config`, once all of www answers.
+    static func serve(_ b: Backends, config: String, _ body: (ConfiguredCarousel) async throws -> Void) async throws {
+        let a = b.addresses
+        let zone = zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
+        try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
+            _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await body(carousel)
+        }
+    }
+
     /// Keys made by `carousel dnssec keygen` in a temporary directory; the DS as BIND's
     /// `dnssec-dsfromkey` reads it from the key file (an independent reader of our files).
     static func keygen(_ dir: TempDir, algorithm: String = "ecdsap256sha256") async throws -> (keys: String, ds: String)
@@ -89,11 +99,7 @@ struct DNSSECIntegrationTests {
             let tmp = try TempDir(prefix: "dnssec")
             defer { tmp.remove() }
             let (keys, ds) = try await Self.keygen(tmp)
-            let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
-                carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: Self.config(b, keys: keys)) { carousel in
                 let direct = try await Dig.kdig(carousel.endpoint, ["+dnssec", "www.example.net", "A"])
                 let rrsigs = direct.last?.answer.filter { $0.type == "RRSIG" } ?? []
                 #expect(rrsigs.count == 1 && rrsigs[0].rdata.hasPrefix("A 13 3 \(Self.ttl) "), "\(direct)")
@@ -154,10 +160,7 @@ struct DNSSECIntegrationTests {
             defer { tmp.remove() }
             let (keys, ds) = try await Self.keygen(tmp)
             let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
-                carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: Self.config(b, keys: keys)) { carousel in
                 try await withUnbound(
                     zone: "example.net.", authority: carousel.endpoint, clientSubnet: true, trustAnchor: ds
                 ) { unbound in
@@ -223,11 +226,7 @@ struct DNSSECIntegrationTests {
             // The anchor's digest with one digit changed: the served DNSKEY no longer matches it.
             let last = ds.last == "0" ? "1" : "0"
             let tampered = String(ds.dropLast()) + last
-            let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
-                carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: Self.config(b, keys: keys)) { carousel in
                 let resolver = try await UnboundResolver.start(
                     zone: "example.net.", authority: carousel.endpoint, trustAnchor: tampered, anyAnswer: true)
                 defer { resolver.stop() }
@@ -273,11 +272,7 @@ struct DNSSECIntegrationTests {
             let ds = try await Command.run("dnssec-dsfromkey", ["-2", kskFile])
             #expect(ds.status == 0, "\(ds.stderr)")
             let anchor = Self.anchor(ds.stdout)
-            let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
-                carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: Self.config(b, keys: keys)) { carousel in
                 let ours = try await Command.run(
                     CarouselServer.binary, ["dnssec", "ds", "example.net", "--config", carousel.configFile])
                 #expect(
@@ -307,7 +302,6 @@ struct DNSSECIntegrationTests {
             defer { tmp.remove() }
             let (keys, ds) = try await Self.keygen(tmp)
             let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
             let peerPort = try Ports.free()
             let config =
                 Self.config(b, keys: keys) + """
@@ -319,8 +313,7 @@ struct DNSSECIntegrationTests {
                         publish_health: true
 
                     """
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: config) { carousel in
                 let axfr = try await Dig.run(carousel.endpoint, ["example.net", "AXFR"])
                 let file = try tmp.write("axfr.zone", axfr.stdout)
                 let ldns = try await Command.run("ldns-verify-zone", [file])
@@ -425,11 +418,8 @@ struct DNSSECIntegrationTests {
             let ksk = try await Self.keygen(keys, ["-f", "KSK"])
             let zsk1 = try await Self.keygen(keys, [])
             let ds = try await Command.run("dnssec-dsfromkey", ["-2", ksk])
-            let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
             let config = Self.config(b, keys: keys) + "\n    dnskey_ttl: 2\n"
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: config) { carousel in
                 #expect(try await Self.signingTags(carousel.endpoint) == [Self.tag(zsk1)], "the ZSK signs, not the KSK")
                 try await withUnbound(
                     zone: "example.net.", authority: carousel.endpoint, trustAnchor: Self.anchor(ds.stdout)
@@ -481,11 +471,8 @@ struct DNSSECIntegrationTests {
             try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
             let old = try await Self.keygen(keys, ["-f", "KSK"])
             let oldDS = Self.anchor(try await Command.run("dnssec-dsfromkey", ["-2", old]).stdout)
-            let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
             let config = Self.config(b, keys: keys) + "\n    dnskey_ttl: 2\n"
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: config) { carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: config) { carousel in
                 func validates(_ anchor: String, _ step: String) async throws {
                     try await withUnbound(zone: "example.net.", authority: carousel.endpoint, trustAnchor: anchor) {
                         unbound in
@@ -532,11 +519,7 @@ struct DNSSECIntegrationTests {
             let tmp = try TempDir(prefix: "dnssec")
             defer { tmp.remove() }
             let (keys, ds) = try await Self.keygen(tmp)
-            let a = b.addresses
-            let zone = Self.zone(www: Array(a[0..<3]), app: Array(a[3..<6]), geo: Array(a[6..<9]))
-            try await withConfiguredCarousel(zones: ["example.net.zone": zone], config: Self.config(b, keys: keys)) {
-                carousel in
-                _ = try await Poll.dig(carousel.endpoint, ["www.example.net", "A"]) { $0.addresses.count == 3 }
+            try await Self.serve(b, config: Self.config(b, keys: keys)) { carousel in
                 let good = try await Command.run(CarouselServer.binary, ["check", "--config", carousel.configFile])
                 #expect(good.status == 0, "\(good.stderr)")
                 let privateFile = try #require(
@@ -559,6 +542,50 @@ struct DNSSECIntegrationTests {
                 }
             }
         }
+    }
+
+    @Test("zonemaster-cli's DNSSEC test cases report nothing above INFO for the signed zone; a wrong DS is an error")
+    func zonemaster() async throws {
+        // Zonemaster asks port 53 of the zone's own name server address: Carousel listens there
+        // (on a loopback address of its own), and the root hints point at it too, so nothing
+        // leaves the machine.
+        let tmp = try TempDir(prefix: "zonemaster")
+        defer { tmp.remove() }
+        let (keys, ds) = try await Self.keygen(tmp)
+        let host = "127.53.\(Int.random(in: 1...250)).\(Int.random(in: 1...250))"
+        let zone = Self.zone(www: ["127.0.53.1", "127.0.53.2"], app: [], geo: [])
+            .replacingOccurrences(of: "ns1 IN A 127.0.0.1", with: "ns1 IN A \(host)")
+        try FileManager.default.createDirectory(atPath: tmp.path("zones"), withIntermediateDirectories: true)
+        _ = try tmp.write("zones/example.net.zone", zone)
+        let config = try tmp.write(
+            "carousel.yaml", "zones: zones\nrrl: off\ndnssec:\n  - zone: example.net\n    keys: \(keys)\n")
+        let hints = try tmp.write(
+            "hints.zone", ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A \(host)\n")
+        let process = try Spawned(
+            executable: CarouselServer.binary, arguments: ["serve", "--config", config, "--listen", "\(host):53"],
+            stdout: tmp.url.appendingPathComponent("stdout"), stderr: tmp.url.appendingPathComponent("stderr"))
+        defer { process.stop() }
+        let endpoint = Endpoint(host: host, port: 53)
+        _ = try await Poll.dig(endpoint, ["example.net", "SOA"]) { $0.status == "NOERROR" }
+        // "example.net. DS 1 13 2 HEX" → "1,13,2,HEX"
+        let f = ds.split(separator: " ")
+        let dsArgument = f.count >= 6 ? "\(f[2]),\(f[3]),\(f[4]),\(f[5...].joined())" : ""
+        func run(_ ds: String) async throws -> CommandResult {
+            try await Command.run(
+                "zonemaster-cli",
+                [
+                    "--no-ipv6", "--ns", "ns1.example.net/\(host)", "--hints", hints, "--ds", ds, "--test", "dnssec",
+                    "--level", "NOTICE", "--show-testcase", "--raw", "example.net",
+                ], timeout: 120)
+        }
+        let good = try await run(dsArgument)
+        let reported = good.stdout.split(separator: "\n").filter { line in
+            ["NOTICE", "WARNING", "ERROR", "CRITICAL"].contains { line.contains(" \($0) ") }
+        }
+        #expect(good.status == 0 && reported.isEmpty, "zonemaster-cli reports:\n\(good.stdout)\(good.stderr)")
+        let digest = String(dsArgument.dropLast()) + (dsArgument.last == "0" ? "1" : "0")
+        let bad = try await run(digest)
+        #expect(bad.stdout.contains(" ERROR "), "a DS that matches no key is an error\n\(bad.stdout)\(bad.stderr)")
     }
 
     static func delvAnchor(_ ds: String) -> String {
