@@ -161,7 +161,8 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "ZoneFiles", "DNSWire"]),
         .testTarget(
-            name: "CarouselConfigTests", dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer"]),
+            name: "CarouselConfigTests",
+            dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer", "DNSSEC"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer", "DNSZone", "ZoneFiles", "DNSWire", "Health"]),
         .testTarget(
             name: "LoadAgentTests",

@@ -245,8 +245,6 @@ public final class SignatureCache: @unchecked Sendable {
         return nil
     }
 
-    func rrsig(_ i: Int) -> [UInt8] { entries[i].rrsig }
-
     /// Stores a signature: over the same key, else in an empty slot of the four, else over the
     /// one used longest ago.
     func store(_ hash: UInt64, _ key: UnsafeRawBufferPointer, rrsig: UnsafeRawBufferPointer, refreshAt: UInt32) {
