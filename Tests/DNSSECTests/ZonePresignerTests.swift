@@ -36,7 +36,9 @@ struct ZonePresignerTests {
         return try Zone.build(origin: parsed.origin, file: file, records: parsed.records.map(\.record))
     }
 
-    static let key = DNSSECKey.generate(zone: try! DNSName("example.net."), algorithm: .ed25519)
+    /// Active since a fixed past time: made lazily from the clock, the key could be created a
+    /// second after the `now` a test asked for and not be active at it.
+    static let key = DNSSECKey.generate(zone: try! DNSName("example.net."), algorithm: .ed25519, now: 1_700_000_000)
     static let keys = ZoneKeys(config: DNSSECZone(zone: key.zone, keys: "/k", signatureLifetime: 86400), keys: [key])
 
     static func presigned(_ www: [String], _ p: ZonePresigner, now: Int64) throws -> ZoneVersion {

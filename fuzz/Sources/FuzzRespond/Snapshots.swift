@@ -211,7 +211,9 @@ enum World {
             HealthView(states: Array(repeating: up, count: n / 2)),  // shorter than the target list
         ]
         // Snapshots 1 and 3 sign every zone (one Ed25519 and one ECDSA CSK per zone, each zone's
-        // DNSKEY set added as a rebuild does), so DO=1 queries are answered signed.
+        // DNSKEY set added as a rebuild does), so DO=1 queries are answered signed. The keys are
+        // made active at the `now` they are used at: left to the clock, a key made after a second
+        // boundary is not active yet, and its zone would be served unsigned (or with one key).
         let now = Int64(Date().timeIntervalSince1970)
         var signedZones: [Zone] = []
         var signing: [ZoneSigning?] = []
@@ -219,11 +221,15 @@ enum World {
             let keys = ZoneKeys(
                 config: DNSSECZone(zone: zone.origin, keys: "/fuzz"),
                 keys: [
-                    DNSSECKey.generate(zone: zone.origin, algorithm: .ed25519),
-                    DNSSECKey.generate(zone: zone.origin, algorithm: .ecdsaP256SHA256),
+                    DNSSECKey.generate(zone: zone.origin, algorithm: .ed25519, now: now),
+                    DNSSECKey.generate(zone: zone.origin, algorithm: .ecdsaP256SHA256, now: now),
                 ])
+            let zoneSigning = keys.signing(at: now)
+            precondition(
+                zoneSigning?.keys.filter(\.signsZone).count == 2 && keys.published(at: now).count == 2,
+                "fuzz world: \(zone.origin) is not signed by both of its keys")
             signedZones.append(try! keys.zone(zone, at: now))
-            signing.append(keys.signing(at: now))
+            signing.append(zoneSigning)
             for k in keys.keys { World.keys[k.keyTag, default: []].append(k) }
         }
         let signedCatalog = Catalog(zones: signedZones, unavailable: catalog.unavailable)
