@@ -201,13 +201,7 @@ extension DNSSECKey {
             guard let w = try? n.prepending(label: [UInt8(ascii: "*")]) else { return false }
             owner = w
         }
-        let canonical = records.map { rec -> [UInt8] in
-            var d = rec.rdata
-            for range in ResourceRecord.embeddedNameRanges(type: rec.type, rdata: rec.rdata) {
-                for i in range { d[i] = asciiLower(d[i]) }
-            }
-            return d
-        }
+        let canonical = records.map { CanonicalRData.canonical($0.type, $0.rdata) }
         var last: [UInt8]?
         for d in canonical.sorted(by: { $0.lexicographicallyPrecedes($1) }) where d != last {
             last = d

@@ -132,20 +132,8 @@ public final class SigningScratch: @unchecked Sendable {
             UnsafeMutableRawBufferPointer(rebasing: rdata[start..<(start + r.count)]).copyMemory(from: r)
         }
         rdataCount = start + r.count
-        // Every type with a known layout is on RFC 4034 §6.2's list (as amended by RFC 6840 §5.1).
-        if let layout = type.rdataLayout {
-            var i = layout.prefix
-            for _ in 0..<layout.names {
-                guard let end = WireName.uncompressedEnd(r, from: i) else { break }
-                var p = i
-                while p < end - 1 {
-                    let l = Int(r[p])
-                    if l > 0 { for j in 1...l { rdata[start + p + j] = asciiLower(r[p + j]) } }
-                    p += 1 + l
-                }
-                i = end
-            }
-        }
+        // The canonical form's lower-cased names (RFC 4034 §6.2, RFC 6840 §5.1).
+        CanonicalRData.lowercaseNames(type, UnsafeMutableRawBufferPointer(rebasing: rdata[start..<rdataCount]))
     }
 
     /// Sorts the records into canonical order (RFC 4034 §6.3: rdata as left-justified octet

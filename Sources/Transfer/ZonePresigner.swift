@@ -132,13 +132,7 @@ public final class ZonePresigner: @unchecked Sendable {
     }
 
     /// RDATA in canonical form (RFC 4034 §6.2): the names of the types it lists lower-cased.
-    static func canonicalRDATA(_ r: ResourceRecord) -> [UInt8] {
-        var d = r.rdata
-        for range in ResourceRecord.embeddedNameRanges(type: r.type, rdata: r.rdata) {
-            for i in range { d[i] = asciiLower(d[i]) }
-        }
-        return d
-    }
+    static func canonicalRDATA(_ r: ResourceRecord) -> [UInt8] { CanonicalRData.canonical(r.type, r.rdata) }
 
     /// An NSEC type bitmap (RFC 4034 §4.1.2) of sorted type codes.
     static func bitmap(_ types: [UInt16]) -> [UInt8] {
