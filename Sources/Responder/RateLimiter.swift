@@ -33,9 +33,6 @@ public final class RateLimiter: @unchecked Sendable {
         cells.deallocate()
     }
 
-    /// Counts one response to `client` (a prefix key, see `prefixKey`) for `answer` (the
-    /// `QueryOutcome.answerKey`) in second `now`, and says what to do with it.
-    @inline(__always)
     /// Whether the next `check` of this client and answer would be over the limit, without
     /// counting anything: a signer asks before it makes a signature that RRL would drop.
     public func wouldLimit(client: UInt64, answer: UInt64, now: UInt32, limit: Int) -> Bool {
@@ -50,6 +47,9 @@ public final class RateLimiter: @unchecked Sendable {
         return old >> 40 == second && (old >> 24) & 0xffff == tag && old & 0xff_ffff >= UInt64(limit)
     }
 
+    /// Counts one response to `client` (a prefix key, see `prefixKey`) for `answer` (the
+    /// `QueryOutcome.answerKey`) in second `now`, and says what to do with it.
+    @inline(__always)
     public func check(client: UInt64, answer: UInt64, now: UInt32, limit: Int, slip: Int) -> Action {
         var h = client &* 0x9e37_79b9_7f4a_7c15 ^ answer
         h ^= h >> 29

@@ -200,6 +200,8 @@ public final class ResponderScratch: @unchecked Sendable {
     let visited = UnsafeMutablePointer<Int>.allocate(capacity: Responder.maxChain)
     /// Signing's memory and this thread's signature cache.
     public let signing: SigningScratch
+    /// The COOKIE option's data for the response, made before the answer.
+    let cookie = UnsafeMutableRawBufferPointer.allocate(byteCount: DNSCookies.responseLength, alignment: 8)
 
     /// `signatureCacheEntries`: small for a scratch made for one message (explain, transfers).
     public init(signatureCacheEntries: Int = SignatureCache.defaultEntries) {
@@ -210,5 +212,6 @@ public final class ResponderScratch: @unchecked Sendable {
         name.deallocate()
         synthesized.deallocate()
         visited.deallocate()
+        cookie.deallocate()
     }
 }

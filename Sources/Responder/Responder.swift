@@ -60,6 +60,17 @@ public enum Responder {
         w.start(id: q.id, flags: responseFlags(q.flags, rcode: 0), question: question)
         let afterQuestion = w.mark
 
+        // The COOKIE answer is made before the answer: a valid server cookie shows the source is
+        // real, so RRL passes it (the listener's check) and the signer must not ask RRL either.
+        var verdict = DNSCookies.Status.none
+        if cookie, let secret = options.cookieSecret {
+            verdict = DNSCookies.respond(
+                to: UnsafeRawBufferPointer(rebasing: p[q.cookieStart..<(q.cookieStart + q.cookieLength)]),
+                client: client, secret: secret, previous: options.cookiePreviousSecret, now: DNSCookies.now(),
+                into: scratch.cookie)
+            if verdict == .valid { scratch.signing.gateLimit = 0 }
+        }
+
         var extended: UInt8 = 0
         var reply = Resolution()
         if let e = q.edns, e.version > 0 {
@@ -88,7 +99,6 @@ public enum Responder {
         if reply.authoritative { flags |= Header.aaBit }
         if reply.truncation != .none { flags |= Header.tcBit }
         w.flags = flags
-        var verdict = DNSCookies.Status.none
         if let e = q.edns {
             w.limit += optSize
             w.writeOPT(
@@ -97,13 +107,10 @@ public enum Responder {
             if let nsid, let data = w.appendOPTOption(code: EDNSOptionCode.nsid, length: nsid.count) {
                 nsid.withUnsafeBytes { data.copyMemory(from: $0) }
             }
-            if cookie, let secret = options.cookieSecret,
+            if verdict != .none,
                 let data = w.appendOPTOption(code: EDNSOptionCode.cookie, length: DNSCookies.responseLength)
             {
-                verdict = DNSCookies.respond(
-                    to: UnsafeRawBufferPointer(rebasing: p[q.cookieStart..<(q.cookieStart + q.cookieLength)]),
-                    client: client, secret: secret, previous: options.cookiePreviousSecret, now: DNSCookies.now(),
-                    into: data)
+                data.copyMemory(from: UnsafeRawBufferPointer(scratch.cookie))
             }
             if let subnet = q.clientSubnet,
                 let data = w.appendOPTOption(code: EDNSOptionCode.clientSubnet, length: 4 + subnet.addressLength)

@@ -180,4 +180,68 @@ struct SigningTests {
         let (tcp, _) = try s.ask("big.example.net.", .txt, payload: 4096)
         #expect(tcp.answer.map(\.type) == [.txt, .txt, .rrsig])
     }
+
+    @Test(
+        "RRL before signing: a miss RRL is about to limit is not signed (TC=1), unless the client shows a valid server cookie"
+    )
+    func rateLimitGate() throws {
+        let s = try Signed()
+        var options = ResponderOptions()
+        options.cookieSecret = CookieSecret(k0: 0x0123_4567_89ab_cdef, k1: 7)
+        let snapshot = Snapshot(catalog: s.snapshot.catalog, options: options, signing: s.snapshot.signing)
+        let client = ClientAddress([192, 0, 2, 7])
+        let limiter = RateLimiter()
+        let signing = s.scratch.signing
+        signing.gate = limiter
+        signing.gateLimit = 1
+        signing.gateClient = 42
+        // The answer's RRL key, from a scratch of its own (so this one's cache stays empty).
+        let answerKey = try {
+            let query = Message.query(id: 7, try DNSName("www.example.net."), .a).encode()
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 1)
+            defer { out.deallocate() }
+            return query.withUnsafeBytes {
+                Responder.respond(to: $0, over: .udp, snapshot: snapshot, into: out, scratch: ResponderScratch())
+            }.answerKey
+        }()
+        func ask(cookie: [UInt8]?) throws -> (QueryOutcome, Message) {
+            let query = Message.query(
+                id: 7, try DNSName("www.example.net."), .a, edns: EDNS(payload: 1232, dnssecOK: true),
+                ednsOptions: cookie.map { [EDNSOption(code: EDNSOptionCode.cookie, data: $0)] } ?? [])
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 1)
+            defer { out.deallocate() }
+            // The client is over the limit for this answer in the second the signer asks in (a
+            // second boundary between the two restarts the count: then ask again).
+            while true {
+                let second = RateLimiter.now()
+                for _ in 0..<2 {
+                    _ = limiter.check(client: 42, answer: answerKey, now: second, limit: 1, slip: 2)
+                }
+                let outcome = query.encode().withUnsafeBytes {
+                    Responder.respond(
+                        to: $0, over: .udp, snapshot: snapshot, into: out, scratch: s.scratch, client: client)
+                }
+                if RateLimiter.now() == second {
+                    return (outcome, try Message.decode(Array(out[0..<outcome.length])))
+                }
+            }
+        }
+        let clientCookie: [UInt8] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57]
+        for cookie in [nil, clientCookie] {
+            let (outcome, m) = try ask(cookie: cookie)
+            #expect(outcome.truncated && m.answer.isEmpty, "no valid cookie: not signed, TC=1 (\(cookie != nil))")
+        }
+        #expect(signing.counters.limited.load(ordering: .relaxed) == 2)
+        #expect(signing.counters.misses.load(ordering: .relaxed) == 0)
+        // The server cookie the last answer carried makes the next query's source real: RRL
+        // passes it, so the signer does not ask.
+        let (_, learning) = try ask(cookie: clientCookie)
+        let server = try #require(learning.ednsOptions.first { $0.code == EDNSOptionCode.cookie }?.data)
+        #expect(server.count == 24)
+        let (outcome, m) = try ask(cookie: server)
+        #expect(outcome.cookie == .valid && !outcome.truncated, "\(outcome)")
+        #expect(m.answer.map(\.type).filter { $0 == .rrsig }.count == 1 && m.answer.count == 4, "\(m.answer)")
+        #expect(signing.counters.limited.load(ordering: .relaxed) == 3)
+        #expect(signing.counters.misses.load(ordering: .relaxed) == 1)
+    }
 }
