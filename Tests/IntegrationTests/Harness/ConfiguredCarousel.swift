@@ -165,7 +165,11 @@ func withConfiguredCarousel<T>(
         server.stop()
         return result
     } catch {
+        // A server that died under the test is the news, not what failed after it.
+        let exited = !server.process.isRunning
+        let log = server.log
         server.stop()
+        if exited { throw HarnessError("\(error)\ncarousel exited (status \(server.process.exitStatus)):\n\(log)") }
         throw error
     }
 }
