@@ -221,7 +221,14 @@ struct TierIntegrationTests {
                     // schedule (the next probe reads the drain; one in flight may have read the
                     // old line, and one more may finish before dig looks), which a loaded machine
                     // stretches but cannot change.
-                    FailoverTests.expectProbes(tries, within: 1, "drain took it out")
+                    // The agent probes' durations say whether some timed out (400 ms) on a loaded machine.
+                    let durations = try await Admin.request("GET", server.adminURL + "/metrics").body
+                        .split(separator: "\n").filter {
+                            $0.hasPrefix("carousel_probe_duration_seconds") && $0.contains("address=\"\(a)\"")
+                                && $0.contains("check=\"\(check)\"")
+                        }
+                    FailoverTests.expectProbes(
+                        tries, within: 1, "drain took it out\n\(durations.joined(separator: "\n"))")
 
                     // promtool reads the whole /metrics with agents, weights and answers in it.
                     let lint = try await Command.run(
