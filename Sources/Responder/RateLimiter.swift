@@ -33,15 +33,21 @@ public final class RateLimiter: @unchecked Sendable {
         cells.deallocate()
     }
 
-    /// Whether the next `check` of this client and answer would be over the limit, without
-    /// counting anything: a signer asks before it makes a signature that RRL would drop.
-    public func wouldLimit(client: UInt64, answer: UInt64, now: UInt32, limit: Int) -> Bool {
+    /// The cell of a (client, answer) key and the 16-bit tag (bits the index does not use) that
+    /// tells keys sharing the cell apart.
+    @inline(__always)
+    private func cell(client: UInt64, answer: UInt64) -> (index: Int, tag: UInt64) {
         var h = client &* 0x9e37_79b9_7f4a_7c15 ^ answer
         h ^= h >> 29
         h &*= 0xbf58_476d_1ce4_e5b9
         h ^= h >> 32
-        let index = Int(truncatingIfNeeded: h) & (RateLimiter.cellCount - 1)
-        let tag = UInt64(truncatingIfNeeded: h >> 48)
+        return (Int(truncatingIfNeeded: h) & (RateLimiter.cellCount - 1), UInt64(truncatingIfNeeded: h >> 48))
+    }
+
+    /// Whether the next `check` of this client and answer would be over the limit, without
+    /// counting anything: a signer asks before it makes a signature that RRL would drop.
+    public func wouldLimit(client: UInt64, answer: UInt64, now: UInt32, limit: Int) -> Bool {
+        let (index, tag) = cell(client: client, answer: answer)
         let old = UnsafeAtomic<UInt64>(at: cells + index).load(ordering: .relaxed)
         let second = UInt64(now & 0xff_ffff)
         return old >> 40 == second && (old >> 24) & 0xffff == tag && old & 0xff_ffff >= UInt64(limit)
@@ -51,12 +57,7 @@ public final class RateLimiter: @unchecked Sendable {
     /// `QueryOutcome.answerKey`) in second `now`, and says what to do with it.
     @inline(__always)
     public func check(client: UInt64, answer: UInt64, now: UInt32, limit: Int, slip: Int) -> Action {
-        var h = client &* 0x9e37_79b9_7f4a_7c15 ^ answer
-        h ^= h >> 29
-        h &*= 0xbf58_476d_1ce4_e5b9
-        h ^= h >> 32
-        let index = Int(truncatingIfNeeded: h) & (RateLimiter.cellCount - 1)
-        let tag = UInt64(truncatingIfNeeded: h >> 48)  // 16 bits, not used by the index
+        let (index, tag) = cell(client: client, answer: answer)
         let cell = UnsafeAtomic<UInt64>(at: cells + index)
         let second = UInt64(now & 0xff_ffff)
         var old = cell.load(ordering: .relaxed)

@@ -176,7 +176,8 @@ public final class SigningScratch: @unchecked Sendable {
 /// Signatures made on the query thread, keyed by what they cover: the RRset in canonical form
 /// with its TTL, and the key and label count. A fixed table: a key may sit in four slots (two
 /// buckets of two), and a new signature with none free replaces the one of the four used longest
-/// ago, so the cache never grows past its size, never sweeps and never pauses. Sets larger than `maxKey` bytes are signed every time rather than cached.
+/// ago, so the cache never grows past its size, never sweeps and never pauses. Sets larger than
+/// `maxKey` bytes are signed every time rather than cached.
 /// The table is made at the thread's first signature (a server that signs nothing pays nothing):
 /// 32 bytes an entry, and each entry holds its key and RRSIG (about 200 bytes) once filled.
 public final class SignatureCache: @unchecked Sendable {
@@ -239,10 +240,20 @@ public final class SignatureCache: @unchecked Sendable {
         guard key.count <= Self.maxKey else { return }
         if entries.isEmpty { entries = Array(repeating: Entry(), count: capacity) }
         let (b1, b2) = buckets(hash)
-        let slots = [b1, b1 + 1, b2, b2 + 1]
-        var slot = slots.first { matches($0, hash, key) } ?? -1
-        if slot < 0 { slot = slots.first { entries[$0].key.isEmpty } ?? -1 }
-        if slot < 0 { slot = slots.min { entries[$0].used < entries[$1].used }! }
+        func at(_ k: Int) -> Int { k < 2 ? b1 + k : b2 + k - 2 }
+        var slot = -1
+        var empty = -1
+        var oldest = at(0)
+        for k in 0..<4 {
+            let i = at(k)
+            if matches(i, hash, key) {
+                slot = i
+                break
+            }
+            if empty < 0 && entries[i].key.isEmpty { empty = i }
+            if entries[i].used < entries[oldest].used { oldest = i }
+        }
+        if slot < 0 { slot = empty >= 0 ? empty : oldest }
         if entries[slot].key.isEmpty { count += 1 }
         tick &+= 1
         entries[slot] = Entry(hash: hash, key: Array(key), rrsig: Array(rrsig), refreshAt: refreshAt, used: tick)

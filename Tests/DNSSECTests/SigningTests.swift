@@ -3,9 +3,10 @@ import DNSSEC
 import DNSWire
 import DNSZone
 import Foundation
-import Responder
 import Testing
 import ZoneFiles
+
+@testable import Responder
 
 /// The responder's signing, read back here only for what a unit test can say (the signature over
 /// the canonical RRset checks with the public key, the cache, the shape of compact denial); the
@@ -243,5 +244,32 @@ struct SigningTests {
         #expect(m.answer.map(\.type).filter { $0 == .rrsig }.count == 1 && m.answer.count == 4, "\(m.answer)")
         #expect(signing.counters.limited.load(ordering: .relaxed) == 3)
         #expect(signing.counters.misses.load(ordering: .relaxed) == 1)
+    }
+
+    @Test(
+        "the signature cache: four sets whose hashes collide fill a key's four slots (two buckets of two); a fifth replaces the one used longest ago"
+    )
+    func cacheSlots() {
+        let cache = SignatureCache(entries: 4)  // exactly the four slots every key below maps to
+        func hash(_ i: Int) -> UInt64 { 2 << 32 | UInt64(i) << 2 }  // buckets 0 and 2
+        func key(_ i: Int) -> [UInt8] { [UInt8(i), 1, 2, 3] }
+        func store(_ i: Int) {
+            key(i).withUnsafeBytes { k in
+                [UInt8(i)].withUnsafeBytes { cache.store(hash(i), k, rrsig: $0, refreshAt: 1000) }
+            }
+        }
+        func find(_ i: Int, now: UInt32 = 10) -> [UInt8]? {
+            key(i).withUnsafeBytes { cache.find(hash(i), $0, now: now) }.map { cache.entries[$0].rrsig }
+        }
+        for i in 0..<4 { store(i) }
+        #expect((0..<4).map { find($0) } == (0..<4).map { [UInt8($0)] }, "all four held")
+        #expect(cache.count == 4)
+        _ = find(0)  // 1 is now the one used longest ago
+        store(4)
+        #expect(find(1) == nil && find(4) == [4] && find(0) == [0] && find(2) == [2] && find(3) == [3])
+        #expect(cache.count == 4)
+        store(4)  // the same key again: its own slot
+        #expect(find(0) == [0] && find(2) == [2] && find(3) == [3] && cache.count == 4)
+        #expect(find(0, now: 1000) == nil, "due for a new signature")
     }
 }
