@@ -114,34 +114,15 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
         hasher.combine(wire.withUnsafeBytes { FNV1a.hash64($0, folded: true) })
     }
 
-    /// Canonical DNS order (RFC 4034 §6.1): by labels from the right, each compared as lower-case bytes.
+    /// Canonical DNS order (RFC 4034 §6.1), by `CanonicalOrder`'s one rule.
     public static func < (a: DNSName, b: DNSName) -> Bool {
-        let la = a.labels.reversed().map { $0.map(asciiLower) }
-        let lb = b.labels.reversed().map { $0.map(asciiLower) }
-        for (x, y) in zip(la, lb) where x != y {
-            return x.lexicographicallyPrecedes(y)
-        }
-        return la.count < lb.count
+        CanonicalOrder.precedes(a.canonicalKey, b.canonicalKey)
     }
 
-    /// A byte string whose lexicographic order is canonical DNS order: the lower-cased labels from
-    /// the right, each followed by a 0 byte. Computing it once per name makes sorting a large
-    /// zone cheap (no allocation per comparison).
-    public var canonicalKey: [UInt8] {
-        var starts: [Int] = []
-        var i = 0
-        while wire[i] != 0 {
-            starts.append(i)
-            i += 1 + Int(wire[i])
-        }
-        var key: [UInt8] = []
-        key.reserveCapacity(wire.count)
-        for s in starts.reversed() {
-            for j in 1...Int(wire[s]) { key.append(asciiLower(wire[s + j])) }
-            key.append(0)
-        }
-        return key
-    }
+    /// The name's key in canonical order: the lower-cased labels from the right, each behind its
+    /// length (`CanonicalOrder.appendKey`). Computing it once per name makes sorting a large set of
+    /// names cheap; compare keys with `CanonicalOrder.precedes`, never byte by byte.
+    public var canonicalKey: [UInt8] { CanonicalOrder.key(self) }
 
     static func equalFolded(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
         guard a.count == b.count else { return false }

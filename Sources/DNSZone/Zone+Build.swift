@@ -202,45 +202,26 @@ extension Zone {
         )
     }
 
-    /// The order that puts `names` in canonical DNS order (RFC 4034 §6.1), by keys laid out in
-    /// one arena and sorted as indices: no allocation per name or per comparison. Every name
-    /// ends with `commonSuffix`, which is left out of the keys.
+    /// The order that puts `names` in canonical DNS order (RFC 4034 §6.1, `CanonicalOrder`), by
+    /// keys laid out in one arena and sorted as indices: no allocation per name or per comparison.
+    /// Every name ends with `commonSuffix`, which is left out of the keys.
     static func canonicalOrder(_ names: [DNSName], commonSuffix: DNSName) -> [Int32] {
-        let skip = commonSuffix.wire.count - 1
+        let suffix = commonSuffix.wire.count
         var arena: [UInt8] = []
-        arena.reserveCapacity(names.reduce(0) { $0 + $1.wire.count - skip })
+        arena.reserveCapacity(names.reduce(0) { $0 + $1.wire.count - suffix + 1 })
         var start = [Int](repeating: 0, count: names.count + 1)
-        var labelStarts: [Int] = []
         for (i, name) in names.enumerated() {
             start[i] = arena.count
-            labelStarts.removeAll(keepingCapacity: true)
-            name.wire.withUnsafeBufferPointer { w in
-                var p = 0
-                while p < w.count - 1 - skip {
-                    labelStarts.append(p)
-                    p += 1 + Int(w[p])
-                }
-                for s in labelStarts.reversed() {
-                    for j in 1...Int(w[s]) { arena.append(asciiLower(w[s + j])) }
-                    arena.append(0)
-                }
-            }
+            name.wire.withUnsafeBufferPointer { CanonicalOrder.appendKey(of: $0, droppingSuffix: suffix, to: &arena) }
         }
         start[names.count] = arena.count
         var order = Array(0..<Int32(names.count))
         arena.withUnsafeBufferPointer { a in
             start.withUnsafeBufferPointer { start in
                 order.sort { x, y in
-                    let (xs, ys) = (start[Int(x)], start[Int(y)])
-                    let (xn, yn) = (start[Int(x) + 1] - xs, start[Int(y) + 1] - ys)
-                    let n = min(xn, yn)
-                    var k = 0
-                    while k < n {
-                        let (p, q) = (a[xs + k], a[ys + k])
-                        if p != q { return p < q }
-                        k += 1
-                    }
-                    return xn < yn
+                    CanonicalOrder.precedes(
+                        UnsafeBufferPointer(rebasing: a[start[Int(x)]..<start[Int(x) + 1]]),
+                        UnsafeBufferPointer(rebasing: a[start[Int(y)]..<start[Int(y) + 1]]))
                 }
             }
         }

@@ -38,7 +38,7 @@ public final class ZonePresigner: @unchecked Sendable {
             return false
         }
         let owners = byOwner.keys.filter { !occluded($0) }.map { ($0.canonicalKey, $0) }.sorted {
-            $0.0.lexicographicallyPrecedes($1.0)
+            CanonicalOrder.precedes($0.0, $1.0)
         }
         .map(\.1)
         let negativeTTL = min(version.soa.ttl, SOA.minimum(version.soa.rdata))

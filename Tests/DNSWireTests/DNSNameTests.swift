@@ -126,7 +126,24 @@ struct DNSNameTests {
         #expect(!(expected[0] < expected[0]))
         #expect(DNSName.root < expected[0])
         // The precomputed sort key (used to sort big zones) orders the same way.
-        let byKey = expected.shuffled().sorted { $0.canonicalKey.lexicographicallyPrecedes($1.canonicalKey) }
+        let byKey = expected.shuffled().sorted { CanonicalOrder.precedes($0.canonicalKey, $1.canonicalKey) }
+        #expect(byKey.map(\.description) == expected.map(\.description))
+    }
+
+    /// A label is compared as a byte string, a shorter prefix first: `a` < `a\000` < `a\001`, so
+    /// every name under `a.` comes before `a\000.` (a key ending each label with 0 put
+    /// `a\000.example.` before `c.a.example.`).
+    @Test("labels with zero bytes: a prefix label first, whatever follows it")
+    func canonicalOrderWithZeroBytes() throws {
+        let expected = [
+            "example.", "a.example.", "c.a.example.", "\000.c.a.example.", "z.a.example.", "a\000.example.",
+            "c.a\000.example.", "a\000\000.example.", "a\001.example.", "b.example.",
+        ].map { try! DNSName($0) }
+        #expect(expected.shuffled().sorted().map(\.description) == expected.map(\.description))
+        for (x, y) in zip(expected, expected.dropFirst()) {
+            #expect(x < y && !(y < x), "\(x) < \(y)")
+        }
+        let byKey = expected.shuffled().sorted { CanonicalOrder.precedes($0.canonicalKey, $1.canonicalKey) }
         #expect(byKey.map(\.description) == expected.map(\.description))
     }
 

@@ -11,7 +11,8 @@ struct DNSSECIntegrationTests {
 
     /// A zone with every answer shape: balanced names, a CNAME into a pool, a DNAME onto the
     /// zone, a wildcard, an MX, a NAPTR and an RT whose names are in upper case (the canonical form
-    /// lower-cases them, RFC 4034 §6.2), an insecure delegation with glue.
+    /// lower-cases them, RFC 4034 §6.2), an insecure delegation with glue, and `a\000` beside
+    /// `c.a` (canonical order puts every name under `a` before `a\000`, RFC 4034 §6.1).
     static func zone(www: [String], app: [String], geo: [String]) -> String {
         var text = """
             $ORIGIN example.net.
@@ -26,6 +27,9 @@ struct DNSSECIntegrationTests {
             mail IN A 127.0.0.1
             sip IN NAPTR 100 10 "S" "SIP+D2U" "" _SIP._UDP.Mail.Example.NET.
             relay IN RT 10 Mail.Example.NET.
+            a IN TXT "a"
+            c.a IN TXT "under a"
+            a\\000 IN TXT "a and a zero byte"
             insecure IN NS ns.insecure
             ns.insecure IN A 127.0.0.1
 
@@ -120,6 +124,10 @@ struct DNSSECIntegrationTests {
                         ("mail.example.net", "MX", "NOERROR", { $0.answer.contains { $0.type == "MX" } }),
                         ("sip.example.net", "NAPTR", "NOERROR", { $0.answer.contains { $0.type == "NAPTR" } }),
                         ("relay.example.net", "RT", "NOERROR", { $0.answer.contains { $0.type == "RT" } }),
+                        ("a\\000.example.net", "TXT", "NOERROR", { $0.answer.contains { $0.type == "TXT" } }),
+                        ("c.a.example.net", "TXT", "NOERROR", { $0.answer.contains { $0.type == "TXT" } }),
+                        ("d.a.example.net", "TXT", "NOERROR", { $0.answer.isEmpty }),
+                        ("x.a\\000.example.net", "TXT", "NOERROR", { $0.answer.isEmpty }),
                         // Compact denial: a name that does not exist is NOERROR with no data.
                         ("nothing.example.net", "A", "NOERROR", { $0.answer.isEmpty }),
                         ("www.example.net", "TXT", "NOERROR", { $0.answer.isEmpty }),
@@ -338,12 +346,23 @@ struct DNSSECIntegrationTests {
                     try await withUnbound(zone: "example.net.", authority: peer.endpoint, trustAnchor: ds) { unbound in
                         for (name, type) in [
                             ("www.example.net", "A"), ("nothing.example.net", "A"), ("example.net", "DNSKEY"),
+                            ("a\\000.example.net", "TXT"), ("c.a.example.net", "TXT"),
                         ] {
                             let r = try await Self.validated(unbound, name, type)
                             #expect(r.flags.contains("ad"), "through \(kind): \(name) \(type)\n\(r)\n\(unbound.log)")
                         }
-                        let nx = try await Self.validated(unbound, "nothing.example.net", "A")
-                        #expect(nx.status == "NXDOMAIN", "the NSEC chain proves NXDOMAIN\n\(nx)")
+                        // The NSEC chain proves NXDOMAIN, also between `c.a` and `a\000`. Knot 3.2 orders
+                        // names by its zero-terminated lookup format, so for `d.a` it sends the NSEC
+                        // of `a\000` as the wildcard proof (`*.a` sorts before `a\000` in RFC 4034
+                        // order) and Unbound rightly fails it: that name is asked through NSD only.
+                        let names =
+                            ["nothing.example.net", "b.a\\000.example.net"] + (kind == .nsd ? ["d.a.example.net"] : [])
+                        for name in names {
+                            let nx = try await Self.validated(unbound, name, "A")
+                            #expect(
+                                nx.status == "NXDOMAIN" && nx.flags.contains("ad"),
+                                "the NSEC chain proves \(name) NXDOMAIN\n\(nx)")
+                        }
                         // A backend dies: a new version, re-signed where it changed.
                         let killed = ContinuousClock.now
                         try await b.kill(a[0])
