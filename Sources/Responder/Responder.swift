@@ -18,6 +18,17 @@ public enum Responder {
         case .drop:
             return .dropped
         case .formErr(let id, let flags, let questionEnd, _):
+            // The opcode is judged before the body (RFC 1035 §4.1.1, RFC 6895 §2.2, as NSD and
+            // Knot do): an opcode we do not implement is NOTIMP, with an empty question, whatever
+            // follows the header. NOTIFY is ours, so its malformed body is FORMERR.
+            let opcode = Header.opcode(flags)
+            if opcode != Opcode.query && opcode != Opcode.notify {
+                var w = ResponseWriter(into: out, limit: 512, scratch: scratch.compression)
+                w.start(id: id, flags: responseFlags(flags, rcode: RCode.notImp.rawValue), question: nil)
+                return QueryOutcome(
+                    length: w.finish(), rcode: RCode.notImp.rawValue, qtype: 0, truncated: false,
+                    questionEnd: Header.size)
+            }
             var w = ResponseWriter(into: out, limit: transport == .tcp ? 65535 : 512, scratch: scratch.compression)
             let question = questionEnd.map { UnsafeRawBufferPointer(rebasing: query[Header.size..<$0]) }
             w.start(id: id, flags: responseFlags(flags, rcode: RCode.formErr.rawValue), question: question)
@@ -138,30 +149,38 @@ public enum Responder {
 
     /// CH TXT identity queries (the `version.bind` convention of BIND, RFC 4892 for `id.server`).
     /// Names other than these four are not served in CH (EDE 21); these four, when not
-    /// configured, are withheld (EDE 18), as NSD answers both.
+    /// configured, are withheld (EDE 18), as NSD answers both. Allocates nothing: the names are
+    /// compared in place and the answers were made into rdata with the options.
     static func chaos(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ options: ResponderOptions, _ w: inout ResponseWriter
     ) -> Resolution {
         guard q.qtype == .txt || q.qtype == .any else { return .refused(.notSupported) }
-        let name = DNSName(trustedWire: Array(p[q.qnameStart..<q.qnameEnd])).lowercased.description
-        let text: String?
-        switch name {
-        case "version.bind.", "version.server.": text = options.version
-        case "id.server.", "hostname.bind.": text = options.identity
-        default: return .refused(.notSupported)
+        let name = UnsafeRawBufferPointer(rebasing: p[q.qnameStart..<q.qnameEnd])
+        let text: [UInt8]?
+        if equalFolded(name, versionBind) || equalFolded(name, versionServer) {
+            text = options.versionTXT
+        } else if equalFolded(name, idServer) || equalFolded(name, hostnameBind) {
+            text = options.identityTXT
+        } else {
+            return .refused(.notSupported)
         }
         guard let text else { return .refused(.prohibited) }
-        var rdata: [UInt8] = []
-        var bytes = Array(text.utf8)[...]
-        repeat {
-            let chunk = bytes.prefix(255)
-            rdata.append(UInt8(chunk.count))
-            rdata += chunk
-            bytes = bytes.dropFirst(chunk.count)
-        } while !bytes.isEmpty
-        let ok = rdata.withUnsafeBytes {
+        let ok = text.withUnsafeBytes {
             w.writeRecord(.answer, owner: nil, type: .txt, rrClass: DNSClass.ch.rawValue, ttl: 0, rdata: $0)
         }
         return Resolution(authoritative: true, truncation: ok ? .none : .empty)
+    }
+
+    static let versionBind: [UInt8] = [7] + Array("version".utf8) + [4] + Array("bind".utf8) + [0]
+    static let versionServer: [UInt8] = [7] + Array("version".utf8) + [6] + Array("server".utf8) + [0]
+    static let idServer: [UInt8] = [2] + Array("id".utf8) + [6] + Array("server".utf8) + [0]
+    static let hostnameBind: [UInt8] = [8] + Array("hostname".utf8) + [4] + Array("bind".utf8) + [0]
+
+    /// A wire name against a lower-case one, ASCII case folded (RFC 4343).
+    @inline(__always)
+    static func equalFolded(_ name: UnsafeRawBufferPointer, _ lower: [UInt8]) -> Bool {
+        guard name.count == lower.count else { return false }
+        for i in 0..<lower.count where asciiLower(name[i]) != lower[i] { return false }
+        return true
     }
 }

@@ -7,9 +7,16 @@ public struct ResponderOptions: Sendable, Equatable {
     /// DNS Flag Day 2020 value that avoids IP fragmentation).
     public var maxUDPPayload: UInt16 = 1232
     /// Answer to CH TXT `version.bind`/`version.server`; nil refuses it.
-    public var version: String? = nil
+    public var version: String? = nil {
+        didSet { versionTXT = version.map(Self.txtRData) }
+    }
     /// Answer to CH TXT `id.server`/`hostname.bind`; nil refuses it.
-    public var identity: String? = nil
+    public var identity: String? = nil {
+        didSet { identityTXT = identity.map(Self.txtRData) }
+    }
+    /// The two answers as TXT rdata, made when they are set: answering allocates nothing.
+    public private(set) var versionTXT: [UInt8]? = nil
+    public private(set) var identityTXT: [UInt8]? = nil
     /// Response rate limiting on UDP (`RateLimiter`): responses per second per client prefix
     /// and answer (0: off), the slip, and the prefix lengths.
     public var rrlLimit = 0
@@ -28,6 +35,21 @@ public struct ResponderOptions: Sendable, Equatable {
         self.maxUDPPayload = maxUDPPayload
         self.version = version
         self.identity = identity
+        self.versionTXT = version.map(Self.txtRData)
+        self.identityTXT = identity.map(Self.txtRData)
+    }
+
+    /// `text` as TXT rdata: character-strings of up to 255 bytes (RFC 1035 §3.3.14).
+    static func txtRData(_ text: String) -> [UInt8] {
+        var rdata: [UInt8] = []
+        var bytes = Array(text.utf8)[...]
+        repeat {
+            let chunk = bytes.prefix(255)
+            rdata.append(UInt8(chunk.count))
+            rdata += chunk
+            bytes = bytes.dropFirst(chunk.count)
+        } while !bytes.isEmpty
+        return rdata
     }
 }
 

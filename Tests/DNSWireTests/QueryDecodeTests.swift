@@ -67,7 +67,7 @@ struct QueryDecodeTests {
             Issue.record("expected FORMERR")
             return
         }
-        #expect(reason == "COOKIE option of \(length) bytes")
+        #expect(reason == .cookieLength(length) && reason.description == "COOKIE option of \(length) bytes")
         #expect(throws: (any Error).self) { try Message.decode(query) }
     }
 
@@ -242,6 +242,6 @@ struct QueryDecodeTests {
         }
         #expect(id == 0xABCD)
         #expect(flags == 0x0110)
-        #expect(!reason.isEmpty)
+        #expect(reason == .questionCount(0) && reason.description == "QDCOUNT 0, expected 1")
     }
 }

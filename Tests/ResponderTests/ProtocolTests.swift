@@ -112,6 +112,28 @@ struct ProtocolTests {
         #expect(r.answer.isEmpty && !r.has(Header.aaBit))
     }
 
+    /// The opcode is judged before the body (RFC 1035 §4.1.1, RFC 6895 §2.2), as NSD and Knot do:
+    /// a header alone, or a body that is not a query, still gets NOTIMP, never FORMERR.
+    @Test(
+        "an unknown opcode with no question or a malformed body: NOTIMP, RD copied, question empty",
+        arguments: [UInt16(1), 2, 5, 15])
+    func notImplementedBeforeTheBody(opcode: UInt16) throws {
+        for (rd, body) in [(true, [UInt8]()), (false, [0xC0, 0x0C, 0, 1]), (true, [3, 0x61])] {
+            var header: [UInt8] = [0x12, 0x34, UInt8(opcode << 3) | (rd ? 1 : 0), 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            if !body.isEmpty { header[5] = 1 }
+            let (outcome, bytes) = server.respond(header + body)
+            #expect(bytes.count == Header.size, "opcode \(opcode): header only, question empty: \(bytes)")
+            let m = try Message.decode(bytes)
+            #expect(m.id == 0x1234 && m.rcode == RCode.notImp.rawValue && m.opcode == UInt8(opcode))
+            #expect(m.has(Header.qrBit) && m.has(Header.rdBit) == rd && !m.has(Header.aaBit))
+            #expect(m.question.isEmpty && m.answer.isEmpty && m.additional.isEmpty)
+            #expect(outcome.rcode == RCode.notImp.rawValue)
+        }
+        // NOTIFY is an opcode we implement: its malformed body is FORMERR.
+        let notify: [UInt8] = [0x12, 0x34, 4 << 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        #expect(try Message.decode(server.respond(notify).1).rcode == RCode.formErr.rawValue)
+    }
+
     @Test("CH TXT version.bind: REFUSED by default, answered when configured (RFC 4892 §2 convention)")
     func chaosVersion() throws {
         let query = Message.query(name("VERSION.BIND."), .txt, class: .ch)

@@ -27,7 +27,7 @@ func checkQueryDecode(_ input: UnsafeRawBufferPointer) {
     case .formErr(let id, let flags, let questionEnd, let reason):
         Invariant.check(!isResponseOrShort, "FORMERR for a response or a short packet", input: input)
         Invariant.check(id == input.u16(0) && flags == input.u16(2), "FORMERR echoes another header", input: input)
-        Invariant.check(!reason.isEmpty, "FORMERR without a reason", input: input)
+        Invariant.check(!reason.description.isEmpty, "FORMERR without a reason", input: input)
         if let end = questionEnd {
             Invariant.check(
                 end >= Header.size + 5 && end <= n, "FORMERR question end \(end) outside 17...\(n)", input: input)
