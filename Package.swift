@@ -204,7 +204,8 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["carousel", "DNSWire"],
+            // Crypto for the harness's own TSIG signer (Tests/IntegrationTests/Harness/TSIGSigner.swift).
+            dependencies: ["carousel", "DNSWire", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -10,14 +10,13 @@ import Responder
 import Transfer
 
 /// The transfer lane's I/O (see `TransferLane` for what it answers): the listeners ask
-/// `intercepts` of every message, which reads two relaxed atomics and a few bytes, and hand such
+/// `intercepts` of every message, which reads a relaxed atomic and a few bytes, and hand such
 /// messages here; the answer is built off the event loop and UDP worker threads and written back
 /// when ready. The lane's state is set by the runtime and read under a lock here, never on the
 /// query path.
 public final class TransferHub: Sendable {
     let state = NIOLockedValueBox(TransferLane.State())
-    /// Mirrors of the state's two switches, for `intercepts` without the lock.
-    let checkSignatures = ManagedAtomic<Bool>(false)
+    /// Mirrors the state's NOTIFY switch, for `intercepts` without the lock.
     let acceptNotify = ManagedAtomic<Bool>(false)
     /// Called with the zone of every accepted NOTIFY (set by the runtime).
     public let notifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
@@ -26,19 +25,16 @@ public final class TransferHub: Sendable {
     init(logger: Logger) { self.logger = logger }
 
     public func update(_ change: (inout TransferLane.State) -> Void) {
-        let (keys, notify) = state.withLockedValue { s in
+        let notify = state.withLockedValue { s in
             change(&s)
-            return (s.checksSignatures, s.acceptsNotify)
+            return s.acceptsNotify
         }
-        checkSignatures.store(keys, ordering: .relaxed)
         acceptNotify.store(notify, ordering: .relaxed)
     }
 
     @inline(__always)
     func intercepts(_ p: UnsafeRawBufferPointer) -> Bool {
-        TransferLane.intercepts(
-            p, acceptNotify: acceptNotify.load(ordering: .relaxed),
-            checkSignatures: checkSignatures.load(ordering: .relaxed))
+        TransferLane.intercepts(p, acceptNotify: acceptNotify.load(ordering: .relaxed))
     }
 
     /// Answers an intercepted message and writes the replies to `channel` (framed on TCP,

@@ -20,8 +20,6 @@ public enum TransferLane {
 
         public init() {}
 
-        /// Signed queries leave the fast path only when some key is configured.
-        public var checksSignatures: Bool { !keyring.keys.isEmpty }
         /// NOTIFY is answered only for zones pulled from a primary (else NOTIMP, from the Responder).
         public var acceptsNotify: Bool { !secondaries.isEmpty }
     }
@@ -34,10 +32,11 @@ public enum TransferLane {
         case notifyRefused(DNSName)
     }
 
-    /// True for messages the lane answers: NOTIFY (when `acceptNotify`), AXFR, IXFR, and (when
-    /// `checkSignatures`) anything carrying a TSIG record.
+    /// True for messages the lane answers: NOTIFY (when `acceptNotify`), AXFR, IXFR, and any query
+    /// carrying a TSIG record, whether or not a key is configured: a key we do not know is
+    /// NOTAUTH with BADKEY (RFC 8945 §5.2.1), never an answer as if the query were unsigned.
     @inline(__always)
-    public static func intercepts(_ p: UnsafeRawBufferPointer, acceptNotify: Bool, checkSignatures: Bool) -> Bool {
+    public static func intercepts(_ p: UnsafeRawBufferPointer, acceptNotify: Bool) -> Bool {
         guard p.count >= Header.size, p[2] & 0x80 == 0 else { return false }
         let opcode = (p[2] >> 3) & 0xF
         if opcode == Opcode.notify { return acceptNotify }
@@ -47,7 +46,7 @@ public enum TransferLane {
         let qtype = p.u16(qnameEnd)
         if qtype == RRType.axfr.rawValue || qtype == RRType.ixfr.rawValue { return true }
         let records = Int(p.u16(6)) + Int(p.u16(8)) + Int(p.u16(10))
-        guard records > 0, checkSignatures else { return false }
+        guard records > 0 else { return false }
         // The TSIG is the last record: walk to it (owner names may be compressed).
         var i = qnameEnd + 4
         for _ in 0..<records {

@@ -53,7 +53,7 @@ struct CookieTests {
         "an anycast set of Knot and Carousel sharing the secret: Carousel takes Knot's server cookie as its own (RFC 9018)"
     )
     func knotsCookieIsValidHere() async throws {
-        try #require(TransferPeer.isInstalled(.knot))
+        try Peers.require("knotd")
         let secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"
         let knotPort = try Ports.free()
         let dir = try TempDir(prefix: "knot-zone")

@@ -8,7 +8,7 @@
 import Foundation
 import Testing
 
-@Suite("Hot reload under load", .serialized, .enabled(if: DNSPerf.isInstalled, "dnsperf is not installed"))
+@Suite("Hot reload under load", .serialized)
 struct ReloadLoadTests {
     static let origin = "example.net."
     static let file = "example.net.zone"

@@ -124,9 +124,9 @@ struct StickyIntegrationTests {
     }
 
     @Test(
-        "through Unbound with subnetcache: each /24 gets what Carousel gives it directly, cached per subnet",
-        .enabled(if: Command.which("unbound") != nil, "unbound is not installed"))
+        "through Unbound with subnetcache: each /24 gets what Carousel gives it directly, cached per subnet")
     func throughUnbound() async throws {
+        try Peers.require("unbound")
         try await withConfiguredCarousel(zones: ["sticky.test.zone": Self.zone], config: Self.config()) { server in
             try await withUnbound(zone: "sticky.test.", authority: server.endpoint, clientSubnet: true) { unbound in
                 for n in [3, 4, 5, 6] {

@@ -117,7 +117,7 @@ struct TierIntegrationTests {
 
     @Test("publish_health with tiers: an NSD secondary fails over to the standby and back")
     func nsdSecondaryFollows() async throws {
-        try #require(TransferPeer.isInstalled(.nsd))
+        try Peers.require("nsd")
         try await withBackends(3) { backends in
             let (a, b, standby) = (backends.addresses[0], backends.addresses[1], backends.addresses[2])
             let peerPort = try Ports.free()
@@ -286,7 +286,7 @@ struct TierIntegrationTests {
 
     @Test("HAProxy 2.6 and Carousel read the same agent replies alike: state and weight for every word")
     func haproxyDifferential() async throws {
-        try #require(HAProxy.isInstalled)
+        try Peers.require("haproxy")
         try await withBackends(2) { backends in
             let (a, b) = (backends.addresses[0], backends.addresses[1])
             try await withAgents(backends.addresses, replies: [a: "100%\n", b: "100%\n"]) { agents in
@@ -347,7 +347,7 @@ struct TierIntegrationTests {
 
     @Test("carousel agent under a CPU hog reports a lower weight than idle, and HAProxy reads it")
     func carouselAgentUnderLoad() async throws {
-        try #require(HAProxy.isInstalled)
+        try Peers.require("haproxy")
         let host = BackendNet.addresses(1)[0]
         let port = try Ports.free(hosts: [host])
         let dir = try TempDir(prefix: "agent")

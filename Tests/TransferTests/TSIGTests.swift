@@ -134,6 +134,24 @@ enum Vectors {
         #expect(tsig.mac.isEmpty)
     }
 
+    /// RFC 8945 §5.2.1: with no key configured at all, a signed query is still the lane's, and a
+    /// key it does not know is NOTAUTH with BADKEY, never an answer as if it were unsigned.
+    @Test("a signed query with no key configured: intercepted, NOTAUTH with an unsigned BADKEY TSIG")
+    func signedQueryWithoutKeys() throws {
+        let query = Vectors.digQuery256
+        #expect(query.withUnsafeBytes { TransferLane.intercepts($0, acceptNotify: false) })
+        let unsigned = Message.query(try DNSName("example.test."), .soa).encode()
+        #expect(!unsigned.withUnsafeBytes { TransferLane.intercepts($0, acceptNotify: false) })
+        let (replies, _) = TransferLane.answer(
+            query, source: [127, 0, 0, 1], tcp: false, state: TransferLane.State(), now: time(query))
+        let reply = try #require(replies.first)
+        let m = try Message.decode(reply)
+        #expect(m.id == 0xD44A && m.rcode == RCode.notAuth.rawValue && m.answer.isEmpty)
+        let tsig = try #require(try TSIG.find(in: reply))
+        let keyName = try DNSName("xfr.")
+        #expect(tsig.error == TSIGError.badKey && tsig.mac.isEmpty && tsig.keyName == keyName)
+    }
+
     @Test func signedStreamRoundTrips() throws {
         let key = Vectors.key(.hmacSHA1)
         let (request, requestMAC) = TSIG.sign(Message.query(try DNSName("example.test."), .axfr).encode(), key: key)

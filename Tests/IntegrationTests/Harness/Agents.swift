@@ -122,8 +122,6 @@ final class HAProxy: @unchecked Sendable {
     private let process: Spawned
     var log: String { (try? String(contentsOfFile: dir.path("stderr"), encoding: .utf8)) ?? "" }
 
-    static var isInstalled: Bool { Command.which("haproxy") != nil }
-
     /// `servers`: address → its service port; every one's agent is on `agentPort`.
     /// Each server has a TCP `check` as well: without one HAProxy 2.6 shows "no check" and does
     /// not apply the agent's weight.
@@ -148,7 +146,7 @@ final class HAProxy: @unchecked Sendable {
                 "    server s\(i + 1) \(address):\(port) check inter 500ms agent-check agent-port \(agentPort) agent-inter \(agentInterval) weight 100\n"
         }
         _ = try dir.write("haproxy.cfg", config)
-        guard let haproxy = Command.which("haproxy") else { throw HarnessError("haproxy is not installed") }
+        let haproxy = try Peers.require("haproxy")[0]
         process = try Spawned(
             executable: haproxy, arguments: ["-db", "-f", dir.path("haproxy.cfg")],
             stdout: dir.url.appendingPathComponent("stdout"), stderr: dir.url.appendingPathComponent("stderr"))

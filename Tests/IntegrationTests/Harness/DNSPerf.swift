@@ -69,7 +69,7 @@ final class DNSPerfRun: @unchecked Sendable {
     let qps: Int
 
     init(_ endpoint: Endpoint, queries: [String], qps: Int, timeout: Int = 2, limit: Int = 300) throws {
-        guard let dnsperf = Command.which("dnsperf") else { throw HarnessError("dnsperf is not installed") }
+        let dnsperf = try Peers.require("dnsperf")[0]
         dir = try TempDir(prefix: "dnsperf")
         self.qps = qps
         let file = try dir.write("queries.txt", queries.joined(separator: "\n") + "\n")
@@ -104,7 +104,6 @@ final class DNSPerfRun: @unchecked Sendable {
 }
 
 enum DNSPerf {
-    static var isInstalled: Bool { Command.which("dnsperf") != nil }
 
     /// Runs `dnsperf -s HOST -p PORT -d FILE -l seconds -Q qps -T 1 -c 1` (one thread, the most
     /// stable setting on two cores) over `queries` ("name TYPE" lines) and returns its summary.

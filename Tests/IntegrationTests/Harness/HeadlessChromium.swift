@@ -4,8 +4,6 @@
 import Foundation
 
 enum HeadlessChromium {
-    static var isInstalled: Bool { Command.which("chromium") != nil }
-
     /// The DOM after Chromium loaded and rendered `url` (`--dump-dom`).
     static func dumpDOM(_ url: String) async throws -> String {
         let result = try await run(["--dump-dom", url])

@@ -9,10 +9,9 @@ final class NSDServer: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: dir.path("stderr"), encoding: .utf8)) ?? "" }
 
-    static var isInstalled: Bool { Command.which("nsd") != nil }
-
     /// `zones` maps each origin to its zone file.
     static func start(zones: [(origin: String, file: String)]) async throws -> NSDServer {
+        let nsd = try Peers.require("nsd")[0]
         var lastError: Error = HarnessError("not started")
         for _ in 0..<3 {
             let port = try Ports.free()
@@ -24,7 +23,7 @@ final class NSDServer: @unchecked Sendable {
                 throw HarnessError("nsd-checkconf rejects the generated config: \(check.stderr)\(check.stdout)")
             }
             let process = try Spawned(
-                executable: Command.which("nsd")!, arguments: ["-d", "-c", conf],
+                executable: nsd, arguments: ["-d", "-c", conf],
                 stdout: dir.url.appendingPathComponent("stdout"), stderr: dir.url.appendingPathComponent("stderr"))
             let server = NSDServer(endpoint: Endpoint(host: "127.0.0.1", port: port), process: process, dir: dir)
             do {

@@ -8,7 +8,7 @@ import Foundation
 #endif
 
 /// A loopback address a server listens on.
-struct Endpoint: Sendable, CustomStringConvertible {
+struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     var host: String  // "127.0.0.1" or "::1"
     var port: UInt16
 

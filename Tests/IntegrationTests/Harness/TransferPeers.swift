@@ -35,8 +35,6 @@ final class TransferPeer: @unchecked Sendable {
             + ((try? String(contentsOfFile: dir.path("stdout"), encoding: .utf8)) ?? "")
     }
 
-    static func isInstalled(_ kind: Kind) -> Bool { Command.which(kind == .nsd ? "nsd" : "knotd") != nil }
-
     /// One zone: as a secondary of `primary` (nil: a primary serving `file`), with an optional
     /// TSIG key for the transfers and NOTIFYs, and `notify` targets (for a primary).
     struct Zone: Sendable {
@@ -52,6 +50,7 @@ final class TransferPeer: @unchecked Sendable {
     static func start(_ kind: Kind, port: UInt16, zones: [Zone], cookieSecret: String? = nil) async throws
         -> TransferPeer
     {
+        let executable = try Peers.require(kind == .nsd ? "nsd" : "knotd")[0]
         let dir = try TempDir(prefix: kind.rawValue)
         let conf: String
         do {
@@ -70,7 +69,7 @@ final class TransferPeer: @unchecked Sendable {
         }
         let arguments = kind == .nsd ? ["-d", "-c", conf] : ["-c", conf]
         let process = try Spawned(
-            executable: Command.which(kind == .nsd ? "nsd" : "knotd")!, arguments: arguments,
+            executable: executable, arguments: arguments,
             stdout: dir.url.appendingPathComponent("stdout"), stderr: dir.url.appendingPathComponent("stderr"))
         return TransferPeer(kind: kind, endpoint: Endpoint(host: "127.0.0.1", port: port), process: process, dir: dir)
     }

@@ -23,7 +23,7 @@ final class UnboundResolver: @unchecked Sendable {
         zone: String, authority: Endpoint, clientSubnet: Bool = false, trustAnchor: String? = nil,
         anyAnswer: Bool = false
     ) async throws -> UnboundResolver {
-        guard let unbound = Command.which("unbound") else { throw HarnessError("unbound is not installed") }
+        let unbound = try Peers.require("unbound")[0]
         var lastError: Error = HarnessError("not started")
         for _ in 0..<3 {
             let port = try Ports.free()
