@@ -199,17 +199,15 @@ final class UDPWorker: @unchecked Sendable {
                 continue
             }
             let out = io.arena(from: offset)
-            if rrlLimit > 0 && !snap.signing.isEmpty {
-                if scratch.signing.gate !== limiter { scratch.signing.gate = limiter }
-                scratch.signing.gateLimit = rrlLimit
-                scratch.signing.gateClient = io.clientKey(
-                    i, v4Bits: snap.options.rrlIPv4Prefix, v6Bits: snap.options.rrlIPv6Prefix)
-            } else {
-                scratch.signing.gateLimit = 0
-            }
+            let client =
+                rrlLimit > 0
+                ? io.clientKey(i, v4Bits: snap.options.rrlIPv4Prefix, v6Bits: snap.options.rrlIPv6Prefix) : 0
+            let gate =
+                rrlLimit > 0 && !snap.signing.isEmpty
+                ? SigningGate(limiter: limiter, client: client, limit: rrlLimit) : nil
             let outcome = Responder.respond(
                 to: query, over: .udp, snapshot: snap, health: view, into: out, scratch: scratch,
-                client: io.clientAddress(i))
+                client: io.clientAddress(i), gate: gate)
             counters.record(outcome, .udp)
             guard outcome.length > 0 else {
                 stats.dropped.wrappingIncrement(ordering: .relaxed)
@@ -219,8 +217,6 @@ final class UDPWorker: @unchecked Sendable {
             // A valid server cookie shows the source address is real (it received our earlier
             // answer): rate limiting, which is there against spoofed sources, passes it.
             if rrlLimit > 0 && outcome.cookie != .valid {
-                let client = io.clientKey(
-                    i, v4Bits: snap.options.rrlIPv4Prefix, v6Bits: snap.options.rrlIPv6Prefix)
                 switch limiter.check(
                     client: client, answer: outcome.answerKey, now: RateLimiter.now(), limit: rrlLimit,
                     slip: snap.options.rrlSlip)

@@ -18,6 +18,9 @@ public struct QueryOutcome: Sendable, Equatable {
     /// (a sticky pool's, with a scope above 0).
     public var clientSubnet: ClientSubnet.Family? = nil
     public var usedClientSubnet = false
+    /// The `SigningGate` said RRL will drop or slip this answer, and a signature it needed was not
+    /// made: the answer was cut to TC=1 unsigned.
+    public var signaturesWithheld = false
 
     public static let dropped = QueryOutcome(length: 0, rcode: 0, qtype: 0, truncated: false)
 }

@@ -13,18 +13,19 @@ extension Responder {
     /// Writes the answer to the question of `q` and says how it came out.
     static func resolve(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ snap: Snapshot, _ health: HealthView, _ w: inout ResponseWriter,
-        _ scratch: ResponderScratch, client: ClientAddress
+        _ scratch: ResponderScratch, client: ClientAddress, gate: SigningGate?
     ) -> Resolution {
         let catalog = snap.catalog
-        // Signing (DO=1 for a signed zone): RRSIGs after each RRset, a compact denial for negatives.
+        var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
+        var reply = Resolution(answerKey: answerKey(result))
+        // Signing (DO=1 for a signed zone): RRSIGs after each RRset, a compact denial for negatives;
+        // no new signature for an answer RRL is about to drop or slip.
         let sign =
             q.edns?.dnssecOK == true && !snap.signing.isEmpty
             ? Sign(
                 signing: snap.signing, now: DNSCookies.now(), scratch: scratch.signing,
-                compactOK: q.edns?.compactOK == true) : nil
-        var result = catalog.lookup(p, from: q.qnameStart, type: q.qtype)
-        var reply = Resolution(answerKey: answerKey(result))
-        if sign != nil { scratch.signing.answerKey = reply.answerKey }
+                compactOK: q.edns?.compactOK == true, makesSignatures: !(gate?.limits(reply.answerKey) ?? false))
+            : nil
         // The current name: the question's (owner written as a pointer to it) or a CNAME target
         // copied into scratch.
         var name = UnsafeRawBufferPointer(rebasing: p[q.qnameStart..<q.qnameEnd])

@@ -17,6 +17,9 @@ extension Responder {
         let now: UInt32
         let scratch: SigningScratch
         let compactOK: Bool
+        /// False when RRL will drop or slip this answer (`SigningGate`): a signature cache miss
+        /// then makes no signature and the answer is cut to TC=1.
+        let makesSignatures: Bool
 
         @inline(__always)
         func zone(_ z: Int) -> ZoneSigning? { z < signing.count ? signing[z] : nil }
@@ -79,10 +82,7 @@ extension Responder {
                     w.writeRecord(section, owner: owner, type: .rrsig, ttl: ttl, rdata: $0)
                 }
             } else {
-                if s.gateLimit > 0, let gate = s.gate,
-                    gate.wouldLimit(
-                        client: s.gateClient, answer: s.answerKey, now: RateLimiter.now(), limit: s.gateLimit)
-                {
+                guard sign.makesSignatures else {
                     s.counters.bump(s.counters.limited)
                     return false
                 }

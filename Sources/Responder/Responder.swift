@@ -10,9 +10,11 @@ public enum Responder {
     /// Writes the response to `query` into `out` (at least 65535 bytes for TCP, 4096 for UDP).
     /// `health` is the prober's latest view, published separately from the snapshot.
     /// `client` is the query's source address, which a server cookie is bound to (RFC 9018).
+    /// `gate`: response rate limiting asked before signing (`SigningGate`; UDP with RRL on).
     public static func respond(
         to query: UnsafeRawBufferPointer, over transport: Transport, snapshot: Snapshot, health: HealthView = .empty,
-        into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch, client: ClientAddress = .unknown
+        into out: UnsafeMutableRawBufferPointer, scratch: ResponderScratch, client: ClientAddress = .unknown,
+        gate: SigningGate? = nil
     ) -> QueryOutcome {
         switch Query.decode(query) {
         case .drop:
@@ -36,13 +38,14 @@ public enum Responder {
                 length: w.finish(), rcode: RCode.formErr.rawValue, qtype: 0, truncated: false,
                 questionEnd: questionEnd ?? Header.size)
         case .query(let q):
-            return answer(q, query, transport, snapshot, health, out, scratch, client)
+            return answer(q, query, transport, snapshot, health, out, scratch, client, gate)
         }
     }
 
     static func answer(
         _ q: Query, _ p: UnsafeRawBufferPointer, _ transport: Transport, _ snap: Snapshot, _ health: HealthView,
-        _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch, _ client: ClientAddress
+        _ out: UnsafeMutableRawBufferPointer, _ scratch: ResponderScratch, _ client: ClientAddress,
+        _ gate: SigningGate?
     ) -> QueryOutcome {
         let options = snap.options
         var limit = 65535
@@ -73,17 +76,19 @@ public enum Responder {
 
         // The COOKIE answer is made before the answer: a valid server cookie shows the source is
         // real, so RRL passes it (the listener's check) and the signer must not ask RRL either.
+        var gate = gate
         var verdict = DNSCookies.Status.none
         if cookie, let secret = options.cookieSecret {
             verdict = DNSCookies.respond(
                 to: UnsafeRawBufferPointer(rebasing: p[q.cookieStart..<(q.cookieStart + q.cookieLength)]),
                 client: client, secret: secret, previous: options.cookiePreviousSecret, now: DNSCookies.now(),
                 into: scratch.cookie)
-            if verdict == .valid { scratch.signing.gateLimit = 0 }
+            if verdict == .valid { gate = nil }
         }
 
         var extended: UInt8 = 0
         var reply = Resolution()
+        var withheld = false
         if let e = q.edns, e.version > 0 {
             // RFC 6891 §6.1.3: an unknown version gets BADVERS (16: upper bits in the OPT).
             extended = UInt8(RCode.badVers.rawValue >> 4)
@@ -98,7 +103,9 @@ public enum Responder {
         } else if q.qtype == .opt || q.qtype == .tsig {
             reply.rcode = RCode.formErr.rawValue  // meta types that are not questions (RFC 6895 §3.1).
         } else {
-            reply = resolve(q, p, snap, health, &w, scratch, client: client)
+            let withheldBefore = gate == nil ? 0 : scratch.signing.counters.limited.load(ordering: .relaxed)
+            reply = resolve(q, p, snap, health, &w, scratch, client: client, gate: gate)
+            if gate != nil { withheld = scratch.signing.counters.limited.load(ordering: .relaxed) != withheldBefore }
             // RFC 1035 §6.2: an answer to QCLASS * is never authoritative (we cannot vouch for
             // every class).
             if q.qclass == .any { reply.authoritative = false }
@@ -138,7 +145,8 @@ public enum Responder {
             length: length, rcode: fullRCode, qtype: q.qtype.rawValue, truncated: reply.truncation != .none,
             answerKey: reply.answerKey, questionEnd: q.questionEnd, cookie: verdict,
             clientSubnet: q.clientSubnet.map { $0.family },
-            usedClientSubnet: q.clientSubnet != nil && reply.truncation != .empty && (reply.stickyScope ?? 0) > 0)
+            usedClientSubnet: q.clientSubnet != nil && reply.truncation != .empty && (reply.stickyScope ?? 0) > 0,
+            signaturesWithheld: withheld)
     }
 
     /// QR set, opcode, RD and CD copied from the query (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA never.

@@ -14,6 +14,33 @@ public protocol RRsetSigner: Sendable {
     func sign(_ data: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int
 }
 
+/// Response rate limiting ahead of signing, for one query: the UDP worker hands it to
+/// `Responder.respond` with the query's client prefix, and the responder asks RRL once, when it
+/// knows which answer this is, whether RRL will drop or slip it (`RateLimiter.wouldLimit`, which
+/// counts nothing). If so, a signature cache miss makes no signature: the answer is cut to TC=1,
+/// which RRL then drops or slips, and `QueryOutcome.signaturesWithheld` says so. A random-name
+/// flood costs signatures only within the limit. A client whose server cookie is valid is not
+/// asked about (RRL passes it).
+public struct SigningGate: Sendable {
+    /// The worker's limiter, which outlives every query it answers (no retain per query).
+    public unowned(unsafe) let limiter: RateLimiter
+    /// The query's client prefix key (`RateLimiter`'s) and the responses per second allowed.
+    public let client: UInt64
+    public let limit: Int
+
+    public init(limiter: RateLimiter, client: UInt64, limit: Int) {
+        self.limiter = limiter
+        self.client = client
+        self.limit = limit
+    }
+
+    /// Whether RRL will drop or slip the response carrying `answer` (a `QueryOutcome.answerKey`).
+    @inline(__always)
+    func limits(_ answer: UInt64) -> Bool {
+        limit > 0 && limiter.wouldLimit(client: client, answer: answer, now: RateLimiter.now(), limit: limit)
+    }
+}
+
 /// One key that signs now: its DNSKEY's algorithm and key tag, and what it signs.
 public struct SigningKey: Sendable {
     public let algorithm: UInt8
@@ -79,14 +106,6 @@ public final class SigningScratch: @unchecked Sendable {
     public let counters = SigningCounters()
     /// The set was too big to sign (more records or bytes than this scratch holds).
     var overflow = false
-    /// Response rate limiting ahead of signing (set by a UDP worker for each query): a cache
-    /// miss for an answer RRL will drop or slip makes no signature; the answer is cut to TC=1,
-    /// which RRL then drops or slips. A random-name flood costs signatures only within the limit.
-    public var gate: RateLimiter? = nil
-    public var gateClient: UInt64 = 0
-    public var gateLimit = 0
-    /// RRL's key of the answer being signed.
-    var answerKey: UInt64 = 0
 
     public init(cacheEntries: Int = SignatureCache.defaultEntries) {
         cache = SignatureCache(entries: cacheEntries)

@@ -184,3 +184,95 @@ struct RateLimitTests {
         }
     }
 }
+
+/// RRL is asked before signing (`SigningGate`): a flood of random names with DO=1 from one /24
+/// costs signatures only for the answers RRL lets through.
+@Suite("Response rate limiting before signing", .serialized)
+struct RateLimitSigningTests {
+    static let zone = """
+        $ORIGIN example.net.
+        $TTL 300
+        @ IN SOA ns1 hostmaster 1 3600 600 1209600 60
+        @ IN NS ns1
+        ns1 IN A 127.0.0.1
+        www IN A 192.0.2.1
+
+        """
+
+    static func signatures(_ metrics: String) -> Double {
+        metrics.split(separator: "\n").filter { $0.hasPrefix("carousel_dnssec_signatures_total{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
+
+    @Test(
+        "a random-name flood with DO=1 from one /24: what RRL drops or slips was never signed; another client gets signed answers"
+    )
+    func floodCostsNoSignatures() async throws {
+        let tmp = try TempDir(prefix: "rrl-dnssec")
+        defer { tmp.remove() }
+        let (keys, _) = try await DNSSECIntegrationTests.keygen(tmp)
+        let limit = 20
+        let config = """
+            rrl: { responses_per_second: \(limit), slip: 2 }
+            dnssec:
+              - zone: example.net
+                keys: \(keys)
+            """
+        try await withConfiguredCarousel(zones: ["example.net.zone": Self.zone], config: config) { server in
+            let before = try await Admin.request("GET", server.adminURL + "/metrics").body
+            let count = 1500
+            let started = ContinuousClock.now
+            let replies = try await offload { () -> [[UInt8]] in
+                let flooder = try UDPClient(to: server.endpoint, from: "127.0.0.1")
+                var received: [[UInt8]] = []
+                for i in 0..<count {
+                    var q = RawQuery("r\(UInt32.random(in: 0...UInt32.max))-\(i).example.net.", type: 1)
+                    q.id = UInt16(i)
+                    q.opts = [(1232, 0, [])]
+                    q.dnssecOK = true
+                    flooder.send(q.bytes)
+                    if i % 50 == 49 { received += flooder.drain(quiet: 0.02) }
+                }
+                return received + flooder.drain()
+            }
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            // Another client (127.0.5.0/24) meanwhile: signed answers, a new name each time.
+            var signedElsewhere = 0
+            for i in 0..<5 {
+                let r = try await Dig.query(server.endpoint, "-b", "127.0.5.1", "+dnssec", "other\(i).example.net", "A")
+                if r.authority.contains(where: { $0.type == "RRSIG" }) { signedElsewhere += 1 }
+            }
+            let after = try await Admin.request("GET", server.adminURL + "/metrics").body
+
+            var signed = 0, truncated = 0, other = 0
+            for reply in replies {
+                let m = try RawMessage(reply)
+                if m.tc && m.ancount == 0 && m.nscount == 0 {
+                    truncated += 1
+                } else if m.authority.contains(where: { $0.type == 46 }) {
+                    signed += 1
+                } else {
+                    other += 1
+                }
+            }
+            let made = Self.signatures(after) - Self.signatures(before)
+            let withheld =
+                (metric(after, "carousel_dnssec_rrl_unsigned_total") ?? 0)
+                - (metric(before, "carousel_dnssec_rrl_unsigned_total") ?? 0)
+            report(
+                "rrl before signing: \(count) random names with DO=1 in \(String(format: "%.2f", seconds)) s at \(limit)/s: \(signed) signed answers, \(truncated) TC=1, \(other) other, \(count - replies.count) dropped; \(Int(made)) signatures made, \(Int(withheld)) withheld; another /24: \(signedElsewhere) of 5 signed"
+            )
+            #expect(other == 0, "every reply is a signed answer or an empty TC=1")
+            // Each signed answer needs one new signature (its NSEC), the other client's five answers
+            // one each, and the SOA's is made once per query thread (each has its own cache):
+            // nothing more was signed.
+            #expect(made <= Double(signed + 5 + 4), "signatures made \(made) for \(signed) signed answers")
+            // RRL passes about `limit` a second (a new second may start between two queries).
+            #expect(signed <= limit * (Int(seconds) + 2), "\(signed) signed answers in \(seconds) s")
+            // Every query RRL cut was counted as a signature withheld, not made.
+            #expect(Int(withheld) >= count - signed - 5, "withheld \(withheld) of \(count - signed) limited")
+            #expect(truncated > 0 && replies.count < count, "slipped and dropped: \(truncated) TC, \(replies.count)")
+            #expect(signedElsewhere == 5, "another client's answers are signed")
+        }
+    }
+}

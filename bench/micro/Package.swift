@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "Health", package: carousel),
                 .product(name: "Balancer", package: carousel),
                 .product(name: "Responder", package: carousel),
+                .product(name: "DNSSEC", package: carousel),
             ],
             path: "Benchmarks/QueryPath",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

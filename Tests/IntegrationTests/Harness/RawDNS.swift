@@ -12,6 +12,8 @@ struct RawQuery: Sendable {
     var questions: [(name: String, type: UInt16, qclass: UInt16)] = []
     /// One entry per OPT record to add: (UDP payload size, EDNS version, options as raw bytes).
     var opts: [(payload: UInt16, version: UInt8, options: [UInt8])] = []
+    /// The DO bit in every OPT record (RFC 3225).
+    var dnssecOK = false
 
     init(_ name: String = "example.test.", type: UInt16 = 1, qclass: UInt16 = 1) {
         questions = [(name, type, qclass)]
@@ -37,7 +39,7 @@ struct RawQuery: Sendable {
             out.append(0)  // root owner
             out.append16(41)
             out.append16(opt.payload)
-            out += [0, opt.version, 0, 0]  // extended rcode, version, DO=0 and Z
+            out += [0, opt.version, dnssecOK ? 0x80 : 0, 0]  // extended rcode, version, DO and Z
             out.append16(UInt16(opt.options.count))
             out += opt.options
         }
