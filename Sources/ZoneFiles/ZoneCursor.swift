@@ -17,6 +17,9 @@ protocol ZoneCursor: AnyObject {
     var origin: DNSName { get }
     /// The `$TTL` in force (RFC 2308 §4); nil until one is seen, when records get 3600.
     var defaultTTL: UInt32? { get }
+    /// Records this cursor handed to libldns whole because the native reader does not read
+    /// their type or spelling (0 for the libldns cursor, which reads everything that way).
+    var fallbacks: Int { get }
     /// The next record or directive; nil at the end of the file. Throws at the first error.
     func next() throws(Problem) -> ZoneEntry?
     func problem(_ line: Int, _ message: String) -> Problem

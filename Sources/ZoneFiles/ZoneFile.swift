@@ -8,11 +8,15 @@ public struct ZoneFile: Sendable {
     /// The path the zone was loaded from, as given to the loader.
     public var file: String
     public var records: [LoadedRecord]
+    /// How many records the native reader handed to libldns (types it does not read itself, or
+    /// spellings it leaves to the reference); 0 for the zones it is written for.
+    public var fallbacks = 0
 
-    public init(origin: DNSName, file: String, records: [LoadedRecord]) {
+    public init(origin: DNSName, file: String, records: [LoadedRecord], fallbacks: Int = 0) {
         self.origin = origin
         self.file = file
         self.records = records
+        self.fallbacks = fallbacks
     }
 }
 

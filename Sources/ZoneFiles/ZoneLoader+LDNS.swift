@@ -24,6 +24,7 @@ final class LDNSCursor: ZoneCursor {
     private(set) var origin: DNSName
     /// The `$TTL` in force (RFC 2308 §4); nil until one is seen, when libldns uses 3600.
     private(set) var defaultTTL: UInt32?
+    let fallbacks = 0
 
     private let source: SourceText
     private let fp: UnsafeMutablePointer<FILE>

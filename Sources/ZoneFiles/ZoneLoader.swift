@@ -88,7 +88,8 @@ public enum ZoneLoader {
             var (zoneOrigin, startOrigin) = (origin ?? .root, origin ?? .root)
             if origin == nil { (zoneOrigin, startOrigin) = try inferOrigin(file: file, syntax: syntax) }
             try reader.read(file: file, origin: startOrigin, defaultTTL: nil)
-            return (.success(ZoneFile(origin: zoneOrigin, file: file, records: reader.records)), reader.includes)
+            let zone = ZoneFile(origin: zoneOrigin, file: file, records: reader.records, fallbacks: reader.fallbacks)
+            return (.success(zone), reader.includes)
         } catch {
             return (.failure(error), reader.includes)
         }

@@ -24,6 +24,8 @@ struct ZoneReader {
     /// Every file `$INCLUDE`d so far (resolved paths, first read order, no repeats), so that a
     /// watcher can notice edits to them as well as to the zone file.
     private(set) var includes: [String] = []
+    /// Records the native reader handed to libldns, over every file read.
+    private(set) var fallbacks = 0
 
     /// Reads `file` with `origin` and `defaultTTL` in force at its start; `site` is the
     /// `$INCLUDE` line that names it, nil for the zone file.
@@ -55,7 +57,10 @@ struct ZoneReader {
         }
         let cursor = try syntax.cursor(file: file, origin: origin, defaultTTL: defaultTTL, site: site)
         reading.append(canonical)
-        defer { reading.removeLast() }
+        defer {
+            reading.removeLast()
+            fallbacks += cursor.fallbacks
+        }
         while let entry = try cursor.next() {
             switch entry {
             case .record(let record, let line, _):

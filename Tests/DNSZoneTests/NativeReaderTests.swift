@@ -14,8 +14,11 @@ struct NativeReaderTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    /// Parses `file` both ways and expects identical results.
-    static func expectSame(_ file: String, origin: DNSName? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+    /// Parses `file` both ways and expects identical results; returns the native reader's zone.
+    @discardableResult
+    static func expectSame(_ file: String, origin: DNSName? = nil, sourceLocation: SourceLocation = #_sourceLocation)
+        -> ZoneFile?
+    {
         let native = ZoneLoader.parseWithIncludes(file: file, origin: origin, syntax: .native)
         let ldns = ZoneLoader.parseWithIncludes(file: file, origin: origin, syntax: .ldns)
         #expect(native.includes == ldns.includes, "\(file)", sourceLocation: sourceLocation)
@@ -27,13 +30,15 @@ struct NativeReaderTests {
                 Issue.record(
                     "\(file): native \(a.file):\(a.line) \(a.record) ≠ libldns \(b.file):\(b.line) \(b.record)",
                     sourceLocation: sourceLocation)
-                return
+                return n
             }
+            return n
         case (.failure(let n), .failure(let l)):
             #expect(n == l, "\(file)", sourceLocation: sourceLocation)
         default:
             Issue.record("\(file): native \(native.result) but libldns \(ldns.result)", sourceLocation: sourceLocation)
         }
+        return nil
     }
 
     static func identical(_ a: LoadedRecord, _ b: LoadedRecord) -> Bool {
@@ -53,6 +58,18 @@ struct NativeReaderTests {
         for file in files { Self.expectSame(file) }
     }
 
+    /// The zones Carousel serves by default are read by the native reader alone: as many records
+    /// as libldns reads, none handed to libldns.
+    @Test("zones/: every record read natively, as many as libldns reads, no fallback")
+    func servedZonesReadNatively() throws {
+        let files = Self.zoneFiles(under: Self.root + "/zones")
+        #expect(!files.isEmpty)
+        for file in files {
+            let zone = try #require(Self.expectSame(file), "\(file)")
+            #expect(!zone.records.isEmpty && zone.fallbacks == 0, "\(file): \(zone.fallbacks) records read by libldns")
+        }
+    }
+
     @Test func theBenchmarkZone() throws {
         let dir = LoaderFixture.Dir()
         let gen = Process()
@@ -65,7 +82,9 @@ struct NativeReaderTests {
         try gen.run()
         gen.waitUntilExit()
         try #require(gen.terminationStatus == 0)
-        Self.expectSame(dir.path + "/b/bench.example.zone")
+        let zone = try #require(Self.expectSame(dir.path + "/b/bench.example.zone"))
+        // Read natively throughout: as many records as libldns reads (above), none through it.
+        #expect(zone.records.count > 3000 && zone.fallbacks == 0, "\(zone.records.count), \(zone.fallbacks) fallbacks")
     }
 
     /// Written after the standard head; each must read the same both ways (records or error).
