@@ -76,5 +76,7 @@ struct NamedCheckzoneTests {
         }
         report.insert("named-checkzone: \(same) of \(files.count) zones judged alike", at: 0)
         print(report.joined(separator: "\n"))
+        let stated = try DifferentialTests.readmeFigure(#"the same verdict on (\d+) of (\d+)"#)
+        #expect(stated == [same, files.count], "README.md states \(stated); this run: \(same) of \(files.count)")
     }
 }
