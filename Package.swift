@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "Balancer", targets: ["Balancer"]),
         .library(name: "Responder", targets: ["Responder"]),
         .library(name: "DNSSEC", targets: ["DNSSEC"]),
+        // The transfer lane, TSIG and the secondary's stream, for the fuzzers.
+        .library(name: "Transfer", targets: ["Transfer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -188,7 +190,8 @@ let package = Package(
                 "DNSSEC", "Responder", "DNSZone", "ZoneFiles", "DNSWire", "Transfer",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .testTarget(name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health"]),
+        .testTarget(
+            name: "TransferTests", dependencies: ["Transfer", "DNSZone", "DNSWire", "Balancer", "Health", "Responder"]),
         .testTarget(
             name: "ResponderTests",
             dependencies: ["Responder", "DNSZone", "ZoneFiles", "DNSWire", "Balancer", "Health"]),

@@ -34,5 +34,16 @@ let package = Package(
                 .product(name: "DNSSEC", package: carousel),
             ]
         ),
+        .executableTarget(
+            name: "FuzzTransfer",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "DNSWire", package: carousel),
+                .product(name: "DNSZone", package: carousel),
+                .product(name: "Health", package: carousel),
+                .product(name: "Responder", package: carousel),
+                .product(name: "Transfer", package: carousel),
+            ]
+        ),
     ]
 )

@@ -91,7 +91,11 @@ public enum TransferLane {
                 scratch: ResponderScratch(signatureCacheEntries: 16))
         }
         guard outcome.length > 0 else { return [] }
-        let reply = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
+        var reply = Array(UnsafeRawBufferPointer(rebasing: out[0..<outcome.length]))
+        // The MAC covered the TSIG's original ID, but the client matches the reply by the ID it
+        // sent (they differ when a forwarder rewrote it, RFC 8945 §4.3.1): the reply carries that.
+        reply[0] = request[0]
+        reply[1] = request[1]
         return [TSIG.sign(reply, key: key, priorMAC: record.mac, time: now).message]
     }
 

@@ -110,20 +110,22 @@ public enum TransferResponder {
         return out
     }
 
-    /// The request's header and question with QR set and an rcode: for errors.
+    /// The request's header and the questions that can be read before the TSIG, with QR set, an
+    /// rcode and QDCOUNT saying how many were copied: for errors.
     static func errorBase(_ request: [UInt8], rcode: UInt16, record: TSIGRecord) -> [UInt8] {
         var end = Header.size
-        let qd = Int(TSIG.u16(request, 4))
-        for _ in 0..<qd {
+        var copied = 0
+        for _ in 0..<Int(TSIG.u16(request, 4)) {
             guard let e = try? TSIG.skipName(request, end), e + 4 <= record.offset else { break }
             end = e + 4
+            copied += 1
         }
         var out = Array(request[0..<end])
         out[2] = 0x80 | (out[2] & 0x79)  // QR; opcode and RD copied; no AA, no TC
         out[3] = (out[3] & 0x10) | UInt8(rcode & 0xF)  // CD copied
         for i in 6..<12 { out[i] = 0 }
-        out[4] = 0
-        out[5] = end > Header.size ? UInt8(qd) : 0
+        out[4] = UInt8(copied >> 8)
+        out[5] = UInt8(copied & 0xFF)
         return out
     }
 

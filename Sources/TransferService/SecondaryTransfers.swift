@@ -247,11 +247,13 @@ public actor SecondaryTransfers {
         if let key { (bytes, mac) = TSIG.sign(bytes, key: key) }
         var collector = TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) })
         collector.maxRecords = setup.maxZoneRecords
-        let box = CollectorBox(collector: collector, verifier: key.map { TSIGStreamVerifier(key: $0, requestMAC: mac) })
+        let box = StreamBox(TransferStream(collector: collector, key: key, requestMAC: mac))
         try await DNSClient.tcp(bytes, to: address, timeout: .seconds(30), group: group) { message in
-            try box.take(message)
+            try box.stream.take(message)
         }
-        guard let result = box.collector.result else { throw TransferFailure(description: "transfer ended early") }
+        guard let result = box.stream.collector.result else {
+            throw TransferFailure(description: "transfer ended early")
+        }
         return result
     }
 }
@@ -261,28 +263,10 @@ struct TransferFailure: Error, CustomStringConvertible {
 }
 
 /// The state of one incoming transfer, touched only by the connection's reads (one at a time).
-final class CollectorBox: @unchecked Sendable {
-    var collector: TransferCollector
-    var verifier: TSIGStreamVerifier?
+final class StreamBox: @unchecked Sendable {
+    var stream: TransferStream
 
-    init(collector: TransferCollector, verifier: TSIGStreamVerifier?) {
-        self.collector = collector
-        self.verifier = verifier
-    }
-
-    func take(_ message: [UInt8]) throws -> Bool {
-        try verifier?.check(message)
-        let m = try Message.decode(message)
-        guard m.rcode == 0 else {
-            throw TransferFailure(
-                description: "primary answered \(RCode(rawValue: m.rcode)?.description ?? "\(m.rcode)")")
-        }
-        let done = try collector.add(m.answer)
-        if done, let v = verifier, !v.lastSigned {
-            throw TransferFailure(description: "the last message of the transfer is not signed")
-        }
-        return done
-    }
+    init(_ stream: TransferStream) { self.stream = stream }
 }
 
 extension SecondaryTransfers {

@@ -1,5 +1,7 @@
 import DNSWire
+import DNSZone
 import Foundation
+import Responder
 import Testing
 
 @testable import Transfer
@@ -150,6 +152,55 @@ enum Vectors {
         let tsig = try #require(try TSIG.find(in: reply))
         let keyName = try DNSName("xfr.")
         #expect(tsig.error == TSIGError.badKey && tsig.mac.isEmpty && tsig.keyName == keyName)
+    }
+
+    /// FuzzTransfer found it: a NOTIFY claiming 256 questions whose TSIG cannot be read trapped
+    /// (QDCOUNT made into one byte) instead of answering FORMERR.
+    @Test("an error reply copies the questions it can read, and says how many")
+    func errorReplyCountsItsQuestions() throws {
+        let one = Message.query(try DNSName("example.test."), .soa).encode()
+        var many = one
+        many[4] = 1  // QDCOUNT 257: one question readable, then nothing
+        let reply = TransferResponder.header(many, rcode: RCode.formErr.rawValue)
+        #expect(reply.count == one.count && reply[4] == 0 && reply[5] == 1 && reply[3] & 0xF == 1)
+        var none = one
+        none[12] = 63  // a label running past the end: no question readable
+        let bare = TransferResponder.header(none, rcode: RCode.formErr.rawValue)
+        #expect(bare.count == Header.size && bare[4] == 0 && bare[5] == 0)
+        let (replies, _) = TransferLane.answer(
+            Array(many[0..<2]) + [4 << 3, 0] + Array(many[4...]) + [0xFF], source: [127, 0, 0, 1], tcp: false,
+            state: TransferLane.State(), now: 0)
+        #expect(replies.count == 1 && replies[0][3] & 0xF == RCode.formErr.rawValue)
+    }
+
+    /// FuzzTransfer found it: a signed query whose header ID differs from the TSIG's original ID
+    /// (a forwarder rewrote it) was answered with the original ID, which the client does not match.
+    @Test("a signed query's reply carries the ID the client sent, and verifies")
+    func signedReplyKeepsTheMessageID() throws {
+        let key = Vectors.key(.hmacSHA256)
+        let zone = try Zone.build(
+            origin: try DNSName("example.test."), file: "t",
+            records: [
+                soa(1),
+                ResourceRecord(
+                    name: try DNSName("example.test."), type: .ns, ttl: 300,
+                    rdata: try DNSName("ns1.example.test.").wire),
+                a("ns1.example.test.", "192.0.2.53"), a("www.example.test.", "192.0.2.1"),
+            ])
+        var state = TransferLane.State()
+        state.keyring = TSIGKeyring([key])
+        state.snapshot = Snapshot(catalog: Catalog(zones: [zone]), options: ResponderOptions())
+        var (request, mac) = TSIG.sign(
+            Message.query(id: 0x5150, try DNSName("www.example.test."), .a).encode(), key: key)
+        request[0] = 0xCC  // the header's ID rewritten; the TSIG keeps 0x5150
+        let (replies, _) = TransferLane.answer(
+            request, source: [127, 0, 0, 1], tcp: false, state: state, now: UInt64(Date().timeIntervalSince1970))
+        let reply = try #require(replies.first)
+        #expect(reply[0] == 0xCC && reply[1] == 0x50, "the reply's ID")
+        #expect(try Message.decode(reply).answer.count == 1)
+        var verifier = TSIGStreamVerifier(key: key, requestMAC: mac)
+        try verifier.check(reply)
+        #expect(verifier.lastSigned)
     }
 
     @Test func signedStreamRoundTrips() throws {

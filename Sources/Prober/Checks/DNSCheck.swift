@@ -55,18 +55,6 @@ enum DNSCheck {
         q += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xFF), 0, 1]
         return q
     }
-
-    static func rcodeName(_ rcode: Int) -> String {
-        switch rcode {
-        case 0: "NOERROR"
-        case 1: "FORMERR"
-        case 2: "SERVFAIL"
-        case 3: "NXDOMAIN"
-        case 4: "NOTIMP"
-        case 5: "REFUSED"
-        default: "\(rcode)"
-        }
-    }
 }
 
 /// Waits for the reply to our query; anything else (wrong id, not a response, too short) is
@@ -86,12 +74,8 @@ final class DNSReplyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = unwrapInboundIn(data).data
-        guard let header = reply.getBytes(at: reply.readerIndex, length: 4), reply.readableBytes >= 12,
-            UInt16(header[0]) << 8 | UInt16(header[1]) == id, header[2] & 0x80 != 0
-        else { return }
-        let rcode = Int(header[3] & 0x0F)
-        let text = "rcode \(DNSCheck.rcodeName(rcode))"
-        attempt.finish(rcodes.contains(rcode) ? .success(text) : .failure(text))
+        guard let verdict = DNSCheckReply.judge(reply.readableBytesView, id: id, rcodes: rcodes) else { return }
+        attempt.finish(verdict.up ? .success(verdict.text) : .failure(verdict.text))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
