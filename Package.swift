@@ -160,8 +160,13 @@ let package = Package(
             ]
         ),
 
+        // One test target per module, named after it; IntegrationTests drives the whole binary.
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
-        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "ZoneFiles", "DNSWire"]),
+        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"]),
+        .testTarget(name: "ZoneFilesTests", dependencies: ["ZoneFiles", "DNSZone", "DNSWire"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "DNSWire"]),
+        .testTarget(
+            name: "LoadingTests", dependencies: ["Loading", "CarouselConfig", "ZoneFiles", "DNSZone", "DNSWire"]),
         .testTarget(
             name: "CarouselConfigTests",
             dependencies: ["CarouselConfig", "DNSWire", "Health", "Balancer", "Transfer", "DNSSEC"]),
@@ -173,7 +178,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: nio), .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "HealthTests",
+            name: "ProberTests",
             dependencies: [
                 "Health", "Prober", "DNSWire",
                 .product(name: "NIOCore", package: nio),
@@ -198,10 +203,31 @@ let package = Package(
         .testTarget(
             name: "ListenersTests",
             dependencies: [
-                "Listeners", "Responder", "DNSZone", "ZoneFiles", "DNSWire", "Admin",
+                "Listeners", "Responder", "DNSZone", "ZoneFiles", "DNSWire",
+                .product(name: "NIOCore", package: nio),
+                .product(name: "NIOEmbedded", package: nio),
+            ]
+        ),
+        .testTarget(
+            name: "TransferServiceTests",
+            dependencies: [
+                "TransferService", "Transfer", "Listeners", "Responder", "Balancer", "Health", "DNSZone", "DNSWire",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: [
+                "Runtime", "CarouselConfig", "Responder", "DNSZone", "DNSWire",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "AdminTests",
+            dependencies: [
+                "Admin", "Runtime", "CarouselConfig",
                 .product(name: "NIOCore", package: nio),
                 .product(name: "NIOPosix", package: nio),
-                .product(name: "NIOEmbedded", package: nio),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

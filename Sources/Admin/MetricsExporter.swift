@@ -18,15 +18,23 @@ public final class MetricsExporter: Sendable {
         self.registry = registry
     }
 
+    /// `carousel_tcp_connections_open` and `carousel_tcp_connections_refused` (made per render:
+    /// the descriptor type is not Sendable).
+    static var tcpOpen: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "carousel", subsystem: "tcp", metricName: "connections", unitName: "open",
+            helpText: "TCP connections open now.")
+    }
+    static var tcpRefused: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "carousel", subsystem: "tcp", metricName: "connections", unitName: "refused",
+            helpText: "TCP connections closed at once because the cap was reached.")
+    }
+
     func render(_ runtime: CarouselRuntime) async -> String {
         let server = runtime.server
-        registry.makeGauge(name: "carousel_tcp_connections_open", help: "TCP connections open now.")
-            .set(Int64(server.stats.tcpOpen.load(ordering: .relaxed)))
-        registry.makeGauge(
-            name: "carousel_tcp_connections_refused",
-            help: "TCP connections closed at once because the cap was reached."
-        )
-        .set(Int64(server.stats.tcpRefused.load(ordering: .relaxed)))
+        registry.makeGauge(descriptor: Self.tcpOpen).set(Int64(server.stats.tcpOpen.load(ordering: .relaxed)))
+        registry.makeGauge(descriptor: Self.tcpRefused).set(Int64(server.stats.tcpRefused.load(ordering: .relaxed)))
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         let counters = await server.queryCounters()

@@ -187,7 +187,7 @@ extension CarouselRuntime {
                 },
                 sets: [])
         }
-        let recent = await history.recent(live: await liveAnswers())
+        let recent = await history.recent(live: liveAnswers())
         for (i, set) in plan.sets.enumerated() {
             let owner = set.owner.description
             let sticky = plan.pools[set.pool].order == .sticky

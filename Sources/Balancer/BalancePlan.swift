@@ -111,7 +111,9 @@ public final class BalancePlan: Sendable {
     }
 
     /// Builds the plan; `ids` maps each probe target to the prober's id for it.
-    /// `poolDrains` holds `pool/address` for addresses drained from one pool only.
+    /// `poolDrains` holds `pool/address` for addresses drained from one pool only, and bare
+    /// addresses drained from every pool (the health view carries those for checked members
+    /// too; a member with no probe target has only the plan to say it).
     public static func build(
         catalog: Catalog, pools configs: [Pool], ids: [TargetKey: Int32], poolDrains: Set<String> = []
     ) -> BalancePlan {
@@ -166,7 +168,8 @@ public final class BalancePlan: Sendable {
                 BalancedSet(
                     pool: m.pool, owner: catalog.zones[m.zone].names.name(m.node), type: rrset.type, targets: targets,
                     offsets: offsets(of: rrset), addresses: addresses,
-                    drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") }, schedule: schedule,
+                    drained: addresses.map { poolDrains.contains("\(pool.name)/\($0)") || poolDrains.contains($0) },
+                    schedule: schedule,
                     weights: weights, memberHashes: hashes,
                     inverseWeights: weights.map { $0 > 0 ? 1 / Double($0) : .infinity },
                     uniformWeights: Set(weights).count <= 1, agents: agents, tiers: tiers, tierSizes: tierSizes,

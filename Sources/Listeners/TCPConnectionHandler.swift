@@ -115,8 +115,9 @@ final class TCPConnectionHandler: ChannelInboundHandler {
         }
         if reason == .queryCap || reason == .idle {
             // Answers already written go out first.
-            ctx.writeAndFlush(wrapOutboundOut(ctx.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-                ctx.close(promise: nil)
+            let channel = ctx.channel
+            ctx.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                channel.close(promise: nil)
             }
         } else {
             ctx.close(promise: nil)
@@ -200,8 +201,9 @@ final class TCPConnectionHandler: ChannelInboundHandler {
         } else if let e = event as? ChannelEvent, e == .inputClosed {
             // The client is done sending: let the answers already written go out, then close.
             closing = true
-            ctx.writeAndFlush(wrapOutboundOut(ctx.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-                ctx.close(promise: nil)
+            let channel = ctx.channel
+            ctx.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                channel.close(promise: nil)
             }
         } else {
             ctx.fireUserInboundEventTriggered(event)

@@ -70,13 +70,15 @@ extension CarouselRuntime {
             await rebuild(force: true)
         } else {
             await prober.setDrained(address, drained)
+            // Members with no probe target (a pool without checks) are drained by the plan alone.
+            await rebuild(force: true)
         }
         let scope = poolName == nil ? "every pool" : "pool \(poolNames.sorted().joined(separator: ", "))"
         return .ok("\(address) \(drained ? "drained from" : "back in") \(scope)")
     }
 
-    /// Pool-scoped drains as the plan wants them.
+    /// Drains as the plan wants them: `pool/address` for one pool, a bare address for every pool.
     func poolDrains() async -> Set<String> {
-        Set(await prober.drainedAddresses.filter { $0.contains("/") })
+        await prober.drainedAddresses
     }
 }

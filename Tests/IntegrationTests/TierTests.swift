@@ -415,7 +415,7 @@ struct TierIntegrationTests {
                 try await backends.kill(b)
                 _ = try await Poll.dig(server.endpoint, ["www.tiers.test", "A"]) { $0.addresses == [a] }
                 try await backends.restart(b)
-                let back = try await Poll.dig(server.endpoint, ["www.tiers.test", "A"]) { $0.addresses.count == 2 }
+                _ = try await Poll.dig(server.endpoint, ["www.tiers.test", "A"]) { $0.addresses.count == 2 }
                 let start = ContinuousClock.now
                 var shares: [Double] = []
                 var weights: [Double] = []

@@ -22,7 +22,7 @@ struct AdminServerTests {
         let task = Task { try await server.run() }
         defer { task.cancel() }
         // A slow reader: the server's writes outrun the socket buffer many times over.
-        let received = try await Task.detached { () -> [UInt8] in
+        let received = await Task.detached { () -> [UInt8] in
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
             var address = sockaddr_in()
