@@ -107,13 +107,7 @@ public struct Config: Sendable, Equatable {
         }
         var c = Config()
         guard let root else { return .success(c) }  // An empty file means all defaults.
-        let known: Set = [
-            "listen", "zones", "max_udp_payload", "chaos", "nsid", "cookies", "cookie_secret", "cookie_secret_previous",
-            "tcp", "threads", "state_file", "defaults", "pools",
-            "admin", "admin_token", "user", "group", "rrl", "limits", "tsig_keys", "transfers", "secondaries",
-            "dnssec",
-        ]
-        let entries = r.mapping(root, "", known: known)
+        let entries = r.mapping(root, "", known: Set(Config.keys.keys))
         // Defaults and keys first: pools and transfers build on them wherever they appear.
         var defaultCheck = CheckFields()
         for (key, v) in entries where key == "defaults" {
@@ -129,100 +123,9 @@ public struct Config: Sendable, Equatable {
         for (key, v) in entries where key == "tsig_keys" {
             c.tsigKeys = r.tsigKeys(v).map(\.0)
         }
+        let context = KeyContext(baseDirectory: baseDirectory, defaultCheck: defaultCheck)
         for (key, v) in entries {
-            switch key {
-            case "listen":
-                guard let list = r.strings(v, key) else { break }
-                var out: [HostPort] = []
-                for s in list {
-                    if let a = HostPort(s) { out.append(a) } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
-                }
-                if out.isEmpty { r.fail(v, key, "needs at least one address") } else { c.listen = out }
-            case "zones":
-                if let z = r.strings(v, key) { c.zones = z.map { resolve($0, against: baseDirectory) } }
-            case "max_udp_payload":
-                if let n = r.int(v, key, range: 512...65535) { c.maxUDPPayload = n }
-            case "threads":
-                if let n = r.int(v, key, range: 1...256) { c.threads = n }
-            case "chaos":
-                for (k, cv) in r.mapping(v, key, known: ["version", "identity"]) {
-                    let s = r.string(cv, "chaos.\(k)")
-                    if k == "version" { c.chaosVersion = s } else { c.chaosIdentity = s }
-                }
-            case "nsid":
-                if let t = r.string(v, key) {
-                    if t.isEmpty || t.utf8.count > 512 {
-                        r.fail(v, key, "expected 1 to 512 bytes of text")
-                    } else {
-                        c.nsid = t
-                    }
-                }
-            case "cookies":
-                if let b = r.bool(v, key) { c.cookies = b }
-            case "cookie_secret", "cookie_secret_previous":
-                if let t = r.string(v, key) {
-                    let digits = Array(t.utf8)
-                    let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap {
-                        UInt8(String(decoding: digits[$0...($0 + 1)], as: UTF8.self), radix: 16)
-                    }
-                    if digits.count == 32 && bytes.count == 16 && t.allSatisfy(\.isHexDigit) {
-                        if key == "cookie_secret" { c.cookieSecret = bytes } else { c.cookiePreviousSecret = bytes }
-                    } else {
-                        r.fail(v, key, "expected 32 hex digits (16 bytes)")
-                    }
-                }
-            case "tcp":
-                let keys: Set = ["idle_timeout", "max_connections", "message_timeout", "max_queries"]
-                for (k, tv) in r.mapping(v, key, known: keys) {
-                    switch k {
-                    case "idle_timeout":
-                        if let d = r.duration(tv, "tcp.idle_timeout", range: .milliseconds(100)...(.seconds(3600))) {
-                            c.tcpIdleTimeout = d
-                        }
-                    case "message_timeout":
-                        if let d = r.duration(tv, "tcp.message_timeout", range: .milliseconds(100)...(.seconds(600))) {
-                            c.tcpMessageTimeout = d
-                        }
-                    case "max_queries":
-                        if let n = r.int(tv, "tcp.max_queries", range: 0...1_000_000_000) { c.tcpMaxQueries = n }
-                    default:
-                        if let n = r.int(tv, "tcp.max_connections", range: 1...1_000_000) { c.tcpMaxConnections = n }
-                    }
-                }
-            case "rrl":
-                c.rrl = r.rrl(v)
-            case "limits":
-                for (k, lv) in r.mapping(v, key, known: ["zone_records"]) where k == "zone_records" {
-                    if let n = r.int(lv, "limits.zone_records", range: 1...100_000_000) { c.maxZoneRecords = n }
-                }
-            case "admin":
-                if let s = r.string(v, key) {
-                    if let a = HostPort(s) { c.admin = a } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
-                }
-            case "admin_token": c.adminToken = r.string(v, key)
-            case "user": c.user = r.string(v, key)
-            case "group": c.group = r.string(v, key)
-            case "state_file":
-                if let s = r.string(v, key) { c.stateFile = resolve(s, against: baseDirectory) }
-            case "pools":
-                let pools = r.pools(v, defaults: (c.defaultTTL, defaultCheck))
-                c.pools = pools.map(\.0)
-                c.lines.pools = pools.map(\.line)
-            case "transfers":
-                let zones = r.transfers(v, keys: c.tsigKeys)
-                c.transfers = zones.map(\.0)
-                c.lines.transfers = zones.map(\.line)
-            case "dnssec":
-                let zones = r.dnssecZones(v, baseDirectory: baseDirectory)
-                c.dnssec = zones.map(\.0)
-                c.lines.dnssec = zones.map(\.line)
-            case "secondaries":
-                let zones = r.secondaries(v, keys: c.tsigKeys, baseDirectory: baseDirectory)
-                c.secondaries = zones.map(\.0)
-                c.lines.secondaries = zones.map(\.line)
-            default:
-                break
-            }
+            Config.keys[key]?(&r, key, v, &c, context)
         }
         r.checkStoredFiles(c)
         return r.errors.isEmpty ? .success(c) : .failure(Problems(r.errors.sorted { $0.line < $1.line }))
@@ -232,6 +135,112 @@ public struct Config: Sendable, Equatable {
         guard let base, !path.hasPrefix("/") else { return path }
         return base + "/" + path
     }
+
+    /// What the reader of one top-level key gets besides its node: where relative paths start, and
+    /// the `defaults.check` pools inherit.
+    struct KeyContext {
+        let baseDirectory: String?
+        let defaultCheck: CheckFields
+    }
+
+    typealias KeyReader = @Sendable (inout YAMLReader, String, Node, inout Config, KeyContext) -> Void
+
+    /// Every top-level key of `carousel.yaml` (the contract scripts rely on) and how it is read:
+    /// one table, so a key is known exactly when it is read. `defaults` and `tsig_keys` are read
+    /// before the others (pools and transfers build on them), so their readers here do nothing.
+    static let keys: [String: KeyReader] = [
+        "defaults": { _, _, _, _, _ in },
+        "tsig_keys": { _, _, _, _, _ in },
+        "listen": { r, key, v, c, _ in
+            guard let list = r.strings(v, key) else { return }
+            var out: [HostPort] = []
+            for s in list {
+                if let a = HostPort(s) { out.append(a) } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
+            }
+            if out.isEmpty { r.fail(v, key, "needs at least one address") } else { c.listen = out }
+        },
+        "zones": { r, key, v, c, x in
+            if let z = r.strings(v, key) { c.zones = z.map { resolve($0, against: x.baseDirectory) } }
+        },
+        "max_udp_payload": { r, key, v, c, _ in
+            if let n = r.int(v, key, range: 512...65535) { c.maxUDPPayload = n }
+        },
+        "threads": { r, key, v, c, _ in
+            if let n = r.int(v, key, range: 1...256) { c.threads = n }
+        },
+        "chaos": { r, key, v, c, _ in
+            for (k, cv) in r.mapping(v, key, known: ["version", "identity"]) {
+                let s = r.string(cv, "chaos.\(k)")
+                if k == "version" { c.chaosVersion = s } else { c.chaosIdentity = s }
+            }
+        },
+        "nsid": { r, key, v, c, _ in
+            guard let t = r.string(v, key) else { return }
+            if t.isEmpty || t.utf8.count > 512 { r.fail(v, key, "expected 1 to 512 bytes of text") } else { c.nsid = t }
+        },
+        "cookies": { r, key, v, c, _ in
+            if let b = r.bool(v, key) { c.cookies = b }
+        },
+        "cookie_secret": { r, key, v, c, _ in c.cookieSecret = r.cookieSecret(v, key) ?? c.cookieSecret },
+        "cookie_secret_previous": { r, key, v, c, _ in
+            c.cookiePreviousSecret = r.cookieSecret(v, key) ?? c.cookiePreviousSecret
+        },
+        "tcp": { r, key, v, c, _ in
+            let keys: Set = ["idle_timeout", "max_connections", "message_timeout", "max_queries"]
+            for (k, tv) in r.mapping(v, key, known: keys) {
+                switch k {
+                case "idle_timeout":
+                    if let d = r.duration(tv, "tcp.idle_timeout", range: .milliseconds(100)...(.seconds(3600))) {
+                        c.tcpIdleTimeout = d
+                    }
+                case "message_timeout":
+                    if let d = r.duration(tv, "tcp.message_timeout", range: .milliseconds(100)...(.seconds(600))) {
+                        c.tcpMessageTimeout = d
+                    }
+                case "max_queries":
+                    if let n = r.int(tv, "tcp.max_queries", range: 0...1_000_000_000) { c.tcpMaxQueries = n }
+                default:
+                    if let n = r.int(tv, "tcp.max_connections", range: 1...1_000_000) { c.tcpMaxConnections = n }
+                }
+            }
+        },
+        "rrl": { r, _, v, c, _ in c.rrl = r.rrl(v) },
+        "limits": { r, key, v, c, _ in
+            for (k, lv) in r.mapping(v, key, known: ["zone_records"]) where k == "zone_records" {
+                if let n = r.int(lv, "limits.zone_records", range: 1...100_000_000) { c.maxZoneRecords = n }
+            }
+        },
+        "admin": { r, key, v, c, _ in
+            guard let s = r.string(v, key) else { return }
+            if let a = HostPort(s) { c.admin = a } else { r.fail(v, key, "\"\(s)\" is not ADDRESS:PORT") }
+        },
+        "admin_token": { r, key, v, c, _ in c.adminToken = r.string(v, key) },
+        "user": { r, key, v, c, _ in c.user = r.string(v, key) },
+        "group": { r, key, v, c, _ in c.group = r.string(v, key) },
+        "state_file": { r, key, v, c, x in
+            if let s = r.string(v, key) { c.stateFile = resolve(s, against: x.baseDirectory) }
+        },
+        "pools": { r, _, v, c, x in
+            let pools = r.pools(v, defaults: (c.defaultTTL, x.defaultCheck))
+            c.pools = pools.map(\.0)
+            c.lines.pools = pools.map(\.line)
+        },
+        "transfers": { r, _, v, c, _ in
+            let zones = r.transfers(v, keys: c.tsigKeys)
+            c.transfers = zones.map(\.0)
+            c.lines.transfers = zones.map(\.line)
+        },
+        "dnssec": { r, _, v, c, x in
+            let zones = r.dnssecZones(v, baseDirectory: x.baseDirectory)
+            c.dnssec = zones.map(\.0)
+            c.lines.dnssec = zones.map(\.line)
+        },
+        "secondaries": { r, _, v, c, x in
+            let zones = r.secondaries(v, keys: c.tsigKeys, baseDirectory: x.baseDirectory)
+            c.secondaries = zones.map(\.0)
+            c.lines.secondaries = zones.map(\.line)
+        },
+    ]
 }
 
 /// Response rate limiting (the RRL of BIND, NSD and Knot): UDP responses per second to one
@@ -250,6 +259,20 @@ public struct RRLConfig: Sendable, Equatable {
 }
 
 extension YAMLReader {
+    /// A DNS Cookie secret: 32 hex digits (16 bytes); nil, reported, for anything else.
+    mutating func cookieSecret(_ v: Node, _ key: String) -> [UInt8]? {
+        guard let t = string(v, key) else { return nil }
+        let digits = Array(t.utf8)
+        let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap {
+            UInt8(String(decoding: digits[$0...($0 + 1)], as: UTF8.self), radix: 16)
+        }
+        guard digits.count == 32 && bytes.count == 16 && t.allSatisfy(\.isHexDigit) else {
+            fail(v, key, "expected 32 hex digits (16 bytes)")
+            return nil
+        }
+        return bytes
+    }
+
     /// `rrl: { responses_per_second: 200, slip: 2, ipv4_prefix: 24, ipv6_prefix: 56 }`, or
     /// `rrl: off`.
     mutating func rrl(_ node: Node) -> RRLConfig {

@@ -8,181 +8,54 @@ public struct ZoneBuildError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Zone {
-    /// Builds the lookup structures from checked records: one node per owner plus every empty
-    /// non-terminal between the apex and an owner, zone cuts and wildcard parents precomputed,
-    /// and the record bytes laid out for copying.
+    /// Builds the lookup structures from checked records, in five steps: the records grouped by
+    /// owner and type (`RecordGroups`, duplicates dropped), the SOA found, the empty
+    /// non-terminals added (RFC 8020), every name laid out in canonical order (`NameTable`), and
+    /// a node per name with its RRsets' bytes, its zone cut and its wildcard child.
     public static func build(origin: DNSName, file: String, records: [ResourceRecord]) throws(ZoneBuildError) -> Zone {
-        // Records grouped by owner (lower-cased) and type, as linked lists of indices into
-        // `records` in flat arrays (no array per owner or RRset: those allocations were most of
-        // a big zone's build time). Identical records (owner, type, class, rdata) are kept once:
-        // a linear check within the RRset, with a set once an RRset is large.
-        struct SetInfo {
-            var type: RRType
-            var head: Int32
-            var tail: Int32
-            var count: Int32
-            var next: Int32
-        }
-        var ownerIndex = NameIndex(capacity: records.count / 2)
-        var firstSet: [Int32] = []
-        var sets: [SetInfo] = []
-        var nextRecord = [Int32](repeating: -1, count: records.count)
-        var ownerNames: [DNSName] = []
-        var large: [Int: Set<[UInt8]>] = [:]  // key: set index
-        var recordCount = 0
-        var previousName: [UInt8] = []
-        var previousOwner = -1
-        for (i, r) in records.enumerated() {
-            let o: Int
-            if previousOwner >= 0, r.name.wire == previousName {
-                // Records of one owner come together in zone files: no hashing for those.
-                o = previousOwner
-            } else {
-                guard r.name.isSubdomain(of: origin) else {
-                    throw ZoneBuildError(message: "\(r.name) is outside the zone \(origin)")
-                }
-                let (known, inserted) = ownerIndex.insert(r.name)
-                o = known
-                if inserted {
-                    firstSet.append(-1)
-                    ownerNames.append(r.name.lowercased)
-                }
-                previousName = r.name.wire
-                previousOwner = o
-            }
-            var s = Int(firstSet[o])
-            var last = -1
-            while s >= 0, sets[s].type != r.type {
-                last = s
-                s = Int(sets[s].next)
-            }
-            if s < 0 {
-                sets.append(SetInfo(type: r.type, head: Int32(i), tail: Int32(i), count: 1, next: -1))
-                if last < 0 { firstSet[o] = Int32(sets.count - 1) } else { sets[last].next = Int32(sets.count - 1) }
-                recordCount += 1
-                continue
-            }
-            let count = sets[s].count
-            if count < 32 {
-                var m = Int(sets[s].head)
-                var duplicate = false
-                while m >= 0 {
-                    if records[m].rdata == r.rdata && records[m].rrClass == r.rrClass {
-                        duplicate = true
-                        break
-                    }
-                    m = Int(nextRecord[m])
-                }
-                if duplicate { continue }
-                if count == 31 {
-                    var all: Set<[UInt8]> = [r.rdata]
-                    m = Int(sets[s].head)
-                    while m >= 0 {
-                        all.insert(records[m].rdata)
-                        m = Int(nextRecord[m])
-                    }
-                    large[s] = all
-                }
-            } else if !large[s, default: []].insert(r.rdata).inserted {
-                continue
-            }
-            nextRecord[Int(sets[s].tail)] = Int32(i)
-            sets[s].tail = Int32(i)
-            sets[s].count += 1
-            recordCount += 1
-        }
-        large = [:]
-        func setOf(_ o: Int, _ type: RRType) -> Int? {
-            var s = Int(firstSet[o])
-            while s >= 0, sets[s].type != type { s = Int(sets[s].next) }
-            return s >= 0 ? s : nil
-        }
-        let apexOwner = ownerIndex.index(of: origin)
-        guard let apexOwner, let soaSet = setOf(apexOwner, .soa) else {
-            throw ZoneBuildError(message: "no SOA record at the apex \(origin)")
-        }
-        let soa = records[Int(sets[soaSet].head)]
-        // Empty non-terminals: every name between the apex and an owner exists (RFC 8020). A
-        // parent already known has its own ancestors known too; most owners sit right below the
-        // apex, which is known, so their parent is never built.
-        var between: Set<DNSName> = []
-        var betweenNames: [DNSName] = []
-        let originLength = origin.wire.count
-        for owner in ownerNames where owner.wire.count - 1 - Int(owner.wire[0]) != originLength {
-            var n = owner
-            while n != origin && !n.isRoot {
-                n = n.parent
-                if ownerIndex.index(of: n) != nil || !between.insert(n).inserted { break }
-                betweenNames.append(n)
-            }
-        }
-        between = []
-        // Entry k of `ordered` is owner `permutation[k]` when below `ownerNames.count`.
-        let permutation = Zone.canonicalOrder(ownerNames + betweenNames, commonSuffix: origin)
-        let ordered = permutation.map {
-            Int($0) < ownerNames.count ? ownerNames[Int($0)] : betweenNames[Int($0) - ownerNames.count]
-        }
+        let groups = try RecordGroups(records, origin: origin)
+        let soa = try groups.apexSOA(origin)
+        let between = groups.emptyNonTerminals(below: origin)
+        // Entry k of `ordered` is owner `permutation[k]` when below `groups.ownerNames.count`.
+        let permutation = Zone.canonicalOrder(groups.ownerNames + between, commonSuffix: origin)
+        let owners = groups.ownerNames.count
+        let ordered = permutation.map { Int($0) < owners ? groups.ownerNames[Int($0)] : between[Int($0) - owners] }
         let names = NameTable(ordered)
+        let apex = names.find(origin)!
+        var counterCount = 0
+        let nodes = layOutNodes(
+            ordered, permutation: permutation, names: names, apex: apex, groups: groups, counters: &counterCount)
+        let (serial, minimum) = (SOA.serial(soa.rdata), SOA.minimum(soa.rdata))
+        return Zone(
+            origin: origin, file: file, nodes: nodes, names: names, apex: apex, serial: serial,
+            negativeTTL: min(soa.ttl, minimum), recordCount: groups.recordCount, counterCount: counterCount
+        )
+    }
+
+    /// One node per name in canonical order: the RRsets of an owner (types in numeric order,
+    /// record bytes laid out for copying, a rotation slot per A/AAAA set), the zone cut the name
+    /// lies at or under, and the wildcard child of its parent. Canonical order puts parents before
+    /// children, so a parent's cut is known when its children are reached.
+    static func layOutNodes(
+        _ ordered: [DNSName], permutation: [Int32], names: NameTable, apex: Int, groups: RecordGroups,
+        counters: inout Int
+    ) -> [Node] {
         /// The entry of `name`'s parent, found without building the parent name.
         func parentEntry(_ name: DNSName) -> Int? {
             name.wire.withUnsafeBytes { names.find($0, from: 1 + Int($0[0])) }
         }
-        let apex = names.find(origin)!
-
-        var counterCount = 0
         var cuts = [Int32](repeating: -1, count: ordered.count)
         var wildcards = [Int32](repeating: -1, count: ordered.count)
         var nodes: [Node] = []
         nodes.reserveCapacity(ordered.count)
-        // Canonical order puts parents before children, so a parent's cut is known first.
         for (i, name) in ordered.enumerated() {
-            var rrsets: [RRset] = []
-            var hasNS = false
             let p = Int(permutation[i])
-            if p < ownerNames.count {
-                let o = p
-                var order: [Int] = []
-                var s = Int(firstSet[o])
-                while s >= 0 {
-                    order.append(s)
-                    s = Int(sets[s].next)
-                }
-                if order.count > 1 { order.sort { sets[$0].type.rawValue < sets[$1].type.rawValue } }
-                rrsets.reserveCapacity(order.count)
-                for t in order {
-                    let type = sets[t].type
-                    if type == .ns { hasNS = true }
-                    var size = 0
-                    var m = Int(sets[t].head)
-                    while m >= 0 {
-                        size += 2 + records[m].rdata.count
-                        m = Int(nextRecord[m])
-                    }
-                    var data: [UInt8] = []
-                    data.reserveCapacity(size)
-                    var ttl = UInt32.max
-                    m = Int(sets[t].head)
-                    while m >= 0 {
-                        let r = records[m]
-                        data.append(UInt8(r.rdata.count >> 8))
-                        data.append(UInt8(r.rdata.count & 0xFF))
-                        data += r.rdata
-                        ttl = min(ttl, r.ttl)
-                        m = Int(nextRecord[m])
-                    }
-                    var slot: Int32 = -1
-                    if type == .a || type == .aaaa {
-                        slot = Int32(counterCount)
-                        counterCount += 1
-                    }
-                    rrsets.append(RRset(type: type, ttl: ttl, count: Int(sets[t].count), data: data, slot: slot))
-                }
-            }
+            let rrsets = p < groups.ownerNames.count ? groups.rrsets(ofOwner: p, counters: &counters) : []
             if i != apex {
                 let parentCut = parentEntry(name).map { cuts[$0] } ?? -1
                 if parentCut >= 0 {
                     cuts[i] = parentCut
-                } else if hasNS {
+                } else if rrsets.contains(where: { $0.type == .ns }) {
                     cuts[i] = Int32(i)
                 }
             }
@@ -195,11 +68,7 @@ extension Zone {
         for i in nodes.indices {
             nodes[i] = Node(rrsets: nodes[i].rrsets, cut: cuts[i], wildcard: wildcards[i])
         }
-        let (serial, minimum) = (SOA.serial(soa.rdata), SOA.minimum(soa.rdata))
-        return Zone(
-            origin: origin, file: file, nodes: nodes, names: names, apex: apex, serial: serial,
-            negativeTTL: min(soa.ttl, minimum), recordCount: recordCount, counterCount: counterCount
-        )
+        return nodes
     }
 
     /// The order that puts `names` in canonical DNS order (RFC 4034 §6.1, `CanonicalOrder`), by

@@ -11,7 +11,7 @@ extension Responder {
     static func writeBalanced(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone, node: Int,
         rrset: RRset, set b: Int, _ plan: BalancePlan, _ health: HealthView, _ scratch: ResponderScratch,
-        _ reply: Resolution, subnet: ClientSubnet?, _ zs: ZoneSigning? = nil, _ sign: Sign? = nil
+        _ reply: Resolution, subnet: ClientSubnet?, _ signer: ZoneSigner? = nil
     ) -> Resolution {
         var reply = reply
         let set = plan.sets[b]
@@ -25,7 +25,7 @@ extension Responder {
             scratch.answers.reserve(plan.counterKeys.count)
             scratch.answers.record(set, picks: scratch.balancer.picks, count: count)
             // Signed: the RRSIG covers exactly the records chosen, with the TTL served.
-            if sign != nil { scratch.signing.begin() }
+            if signer != nil { scratch.signing.begin() }
             let ok = rrset.data.withUnsafeBytes { d in
                 for k in 0..<count {
                     let o = set.offsets[Int(scratch.balancer.picks[k])]
@@ -34,14 +34,14 @@ extension Responder {
                     guard w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: rdata) else {
                         return false
                     }
-                    if sign != nil { scratch.signing.add(rdata, type: rrset.type) }
+                    if signer != nil { scratch.signing.add(rdata, type: rrset.type) }
                 }
                 return true
             }
             if !ok {
                 reply.truncation = .empty
-            } else if let zs, let sign,
-                !writeRRSIGs(&w, .answer, owner: owner, name: name, type: rrset.type, ttl: ttl, zs, sign)
+            } else if let signer,
+                !writeRRSIGs(&w, .answer, owner: owner, name: name, type: rrset.type, ttl: ttl, signer)
             {
                 reply.truncation = .empty
             }
@@ -50,22 +50,22 @@ extension Responder {
             reply.authoritative = false
             reply.error = .poolDown(set.pool)
         case .nodata:
-            if !writeNegative(&w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign) {
+            if !writeNegative(&w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, signer) {
                 reply.truncation = .empty
             }
         case .fallback(let ttl):
             let pool = plan.pools[set.pool]
             let fallback = rrset.type == .a ? pool.fallbackA : pool.fallbackAAAA
             if fallback.isEmpty {
-                if !writeNegative(&w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, zs, sign) {
+                if !writeNegative(&w, owner: owner, name: name, zone: zone, node: node, except: rrset.type, signer) {
                     reply.truncation = .empty
                 }
                 return reply
             }
-            if sign != nil { scratch.signing.begin() }
+            if signer != nil { scratch.signing.begin() }
             for rdata in fallback {
                 let ok = rdata.withUnsafeBytes {
-                    if sign != nil { scratch.signing.add($0, type: rrset.type) }
+                    if signer != nil { scratch.signing.add($0, type: rrset.type) }
                     return w.writeRecord(.answer, owner: owner, type: rrset.type, ttl: ttl, rdata: $0)
                 }
                 if !ok {
@@ -73,8 +73,8 @@ extension Responder {
                     return reply
                 }
             }
-            if let zs, let sign,
-                !writeRRSIGs(&w, .answer, owner: owner, name: name, type: rrset.type, ttl: ttl, zs, sign)
+            if let signer,
+                !writeRRSIGs(&w, .answer, owner: owner, name: name, type: rrset.type, ttl: ttl, signer)
             {
                 reply.truncation = .empty
             }

@@ -46,20 +46,20 @@ extension Responder {
     /// Signed (RFC 4035 §3.1.4): the NS set stays unsigned (the child's data), followed by the DS
     /// set and its RRSIGs, or by an NSEC at the cut proving there is no DS (an insecure child).
     static func writeReferral(
-        _ w: inout ResponseWriter, _ zone: Zone, cut: Int, _ zs: ZoneSigning? = nil, _ sign: Sign? = nil
+        _ w: inout ResponseWriter, _ zone: Zone, cut: Int, _ signer: ZoneSigner? = nil
     ) -> Truncation {
         let cutNode = zone.nodes[cut]
         guard let nsIndex = cutNode.rrsetIndex(.ns) else { return .none }
         let ns = cutNode.rrsets[nsIndex]
         let wrote = zone.names.withName(cut) { owner in
             guard writeRRset(&w, .authority, owner: owner, zone: zone, rrset: ns, rotate: false) else { return false }
-            guard let zs, let sign else { return true }
+            guard let signer else { return true }
             if let ds = cutNode.rrsetIndex(.ds) {
                 return writeSigned(
                     &w, .authority, owner: owner, name: owner, zone: zone, rrset: cutNode.rrsets[ds], rotate: false,
-                    zs, sign)
+                    signer)
             }
-            return writeDenial(&w, owner: owner, name: owner, zone: zone, node: cut, zs, sign)
+            return writeDenial(&w, owner: owner, name: owner, zone: zone, node: cut, signer)
         }
         guard wrote else { return .empty }
         var missingRequired = false
@@ -80,18 +80,18 @@ extension Responder {
     /// Signed, each set that is the zone's own data (not below a cut) comes with its RRSIGs, or is
     /// left out when they do not fit (RFC 4035 §3.1.1).
     static func writeNSAddresses(
-        _ w: inout ResponseWriter, _ zone: Zone, _ ns: RRset, _ zs: ZoneSigning? = nil, _ sign: Sign? = nil
+        _ w: inout ResponseWriter, _ zone: Zone, _ ns: RRset, _ signer: ZoneSigner? = nil
     ) {
-        _ = writeAddresses(&w, of: ns, in: zone, type: .a, zs, sign) { _ in true }
-        _ = writeAddresses(&w, of: ns, in: zone, type: .aaaa, zs, sign) { _ in true }
+        _ = writeAddresses(&w, of: ns, in: zone, type: .a, signer) { _ in true }
+        _ = writeAddresses(&w, of: ns, in: zone, type: .aaaa, signer) { _ in true }
     }
 
     /// Writes, in additional, the `type` RRset of every NS target of `ns` that is a name in `zone`
     /// and that `include` accepts (by node index). A set that does not fit is left out and the
     /// others still tried; returns false when any was left out.
     static func writeAddresses(
-        _ w: inout ResponseWriter, of ns: RRset, in zone: Zone, type: RRType, _ zs: ZoneSigning? = nil,
-        _ sign: Sign? = nil, include: (Int) -> Bool
+        _ w: inout ResponseWriter, of ns: RRset, in zone: Zone, type: RRType, _ signer: ZoneSigner? = nil,
+        include: (Int) -> Bool
     ) -> Bool {
         var complete = true
         ns.data.withUnsafeBytes { d in
@@ -108,7 +108,7 @@ extension Responder {
                 let authoritative = zone.nodes[t].cut < 0
                 if !writeSigned(
                     &w, .additional, owner: target, name: target, zone: zone, rrset: zone.nodes[t].rrsets[r],
-                    rotate: false, authoritative ? zs : nil, sign)
+                    rotate: false, authoritative ? signer : nil)
                 {
                     w.rewind(to: mark)
                     complete = false

@@ -56,53 +56,53 @@ extension Responder {
                 authoritative()
                 let zone = catalog.zones[z]
                 let rrset = zone.nodes[n].rrsets[r]
-                let zs = sign?.zone(z)
+                let signer = sign?.signer(forZone: z)
                 if let b = snap.plan.binding(zone: z, slot: rrset.slot) {
                     return writeBalanced(
                         &w, owner: owner, name: name, zone: zone, node: n, rrset: rrset, set: b, snap.plan, health,
-                        scratch, reply, subnet: q.clientSubnet ?? client.subnet, zs, sign)
+                        scratch, reply, subnet: q.clientSubnet ?? client.subnet, signer)
                 }
                 // A wildcard's answer is signed as the name asked for (RFC 9824 §3 spirit: no
                 // proof of a closer name is then needed), so `name`, not the `*` owner.
                 guard
-                    writeSigned(&w, .answer, owner: owner, name: name, zone: zone, rrset: rrset, rotate: true, zs, sign)
+                    writeSigned(&w, .answer, owner: owner, name: name, zone: zone, rrset: rrset, rotate: true, signer)
                 else {
                     return cut(.empty)
                 }
-                if q.qtype == .ns { writeNSAddresses(&w, zone, rrset, zs, sign) }
+                if q.qtype == .ns { writeNSAddresses(&w, zone, rrset, signer) }
                 return reply
             case .nodata(let z, let n):
                 authoritative()
                 let ok = writeNegative(
-                    &w, owner: owner, name: name, zone: catalog.zones[z], node: n, sign?.zone(z), sign)
+                    &w, owner: owner, name: name, zone: catalog.zones[z], node: n, sign?.signer(forZone: z))
                 return ok ? reply : cut(.empty)
             case .nxDomain(let z):
                 authoritative()
                 let zone = catalog.zones[z]
-                if let zs = sign?.zone(z), let sign {
+                if let signer = sign?.signer(forZone: z) {
                     // Compact denial: the name "exists" with only NXNAME; NXDOMAIN only for CO=1
                     // (RFC 9824 §3.2, §5).
-                    if sign.compactOK { reply.rcode = RCode.nxDomain.rawValue }
-                    return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: nil, zs, sign)
+                    if signer.sign.compactOK { reply.rcode = RCode.nxDomain.rawValue }
+                    return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: nil, signer)
                         ? reply : cut(.empty)
                 }
                 // RFC 6604 §2.1: after a CNAME chain the rcode speaks of the last name.
                 reply.rcode = RCode.nxDomain.rawValue
                 return writeSOA(&w, zone) ? reply : cut(.empty)
             case .referral(let z, let cut):
-                reply.truncation = writeReferral(&w, catalog.zones[z], cut: cut, sign?.zone(z), sign)
+                reply.truncation = writeReferral(&w, catalog.zones[z], cut: cut, sign?.signer(forZone: z))
                 return reply
             case .dname(let z, let n, let r):
                 authoritative()
                 let zone = catalog.zones[z]
                 let dname = zone.nodes[n].rrsets[r]
-                let zs = sign?.zone(z)
+                let signer = sign?.signer(forZone: z)
                 guard
                     zone.names.withName(
                         n,
                         {
                             writeSigned(
-                                &w, .answer, owner: $0, name: $0, zone: zone, rrset: dname, rotate: false, zs, sign)
+                                &w, .answer, owner: $0, name: $0, zone: zone, rrset: dname, rotate: false, signer)
                         })
                 else { return cut(.empty) }
                 // The name with the DNAME's owner replaced by its target (RFC 6672 §2.2).
@@ -141,8 +141,8 @@ extension Responder {
                 let cname = zone.nodes[n].rrsets[r]
                 guard
                     writeSigned(
-                        &w, .answer, owner: owner, name: name, zone: zone, rrset: cname, rotate: false, sign?.zone(z),
-                        sign)
+                        &w, .answer, owner: owner, name: name, zone: zone, rrset: cname, rotate: false,
+                        sign?.signer(forZone: z))
                 else {
                     return cut(.empty)
                 }

@@ -21,25 +21,92 @@ extension Responder {
         /// then makes no signature and the answer is cut to TC=1.
         let makesSignatures: Bool
 
+        /// How zone `z`'s answers are signed; nil when the zone is not signed.
         @inline(__always)
-        func zone(_ z: Int) -> ZoneSigning? { z < signing.count ? signing[z] : nil }
+        func signer(forZone z: Int) -> ZoneSigner? {
+            guard z < signing.count, let zone = signing[z] else { return nil }
+            return ZoneSigner(zone: zone, sign: self)
+        }
+    }
+
+    /// What every writer of a signed answer needs, as one value: the zone's keys and signer name,
+    /// and the answer's signing context. Nil where the zone is unsigned or the query has DO=0.
+    struct ZoneSigner {
+        let zone: ZoneSigning
+        let sign: Sign
     }
 
     /// Type codes of NSEC bitmaps.
     static let nxname: UInt16 = 128
 
+    /// Where the fields of an RRSIG's rdata sit (RFC 4034 §3.1); the signer's name follows them,
+    /// then the signature. The signed data starts with the same fields (§3.1.8.1).
+    enum RRSIGField {
+        static let typeCovered = 0
+        static let algorithm = 2
+        static let labels = 3
+        static let originalTTL = 4
+        static let expiration = 8
+        static let inception = 12
+        static let keyTag = 16
+        static let signerName = 18
+    }
+
     /// Writes the RRSIGs of the RRset whose rdata were given to `s.add` since `s.begin()`: owned by
     /// `name` (uncompressed; written as `owner`, nil for a pointer to the question), of `type`,
-    /// served with `ttl`. False when they do not fit.
+    /// served with `ttl`. For each key that signs the set: the cache key, then on a hit the stored
+    /// RRSIG, on a miss a new signature (unless the gate withholds it). False when they do not fit.
     static func writeRRSIGs(
         _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
-        name: UnsafeRawBufferPointer, type: RRType, ttl: UInt32, _ zs: ZoneSigning, _ sign: Sign
+        name: UnsafeRawBufferPointer, type: RRType, ttl: UInt32, _ signer: ZoneSigner
     ) -> Bool {
-        let s = sign.scratch
+        let s = signer.sign.scratch
         guard !s.overflow else { return false }
         s.sort()
         let canonical = lowercase(name, into: s.owner)
-        // Labels (RFC 4034 §3.1.3): the root and a leading `*` do not count.
+        let labels = labelCount(canonical)
+        guard let keyEnd = writeCacheKey(s, owner: canonical, type: type, ttl: ttl) else { return false }
+        var signedEnd = 0  // the signed data's length, once built
+        let zone = signer.zone
+        for key in zone.keys where type == .dnskey ? key.signsKeys : key.signsZone {
+            // The key's part of the cache key: algorithm, tag, label count.
+            s.key[keyEnd] = key.algorithm
+            put16(s.key, keyEnd + 1, key.keyTag)
+            s.key[keyEnd + 3] = UInt8(labels)
+            let cacheKey = UnsafeRawBufferPointer(rebasing: s.key[0..<(keyEnd + 4)])
+            let hash = FNV1a.hash64(cacheKey)
+            if let hit = s.cache.find(hash, cacheKey, now: signer.sign.now) {
+                s.counters.bump(s.counters.hits)
+                let wrote = s.cache.entries[hit].rrsig.withUnsafeBytes {
+                    w.writeRecord(section, owner: owner, type: .rrsig, ttl: ttl, rdata: $0)
+                }
+                if !wrote { return false }
+                continue
+            }
+            guard signer.sign.makesSignatures else {
+                s.counters.bump(s.counters.limited)
+                return false
+            }
+            s.counters.bump(s.counters.misses)
+            if signedEnd == 0 {
+                guard let end = writeSignedRecords(s, owner: canonical, type: type, ttl: ttl, after: zone) else {
+                    return false
+                }
+                signedEnd = end
+            }
+            guard let rrsig = sign(s, key, type: type, labels: labels, ttl: ttl, signedEnd: signedEnd, signer) else {
+                continue  // a failed signature is counted; the set goes out with the others' RRSIGs
+            }
+            s.cache.store(hash, cacheKey, rrsig: rrsig, refreshAt: zone.refreshAt(signer.sign.now))
+            s.counters.cached.store(s.cache.count, ordering: .relaxed)
+            if !w.writeRecord(section, owner: owner, type: .rrsig, ttl: ttl, rdata: rrsig) { return false }
+        }
+        return true
+    }
+
+    /// The RRSIG's label count (RFC 4034 §3.1.3): the root and a leading `*` do not count.
+    @inline(__always)
+    static func labelCount(_ canonical: UnsafeRawBufferPointer) -> Int {
         var labels = 0
         var p = 0
         while p < canonical.count, canonical[p] != 0 {
@@ -47,11 +114,15 @@ extension Responder {
             p += 1 + Int(canonical[p])
         }
         if canonical.count >= 2, canonical[0] == 1, canonical[1] == UInt8(ascii: "*") { labels -= 1 }
-        // The cache's key, compact: the owner, type and TTL once, then each record's canonical
-        // RDLENGTH and RDATA in canonical order, then the key's algorithm and tag and the label
-        // count. The signed data (RFC 4034 §3.1.8.1: the RRSIG's fields and signer, then every
-        // record with owner, type, class and TTL) is built only on a miss.
-        let fixed = 18 + zs.signerName.count
+        return labels
+    }
+
+    /// The cache's key of the set, compact, into `s.key`: the owner, type and TTL once, then each
+    /// record's canonical RDLENGTH and RDATA in canonical order. Returns where the key's own part
+    /// (algorithm, tag, labels: 4 bytes) goes; nil when the set is too big for the buffer.
+    static func writeCacheKey(_ s: SigningScratch, owner canonical: UnsafeRawBufferPointer, type: RRType, ttl: UInt32)
+        -> Int?
+    {
         let key = s.key
         var o = canonical.count
         UnsafeMutableRawBufferPointer(rebasing: key[0..<o]).copyMemory(from: canonical)
@@ -61,79 +132,70 @@ extension Responder {
         for k in 0..<s.records {
             let at = Int(s.offsets[k])
             let len = Int(s.rdata[at]) << 8 | Int(s.rdata[at + 1])
-            guard o + len + 6 <= key.count else { return false }
+            guard o + len + 6 <= key.count else { return nil }
             UnsafeMutableRawBufferPointer(rebasing: key[o..<(o + 2 + len)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: s.rdata[at..<(at + 2 + len)]))
             o += 2 + len
         }
-        let keyEnd = o
+        return o
+    }
+
+    /// The records part of the signed data (RFC 4034 §3.1.8.1) into `s.data`, after room for the
+    /// RRSIG's fields and the zone's signer name: each record with owner, type, class IN and the
+    /// served TTL, in canonical order. Returns the signed data's length; nil when it does not fit.
+    static func writeSignedRecords(
+        _ s: SigningScratch, owner canonical: UnsafeRawBufferPointer, type: RRType, ttl: UInt32,
+        after zone: ZoneSigning
+    ) -> Int? {
         let d = s.data
-        var end = 0  // the signed data's length, once built
-        for signing in zs.keys where type == .dnskey ? signing.signsKeys : signing.signsZone {
-            key[keyEnd] = signing.algorithm
-            put16(key, keyEnd + 1, signing.keyTag)
-            key[keyEnd + 3] = UInt8(labels)
-            let cacheKey = UnsafeRawBufferPointer(rebasing: key[0..<(keyEnd + 4)])
-            let hash = FNV1a.hash64(cacheKey)
-            let wrote: Bool
-            if let hit = s.cache.find(hash, cacheKey, now: sign.now) {
-                s.counters.bump(s.counters.hits)
-                wrote = s.cache.entries[hit].rrsig.withUnsafeBytes {
-                    w.writeRecord(section, owner: owner, type: .rrsig, ttl: ttl, rdata: $0)
-                }
-            } else {
-                guard sign.makesSignatures else {
-                    s.counters.bump(s.counters.limited)
-                    return false
-                }
-                s.counters.bump(s.counters.misses)
-                if end == 0 {
-                    var p = fixed
-                    for k in 0..<s.records {
-                        let at = Int(s.offsets[k])
-                        let len = Int(s.rdata[at]) << 8 | Int(s.rdata[at + 1])
-                        guard p + canonical.count + 10 + len <= d.count else { return false }
-                        UnsafeMutableRawBufferPointer(rebasing: d[p..<(p + canonical.count)]).copyMemory(
-                            from: canonical)
-                        p += canonical.count
-                        put16(d, p, type.rawValue)
-                        put16(d, p + 2, 1)
-                        put32(d, p + 4, ttl)
-                        UnsafeMutableRawBufferPointer(rebasing: d[(p + 8)..<(p + 10 + len)])
-                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: s.rdata[at..<(at + 2 + len)]))
-                        p += 10 + len
-                    }
-                    end = p
-                }
-                put16(d, 0, type.rawValue)
-                d[2] = signing.algorithm
-                d[3] = UInt8(labels)
-                put32(d, 4, ttl)
-                put32(d, 8, sign.now &+ zs.lifetime)
-                put32(d, 12, sign.now &- ZoneSigning.inceptionSkew)
-                put16(d, 16, signing.keyTag)
-                zs.signerName.withUnsafeBytes {
-                    UnsafeMutableRawBufferPointer(rebasing: d[18..<fixed]).copyMemory(from: $0)
-                }
-                let out = s.rrsig
-                let length = signing.signer.sign(
-                    UnsafeRawBufferPointer(rebasing: d[0..<end]),
-                    into: UnsafeMutableRawBufferPointer(rebasing: out[fixed...]))
-                guard length > 0 else {
-                    s.counters.bump(s.counters.failures)
-                    continue
-                }
-                s.counters.bump(signing.algorithm == 15 ? s.counters.ed25519 : s.counters.ecdsa)
-                UnsafeMutableRawBufferPointer(rebasing: out[0..<fixed])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[0..<fixed]))
-                let rrsig = UnsafeRawBufferPointer(rebasing: out[0..<(fixed + length)])
-                s.cache.store(hash, cacheKey, rrsig: rrsig, refreshAt: zs.refreshAt(sign.now))
-                s.counters.cached.store(s.cache.count, ordering: .relaxed)
-                wrote = w.writeRecord(section, owner: owner, type: .rrsig, ttl: ttl, rdata: rrsig)
-            }
-            if !wrote { return false }
+        var p = RRSIGField.signerName + zone.signerName.count
+        for k in 0..<s.records {
+            let at = Int(s.offsets[k])
+            let len = Int(s.rdata[at]) << 8 | Int(s.rdata[at + 1])
+            guard p + canonical.count + 10 + len <= d.count else { return nil }
+            UnsafeMutableRawBufferPointer(rebasing: d[p..<(p + canonical.count)]).copyMemory(from: canonical)
+            p += canonical.count
+            put16(d, p, type.rawValue)
+            put16(d, p + 2, 1)
+            put32(d, p + 4, ttl)
+            UnsafeMutableRawBufferPointer(rebasing: d[(p + 8)..<(p + 10 + len)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: s.rdata[at..<(at + 2 + len)]))
+            p += 10 + len
         }
-        return true
+        return p
+    }
+
+    /// Signs the data `writeSignedRecords` laid out with `key`: fills in the RRSIG's fields, calls
+    /// the signer, and returns the RRSIG's rdata (in `s.rrsig`); nil, counted, when signing failed.
+    static func sign(
+        _ s: SigningScratch, _ key: SigningKey, type: RRType, labels: Int, ttl: UInt32, signedEnd: Int,
+        _ signer: ZoneSigner
+    ) -> UnsafeRawBufferPointer? {
+        let d = s.data
+        let zone = signer.zone
+        let fields = RRSIGField.signerName + zone.signerName.count
+        put16(d, RRSIGField.typeCovered, type.rawValue)
+        d[RRSIGField.algorithm] = key.algorithm
+        d[RRSIGField.labels] = UInt8(labels)
+        put32(d, RRSIGField.originalTTL, ttl)
+        put32(d, RRSIGField.expiration, signer.sign.now &+ zone.lifetime)
+        put32(d, RRSIGField.inception, signer.sign.now &- ZoneSigning.inceptionSkew)
+        put16(d, RRSIGField.keyTag, key.keyTag)
+        zone.signerName.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: d[RRSIGField.signerName..<fields]).copyMemory(from: $0)
+        }
+        let out = s.rrsig
+        let length = key.signer.sign(
+            UnsafeRawBufferPointer(rebasing: d[0..<signedEnd]),
+            into: UnsafeMutableRawBufferPointer(rebasing: out[fields...]))
+        guard length > 0 else {
+            s.counters.bump(s.counters.failures)
+            return nil
+        }
+        s.counters.bump(key.algorithm == 15 ? s.counters.ed25519 : s.counters.ecdsa)
+        UnsafeMutableRawBufferPointer(rebasing: out[0..<fields])
+            .copyMemory(from: UnsafeRawBufferPointer(rebasing: d[0..<fields]))
+        return UnsafeRawBufferPointer(rebasing: out[0..<(fields + length)])
     }
 
     /// Gives every record of `rrset` to the signer's scratch.
@@ -153,14 +215,14 @@ extension Responder {
     static func writeSigned(
         _ w: inout ResponseWriter, _ section: ResponseWriter.Section, owner: UnsafeRawBufferPointer?,
         name: UnsafeRawBufferPointer, zone: Zone, rrset: RRset, rotate: Bool, ttl: UInt32? = nil,
-        _ zs: ZoneSigning?, _ sign: Sign?
+        _ signer: ZoneSigner?
     ) -> Bool {
         guard writeRRset(&w, section, owner: owner, zone: zone, rrset: rrset, rotate: rotate, ttl: ttl) else {
             return false
         }
-        guard let zs, let sign else { return true }
-        addAll(rrset, sign.scratch)
-        return writeRRSIGs(&w, section, owner: owner, name: name, type: rrset.type, ttl: ttl ?? rrset.ttl, zs, sign)
+        guard let signer else { return true }
+        addAll(rrset, signer.sign.scratch)
+        return writeRRSIGs(&w, section, owner: owner, name: name, type: rrset.type, ttl: ttl ?? rrset.ttl, signer)
     }
 
     /// The compact denial's NSEC at `name` (RFC 9824 §3), with its RRSIGs, in authority. `node`
@@ -169,9 +231,9 @@ extension Responder {
     /// are the parent's to list.
     static func writeDenial(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone,
-        node: Int?, except: RRType? = nil, _ zs: ZoneSigning, _ sign: Sign
+        node: Int?, except: RRType? = nil, _ signer: ZoneSigner
     ) -> Bool {
-        let s = sign.scratch
+        let s = signer.sign.scratch
         let buf = s.nsec
         // The next name: `\000` prepended to the owner, the name's immediate successor in
         // canonical order (RFC 4034 §6.1); a name too long for it keeps itself.
@@ -239,30 +301,30 @@ extension Responder {
         guard w.writeRecord(.authority, owner: owner, type: .nsec, ttl: ttl, rdata: rdata) else { return false }
         s.begin()
         s.add(rdata, type: .nsec)
-        return writeRRSIGs(&w, .authority, owner: owner, name: name, type: .nsec, ttl: ttl, zs, sign)
+        return writeRRSIGs(&w, .authority, owner: owner, name: name, type: .nsec, ttl: ttl, signer)
     }
 
     /// A negative answer's authority section: the SOA, and when signing its RRSIGs and the NSEC.
     static func writeNegative(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone,
-        node: Int?, except: RRType? = nil, _ zs: ZoneSigning?, _ sign: Sign?
+        node: Int?, except: RRType? = nil, _ signer: ZoneSigner?
     ) -> Bool {
-        guard let zs, let sign else { return writeSOA(&w, zone) }
-        return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: node, except: except, zs, sign)
+        guard let signer else { return writeSOA(&w, zone) }
+        return writeSignedNegative(&w, owner: owner, name: name, zone: zone, node: node, except: except, signer)
     }
 
     /// A negative answer's authority section when signing: the SOA and its RRSIGs, then the NSEC.
     static func writeSignedNegative(
         _ w: inout ResponseWriter, owner: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer, zone: Zone,
-        node: Int?, except: RRType? = nil, _ zs: ZoneSigning, _ sign: Sign
+        node: Int?, except: RRType? = nil, _ signer: ZoneSigner
     ) -> Bool {
         let soa = zone.soa
         let wrote = zone.origin.wire.withUnsafeBytes { apex in
             writeSigned(
                 &w, .authority, owner: apex, name: apex, zone: zone, rrset: soa, rotate: false,
-                ttl: zone.negativeTTL, zs, sign)
+                ttl: zone.negativeTTL, signer)
         }
-        return wrote && writeDenial(&w, owner: owner, name: name, zone: zone, node: node, except: except, zs, sign)
+        return wrote && writeDenial(&w, owner: owner, name: name, zone: zone, node: node, except: except, signer)
     }
 
     /// Copies an uncompressed name lower-cased into `buffer` (length bytes are 0...63, never

@@ -36,7 +36,6 @@ struct StickyTests {
         let node = try #require(zone.names.find(try DNSName("www.example.com.")))
         let rrset = try #require(zone.nodes[node].rrsets.first { $0.type == .a })
         let b = try #require(h.plan.binding(zone: 0, slot: rrset.slot))
-        nonisolated(unsafe) let h = h
         return await onAThreadOfItsOwn {
             let addresses = h.plan.sets[b].addresses
             return Self.keys.map { key in

@@ -80,7 +80,7 @@ struct AgentServerTests {
         #expect(line.hasSuffix("% ready up\n"), "\(line)")
         #expect(AgentReport(reply: Array(line.utf8)).percent != nil)
         // The drain file turns the next sample into drain.
-        FileManager.default.createFile(atPath: drain, contents: nil)
+        #expect(FileManager.default.createFile(atPath: drain, contents: nil))
         var drained = false
         for _ in 0..<40 where !drained {
             try await Task.sleep(for: .milliseconds(100))
