@@ -9,6 +9,7 @@ public enum CanonicalOrder {
     /// Appends the key `precedes` reads: the labels of `wire` from the right, lower-cased, each
     /// behind its length byte. The last `suffix` bytes of `wire` (a common origin's wire form,
     /// root included; 1 for the root alone) are left out.
+    @inlinable
     public static func appendKey(
         of wire: UnsafeBufferPointer<UInt8>, droppingSuffix suffix: Int = 1, to key: inout [UInt8]
     ) {
@@ -42,7 +43,8 @@ public enum CanonicalOrder {
     }
 
     /// True when the name whose key is `x` comes before the one whose key is `y` in canonical order.
-    @inline(__always)
+    /// Inlinable: the zone build sorts a million names with it, from another module.
+    @inlinable @inline(__always)
     public static func precedes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         var j = 0

@@ -131,7 +131,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible, Comparable {
     }
 }
 
-@inline(__always)
+@inlinable @inline(__always)
 public func asciiLower(_ b: UInt8) -> UInt8 {
     (b &- 0x41) < 26 ? b | 0x20 : b
 }

@@ -4,7 +4,7 @@ import DNSWire
 /// lists of indices into the records in flat arrays (no array per owner or RRset: those
 /// allocations were most of a big zone's build time). Identical records (owner, type, class,
 /// rdata) are kept once: a linear check within the RRset, with a set once an RRset is large.
-struct RecordGroups {
+final class RecordGroups {
     struct SetInfo {
         var type: RRType
         var head: Int32
@@ -13,21 +13,25 @@ struct RecordGroups {
         var next: Int32
     }
 
+    // A class with constant fields: the build passes it around without copying six arrays.
     let records: [ResourceRecord]
-    private(set) var ownerIndex: NameIndex
+    let ownerIndex: NameIndex
     /// The first RRset of each owner, in `sets`; owners in the order first seen.
-    private(set) var firstSet: [Int32] = []
-    private(set) var sets: [SetInfo] = []
+    let firstSet: [Int32]
+    let sets: [SetInfo]
     /// The next record of the same RRset, by record index.
-    private(set) var nextRecord: [Int32]
-    private(set) var ownerNames: [DNSName] = []
+    let nextRecord: [Int32]
+    let ownerNames: [DNSName]
     /// Records kept (duplicates dropped).
-    private(set) var recordCount = 0
+    let recordCount: Int
 
     init(_ records: [ResourceRecord], origin: DNSName) throws(ZoneBuildError) {
-        self.records = records
-        ownerIndex = NameIndex(capacity: records.count / 2)
-        nextRecord = [Int32](repeating: -1, count: records.count)
+        var ownerIndex = NameIndex(capacity: records.count / 2)
+        var firstSet: [Int32] = []
+        var sets: [SetInfo] = []
+        var nextRecord = [Int32](repeating: -1, count: records.count)
+        var ownerNames: [DNSName] = []
+        var recordCount = 0
         var large: [Int: Set<[UInt8]>] = [:]  // key: set index
         var previousName: [UInt8] = []
         var previousOwner = -1
@@ -63,10 +67,20 @@ struct RecordGroups {
             }
             let count = sets[s].count
             if count < 32 {
-                if contains(r, inSet: s) { continue }
+                // A linear walk of a small set (a nested function would box the arrays it reads).
+                var m = Int(sets[s].head)
+                var duplicate = false
+                while m >= 0 {
+                    if records[m].rdata == r.rdata && records[m].rrClass == r.rrClass {
+                        duplicate = true
+                        break
+                    }
+                    m = Int(nextRecord[m])
+                }
+                if duplicate { continue }
                 if count == 31 {
                     var all: Set<[UInt8]> = [r.rdata]
-                    var m = Int(sets[s].head)
+                    m = Int(sets[s].head)
                     while m >= 0 {
                         all.insert(records[m].rdata)
                         m = Int(nextRecord[m])
@@ -81,16 +95,13 @@ struct RecordGroups {
             sets[s].count += 1
             recordCount += 1
         }
-    }
-
-    /// Whether RRset `s` holds a record with `r`'s class and rdata (a linear walk: small sets).
-    private func contains(_ r: ResourceRecord, inSet s: Int) -> Bool {
-        var m = Int(sets[s].head)
-        while m >= 0 {
-            if records[m].rdata == r.rdata && records[m].rrClass == r.rrClass { return true }
-            m = Int(nextRecord[m])
-        }
-        return false
+        self.records = records
+        self.ownerIndex = ownerIndex
+        self.firstSet = firstSet
+        self.sets = sets
+        self.nextRecord = nextRecord
+        self.ownerNames = ownerNames
+        self.recordCount = recordCount
     }
 
     /// Owner `o`'s RRset of `type`, if it has one.
