@@ -73,13 +73,20 @@ func check(
     switch decoded {
     case .drop:
         break
-    case .formErr(_, _, let questionEnd, _):
+    case .formErr(_, let flags, let questionEnd, _):
+        expect(m.answer.isEmpty && m.authority.isEmpty && m.additional.isEmpty, "an error with records")
+        expect(outcome.length <= 512, "an error of \(outcome.length) bytes")
+        // The opcode is judged before the body: one we do not implement is NOTIMP with no question.
+        let opcode = Header.opcode(flags)
+        if opcode != Opcode.query && opcode != Opcode.notify {
+            expect(m.rcode == RCode.notImp.rawValue, "unknown opcode \(opcode), malformed, answered \(m.rcode)")
+            expect(outcome.length == Header.size, "NOTIMP with a question (\(outcome.length) bytes)")
+            break
+        }
         expect(m.rcode == RCode.formErr.rawValue, "malformed query answered with rcode \(m.rcode)")
-        expect(m.answer.isEmpty && m.authority.isEmpty && m.additional.isEmpty, "FORMERR with records")
         if let end = questionEnd {
             expect(Array(response[Header.size..<end]) == Array(query[Header.size..<end]), "FORMERR question not echoed")
         }
-        expect(outcome.length <= 512, "FORMERR of \(outcome.length) bytes")
     case .query(let q):
         // The question echoed byte for byte (case included, RFC 1035 §7.3 / 0x20).
         expect(m.question.count == 1, "\(m.question.count) questions in the response")
