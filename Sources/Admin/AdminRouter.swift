@@ -41,6 +41,11 @@ public struct AdminRouter: Sendable {
             case .failure(let problem):
                 return .text(HTTPResponseStatus(statusCode: problem.status), problem.message)
             }
+        case (.GET, "/ready"):
+            // 200 when fit to serve, 503 with the reasons otherwise (one a line), for keepalived's
+            // track_script, anycast health checks and load balancers.
+            let reasons = await runtime.notReady()
+            return reasons.isEmpty ? .text(.ok, "ready") : .text(.serviceUnavailable, reasons.joined(separator: "\n"))
         case (.GET, "/metrics"):
             return AdminResponse(
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
@@ -48,12 +53,14 @@ public struct AdminRouter: Sendable {
         case (.POST, "/drain"), (.POST, "/undrain"), (.POST, "/reload"):
             if let denied = authorize(r) { return denied }
             return await mutate(r)
-        case (_, "/status"), (_, "/"), (_, "/metrics"), (_, "/explain"), (_, "/drain"), (_, "/undrain"), (_, "/reload"):
+        case (_, "/status"), (_, "/"), (_, "/metrics"), (_, "/explain"), (_, "/ready"), (_, "/drain"), (_, "/undrain"),
+            (_, "/reload"):
             return .text(.methodNotAllowed, "\(r.method) is not allowed on \(r.path)")
         default:
             return .text(
                 .notFound,
-                "no such endpoint: \(r.path) (try /, /status, /metrics, /explain, POST /drain, /undrain, /reload)")
+                "no such endpoint: \(r.path) (try /, /status, /ready, /metrics, /explain, POST /drain, /undrain, /reload)"
+            )
         }
     }
 

@@ -4,7 +4,7 @@ import NIOPosix
 /// One DNS exchange as a client, off the query path: a UDP query and its reply (NOTIFY, SOA
 /// checks), or a TCP query and a stream of framed messages (AXFR, IXFR). Every exchange has a
 /// deadline: the channel is closed when it passes.
-enum DNSClient {
+public enum DNSClient {
     struct Timeout: Error, CustomStringConvertible {
         var what: String
         var description: String { "timeout: \(what)" }
@@ -15,7 +15,7 @@ enum DNSClient {
     }
 
     /// Sends `query` over UDP and returns the first reply with the same id.
-    static func udp(_ query: [UInt8], to address: SocketAddress, timeout: TimeAmount, group: EventLoopGroup)
+    public static func udp(_ query: [UInt8], to address: SocketAddress, timeout: TimeAmount, group: EventLoopGroup)
         async throws -> [UInt8]
     {
         let bindHost = address.protocol == .inet6 ? "::" : "0.0.0.0"

@@ -94,9 +94,30 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show zones, pools and transfers of a running Carousel; exit 2 if anything is down or broken.")
     @Flag(name: .long, help: "Print the raw JSON of /status.") var json = false
+    @Flag(
+        name: .long,
+        help: "Only whether the instance is fit to serve (GET /ready): exit 0, or 1 with the reason (for track_script)."
+    )
+    var ready = false
     @OptionGroup var options: AdminOptions
 
     func run() async throws {
+        if ready {
+            // Unreachable, hung or not ready: 1, with the reason, so a health checker acts on all.
+            let reply: AdminClient.Reply
+            do {
+                reply = try options.client().request("GET", "/ready")
+            } catch {
+                printError("not ready: the admin API does not answer: \(error)")
+                throw ExitCode(1)
+            }
+            guard reply.status == 200 else {
+                printError("not ready: \(reply.body.trimmingCharacters(in: .whitespacesAndNewlines))")
+                throw ExitCode(1)
+            }
+            print("ready")
+            return
+        }
         let reply = try options.run("GET", "/status")
         guard reply.status == 200 else { try finish(reply); return }
         if json { print(reply.body) }

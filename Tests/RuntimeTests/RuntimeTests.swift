@@ -143,4 +143,24 @@ struct RuntimeTests {
         #expect(await runtime.prober.drainedAddresses.isEmpty)
         await world.finish()
     }
+
+    @Test("not ready before it listens, nor while a zone file has no version that loads")
+    func readiness() async throws {
+        let world = try World()
+        await world.runtime.reload()
+        #expect(await world.runtime.notReady() == ["not listening yet"])
+        try world.write(world.dir + "/zones/broken.test.zone", "$ORIGIN broken.test.\n@ IN SOA ns1 hostmaster (\n")
+        await world.runtime.poll()
+        let reasons = await world.runtime.notReady()
+        #expect(
+            reasons.count == 2
+                && reasons[0].hasPrefix("zone file \(world.dir)/zones/broken.test.zone has no version that loads: "),
+            "\(reasons)")
+        // A broken edit of a zone that loaded before keeps its last good version: still fit.
+        try FileManager.default.removeItem(atPath: world.dir + "/zones/broken.test.zone")
+        try world.write(world.zonePath, Self.zone(serial: 9, extra: "bad IN A 192.0.2.300"))
+        await world.runtime.poll()
+        #expect(await world.runtime.notReady() == ["not listening yet"])
+        await world.finish()
+    }
 }
