@@ -57,7 +57,9 @@ public struct TransferCollector: Sendable {
             }
             return false
         }
-        if ixfr && records[1].type == .soa {
+        // IXFR form: the second record is the SOA a first difference starts from, which carries
+        // an older serial. SOA n, SOA n is the AXFR form of a zone of only its SOA.
+        if ixfr && records[1].type == .soa && !(records.count == 2 && SOA.serial(records[1].rdata) == n) {
             return try incremental(n)
         }
         // AXFR form: ends at the second SOA.

@@ -108,6 +108,17 @@ import Testing
         #expect(up.result == .upToDate(soa(7)))
     }
 
+    /// An IXFR answered in AXFR form by a zone that holds only its SOA: SOA n, SOA n. The second
+    /// SOA is not the start of a difference (that one would carry our older serial) but the end of
+    /// a whole zone, so it is a full transfer of no other record, never "diffs" with none in them.
+    /// (Found by FuzzTransfer.)
+    @Test func collectorReadsAnIXFRInAXFRFormOfOnlyTheSOA() throws {
+        var c = TransferCollector(ixfr: true, ourSerial: 1)
+        #expect(try !c.add([soa(5)]))
+        #expect(try c.add([soa(5)]))
+        #expect(c.result == .full(soa: soa(5), records: []))
+    }
+
     /// `limits.zone_records` holds for transfers too: a zone of the limit arrives, one record
     /// more fails as it arrives, before the rest is read.
     @Test func collectorStopsPastTheRecordLimit() throws {
