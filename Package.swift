@@ -111,6 +111,7 @@ let package = Package(
             dependencies: [
                 "DNSWire", "DNSZone", "ZoneFiles", "Balancer", "Health", "Responder", "Transfer", "Listeners",
                 .product(name: "NIOCore", package: nio),
+                .product(name: "NIOConcurrencyHelpers", package: nio),
                 .product(name: "NIOPosix", package: nio),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

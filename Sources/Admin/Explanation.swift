@@ -62,7 +62,7 @@ extension CarouselRuntime {
             return .failure(.bad("type \(typeText): explain answers A or AAAA"))
         }
         let snapshot = self.snapshot
-        let health = await prober.view
+        let health = await healthView()
         let subnet = ClientSubnet(address: client.bytes, prefix: client.bytes.count * 8)!
         var option = [UInt8](repeating: 0, count: 20)
         let length = option.withUnsafeMutableBytes { subnet.write(scope: 0, into: $0) }

@@ -40,7 +40,7 @@ public final class MetricsExporter: Sendable {
         let counters = await server.queryCounters()
         let targets = await runtime.prober.status()
         return String(decoding: bytes, as: UTF8.self) + MetricsExporter.targetText(targets)
-            + MetricsExporter.memberText(await runtime.snapshot.plan, await runtime.prober.view, counters.answers)
+            + MetricsExporter.memberText(await runtime.snapshot.plan, await runtime.healthView(), counters.answers)
             + QueryCountersText.text(counters) + ServerStatsText.text(server.stats)
             + MetricsExporter.signingText(server.signingTotals())
     }

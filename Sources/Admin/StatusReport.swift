@@ -48,6 +48,8 @@ public struct StatusReport: Codable, Sendable {
         /// first (the address most clients use), 0…1.
         public var answersLastMinute: UInt64?
         public var answerShare: Double?
+        /// In a fleet: each fresh member's verdict on this member's target, and the quorum.
+        public var fleetVotes: FleetStatus.TargetVotes?
     }
 
     /// What a member's agent said (HAProxy's agent-check protocol) and its effect.
@@ -117,6 +119,8 @@ public struct StatusReport: Codable, Sendable {
     public var drained: [String]
     /// Present when the config has `transfers:` or `secondaries:`.
     public var transfers: TransferStatus?
+    /// Present when the config has `fleet:`: this instance, its role, every member and the votes.
+    public var fleet: FleetStatus?
 
     public static let version = "0.1.0"
 
@@ -164,8 +168,9 @@ extension StatusReport {
 extension CarouselRuntime {
     public func statusReport() async -> StatusReport {
         let targets = Dictionary(await prober.status().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let view = await prober.view
+        let view = await healthView()
         let drained = await prober.drainedAddresses
+        let fleetStatus = await fleet.status()
         let zones = cache.entries.keys.sorted().compactMap { file -> StatusReport.Zone? in
             let e = cache.entries[file]!
             guard let z = e.served else { return nil }
@@ -201,6 +206,8 @@ extension CarouselRuntime {
                 let a = targets[set.agents[m]]
                 let membership = plan.membership(set: i, member: m, health: view, in: cs)
                 var state = t?.state.description ?? (set.targets[m] < 0 ? "up" : "unknown")
+                // In a fleet the state answers follow is the fleet's.
+                if fleetStatus != nil, set.targets[m] >= 0 { state = view.state(set.targets[m]).description }
                 if set.drained[m] || (t?.drained ?? false) { state = "drained" }
                 let id = Int(set.counters[m])
                 let firsts = id < recent.firsts.count ? recent.firsts[id] : 0
@@ -218,7 +225,8 @@ extension CarouselRuntime {
                     agent: a?.agent.map { StatusReport.Agent($0, weight: set.weights[m]) },
                     slowStartUntil: rampEnds,
                     answersLastMinute: id < recent.answers.count ? recent.answers[id] : 0,
-                    answerShare: firstsTotal > 0 ? Double(firsts) / Double(firstsTotal) : 0)
+                    answerShare: firstsTotal > 0 ? Double(firsts) / Double(firstsTotal) : 0,
+                    fleetVotes: fleetStatus?.byTarget[set.targets[m]])
             }
             var entry = StatusReport.AddressSet(owner: owner, type: set.type.description, members: members)
             if set.isTiered {
@@ -236,6 +244,6 @@ extension CarouselRuntime {
         return StatusReport(
             version: StatusReport.version, startedAt: startedAt, reloads: reloads, zones: zones,
             errors: (configErrors + cache.errors.map(\.description)), pools: pools, drained: drained.sorted(),
-            transfers: await transfers.status())
+            transfers: await transfers.status(), fleet: fleetStatus)
     }
 }

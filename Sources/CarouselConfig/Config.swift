@@ -65,6 +65,8 @@ public struct Config: Sendable, Equatable {
     public var secondaries: [SecondaryZone] = []
     /// Zones signed online (DNSSEC), each with its key directory.
     public var dnssec: [DNSSECZone] = []
+    /// The instances this one shares health with; nil: it decides alone.
+    public var fleet: FleetSettings? = nil
     /// Where each pool, transfer and secondary is defined (same order as those lists), for
     /// messages that point back to it.
     public var lines = Lines()
@@ -74,6 +76,7 @@ public struct Config: Sendable, Equatable {
         public var transfers: [Int] = []
         public var secondaries: [Int] = []
         public var dnssec: [Int] = []
+        public var fleet = 0
         public init() {}
     }
 
@@ -234,6 +237,12 @@ public struct Config: Sendable, Equatable {
             let zones = r.dnssecZones(v, baseDirectory: x.baseDirectory)
             c.dnssec = zones.map(\.0)
             c.lines.dnssec = zones.map(\.line)
+        },
+        "fleet": { r, _, v, c, _ in
+            if let (fleet, line) = r.fleet(v, keys: c.tsigKeys) {
+                c.fleet = fleet
+                c.lines.fleet = line
+            }
         },
         "secondaries": { r, _, v, c, x in
             let zones = r.secondaries(v, keys: c.tsigKeys, baseDirectory: x.baseDirectory)

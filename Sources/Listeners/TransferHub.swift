@@ -20,6 +20,8 @@ public final class TransferHub: Sendable {
     let acceptNotify = ManagedAtomic<Bool>(false)
     /// Called with the zone of every accepted NOTIFY (set by the runtime).
     public let notifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
+    /// Called with the zone of every accepted NOTIFY from a fleet peer (set by the runtime).
+    public let fleetNotifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
     let logger: Logger
 
     init(logger: Logger) { self.logger = logger }
@@ -72,6 +74,8 @@ public final class TransferHub: Sendable {
         }
     }
 
+    static let fleetZones = (try? DNSName("fleet.invalid.")) ?? .root
+
     static func addressBytes(_ a: SocketAddress) -> [UInt8] {
         switch a {
         case .v4(let v4): return withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
@@ -91,7 +95,9 @@ public final class TransferHub: Sendable {
             let rcodeName = RCode(rawValue: UInt16(rcode))?.description ?? "\(rcode)"
             Counter(label: "carousel_transfers_total", dimensions: [("type", "\(type)"), ("rcode", rcodeName)])
                 .increment()
-            logger.info(
+            // A fleet's peers pull each other's observations at every change: not worth a line each.
+            logger.log(
+                level: zone.isSubdomain(of: TransferHub.fleetZones) ? .debug : .info,
                 "zone transfer",
                 metadata: [
                     "zone": "\(zone)", "type": "\(type)", "client": "\(client)", "rcode": "\(rcode)",
@@ -100,6 +106,9 @@ public final class TransferHub: Sendable {
         case .notified(let zone):
             logger.info("NOTIFY received", metadata: ["zone": "\(zone)", "from": "\(client)"])
             notifyHandler.withLockedValue { $0 }?(zone)
+        case .fleetNotified(let zone):
+            logger.debug("fleet NOTIFY received", metadata: ["zone": "\(zone)", "from": "\(client)"])
+            fleetNotifyHandler.withLockedValue { $0 }?(zone)
         case .notifyRefused(let zone):
             logger.notice("NOTIFY refused", metadata: ["zone": "\(zone)", "from": "\(client)"])
         case nil:

@@ -45,7 +45,7 @@ extension CarouselRuntime {
         }
         let poolNames = Set(sets.map { plan.pools[plan.sets[$0].pool].name })
         if drained && !force {
-            let view = await prober.view
+            let view = await healthView()
             for i in sets {
                 let set = plan.sets[i]
                 let others = set.addresses.indices.filter { m in

@@ -9,7 +9,7 @@ import TransferService
 extension CarouselRuntime {
     /// Why the instance is not ready; empty when it is: every zone file has a version that loaded
     /// (a broken edit of a served zone keeps the last good one, and stays ready), the listeners are
-    /// bound, and each answers a query over UDP within a second.
+    /// bound, each answers a query over UDP within a second, and in a fleet, a peer is heard.
     public func notReady() async -> [String] {
         var reasons: [String] = []
         for (file, entry) in cache.entries.sorted(by: { $0.key < $1.key }) where entry.good == nil {
@@ -18,6 +18,9 @@ extension CarouselRuntime {
         }
         if cache.entries.isEmpty && pulledZones.isEmpty { reasons.append("no zone is served") }
         guard listeners != nil else { return reasons + ["not listening yet"] }
+        if let f = await fleet.status(), f.role == "alone" {
+            reasons.append("alone: no fleet peer heard within \(config.fleet?.staleAfter ?? .seconds(3))")
+        }
         let origin = snapshot.catalog.zones.first?.origin ?? .root
         for address in config.listen {
             // A wildcard listener is asked on loopback.

@@ -11,6 +11,9 @@ extension CarouselRuntime {
     func startTransfers() async {
         let secondary = transfers.secondary
         server.transfers.notifyHandler.withLockedValue { $0 = { zone in secondary.notified(zone) } }
+        let fleet = self.fleet
+        server.transfers.fleetNotifyHandler.withLockedValue { $0 = { zone in fleet.notified(zone) } }
+        Task { await fleet.follow() }
         let primary = transfers.primary
         await primary.onServedSerialChange { await self.rebuild(force: true) }
         Task { await primary.followHealth() }
@@ -20,7 +23,7 @@ extension CarouselRuntime {
 
     func transfersPublished(catalog: Catalog, plan: BalancePlan) async {
         await transfers.primary.published(
-            setup: TransferSetup(config), catalog: catalog, plan: plan, health: await prober.view, snapshot: snapshot)
+            setup: TransferSetup(config), catalog: catalog, plan: plan, health: await healthView(), snapshot: snapshot)
         if started {
             await transfers.secondary.startSecondaries(
                 TransferSetup(config), onChange: { await self.rebuild(force: true) }, initialWait: .zero)

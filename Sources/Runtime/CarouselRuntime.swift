@@ -42,6 +42,9 @@ public actor CarouselRuntime {
     var listeners: Listeners?
     /// Zone transfers both ways (CarouselRuntime+Transfers.swift).
     public nonisolated let transfers: TransferCoordinator
+    /// The fleet's exchange of observations (CarouselRuntime+Fleet.swift); without `fleet:` it
+    /// hands the prober's views straight on.
+    public nonisolated let fleet: FleetExchange
     /// Zones pulled from primaries, served beside the zone files.
     var pulledZones: [Zone] = []
     /// Answer counter ids per (pool, address), kept across reloads.
@@ -77,12 +80,14 @@ public actor CarouselRuntime {
         self.transfers = transfers
         let history = AnswerHistory()
         self.history = history
-        self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in
+        let fleet = FleetExchange(hub: server.transfers, group: server.group, logger: logger) { view in
             server.publish(view)
             watch.check(view)
             transfers.primary.healthChanged(view)
             history.healthChanged(view)
         }
+        self.fleet = fleet
+        self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in fleet.localChanged(view) }
     }
 
     /// Loads everything, probes once (bounded by the longest check timeout) so the first answer
@@ -95,7 +100,7 @@ public actor CarouselRuntime {
         if bound > .zero {
             await prober.firstRound(within: bound + .milliseconds(200))
         }
-        let view = await prober.view
+        let view = await healthView()
         server.publish(view)
         watch.check(view)
         listeners = try await server.bind(config.listen, tcp: TCPSettings(config))
@@ -218,6 +223,7 @@ public actor CarouselRuntime {
         let ids = await prober.setTargets(
             BalancePlan.targets(of: catalog, pools: config.pools),
             slowStarts: BalancePlan.slowStarts(of: catalog, pools: config.pools))
+        await configureFleet(targets: ids)
         let plan = BalancePlan.build(
             catalog: catalog, pools: config.pools, ids: ids, poolDrains: await poolDrains(), counters: &answerCounters)
         let options = ResponderOptions(config)
@@ -229,7 +235,7 @@ public actor CarouselRuntime {
             Counter(label: "carousel_reloads_total").increment()
         }
         watch.setPlan(plan)
-        watch.check(await prober.view)
+        watch.check(await healthView())
         await history.setPlan(plan)
         await transfersPublished(catalog: catalog, plan: plan)
     }

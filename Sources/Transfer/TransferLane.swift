@@ -17,11 +17,33 @@ public enum TransferLane {
         public var secondaries: [DNSName: SecondaryZone] = [:]
         public var snapshot: Snapshot?
         public var health: HealthView = .empty
+        /// This instance's observation zone and its peers' zones, when it is part of a fleet.
+        public var fleet: FleetLane?
 
         public init() {}
 
-        /// NOTIFY is answered only for zones pulled from a primary (else NOTIMP, from the Responder).
-        public var acceptsNotify: Bool { !secondaries.isEmpty }
+        /// NOTIFY is answered only for zones pulled from a primary and in a fleet (else NOTIMP,
+        /// from the Responder).
+        public var acceptsNotify: Bool { !secondaries.isEmpty || fleet != nil }
+    }
+
+    /// What the lane serves of a fleet: this member's observation zone, to its peers only (every
+    /// exchange signed with the fleet's key, from a member's address), and the peers' zones whose
+    /// NOTIFYs it takes.
+    public struct FleetLane: Sendable {
+        public var origin: DNSName
+        public var key: TSIGKey
+        public var allow: [IPPrefix]
+        public var journal: ZoneJournal
+        public var peers: Set<DNSName>
+
+        public init(origin: DNSName, key: TSIGKey, allow: [IPPrefix], journal: ZoneJournal, peers: Set<DNSName>) {
+            self.origin = origin
+            self.key = key
+            self.allow = allow
+            self.journal = journal
+            self.peers = peers
+        }
     }
 
     /// What happened, for the caller's log and metrics.
@@ -30,6 +52,8 @@ public enum TransferLane {
         /// A NOTIFY for a zone we follow, from its primary: check the zone now.
         case notified(DNSName)
         case notifyRefused(DNSName)
+        /// A peer's NOTIFY of a new version of its observations: pull it now.
+        case fleetNotified(DNSName)
     }
 
     /// True for messages the lane answers: NOTIFY (when `acceptNotify`), AXFR, IXFR, and any query
@@ -64,6 +88,9 @@ public enum TransferLane {
         guard request.count >= Header.size else { return ([], nil) }
         let opcode = (request[2] >> 3) & 0xF
         if opcode == Opcode.notify { return notify(request, source: source, s, now: now) }
+        if let fleet = s.fleet, let q = try? Message.decode(request).question.first, q.name == fleet.origin {
+            return fleetQuery(request, q, source: source, tcp: tcp, fleet, now: now)
+        }
         if let q = try? Message.decode(request).question.first, q.type == .axfr || q.type == .ixfr {
             let catalog = s.snapshot?.catalog
             let out = TransferResponder.respond(
@@ -99,11 +126,45 @@ public enum TransferLane {
         return [TSIG.sign(reply, key: key, priorMAC: record.mac, time: now).message]
     }
 
+    /// A peer's question about this member's observation zone: AXFR and IXFR from its journal,
+    /// and any other query (the SOA a peer asks every second) answered from it, each only when
+    /// signed with the fleet's key and sent from a member's address.
+    static func fleetQuery(
+        _ request: [UInt8], _ q: Question, source: [UInt8], tcp: Bool, _ fleet: FleetLane, now: UInt64
+    ) -> ([[UInt8]], Event?) {
+        let policy = PrimaryZone(zone: fleet.origin, allow: fleet.allow, key: fleet.key)
+        let keyring = TSIGKeyring([fleet.key])
+        if q.type == .axfr || q.type == .ixfr {
+            let out = TransferResponder.respond(
+                to: request, source: source, tcp: tcp, keyring: keyring, primaries: [fleet.origin: policy],
+                journals: [fleet.origin: fleet.journal], serves: { _ in true }, now: now)
+            let rcode = out.first.map { $0[3] & 0xF } ?? 0
+            return (out, .transfer(zone: q.name, type: q.type, rcode: rcode, messages: out.count))
+        }
+        let verdict = keyring.verify(request: request, now: now)
+        if let e = TransferResponder.tsigFailure(request, verdict, now: now) { return ([e], nil) }
+        guard case .valid(let key, let record) = verdict, key == fleet.key, let m = try? Message.decode(request),
+            fleet.allow.contains(where: { $0.contains(source) })
+        else {
+            return ([TransferResponder.header(request, rcode: RCode.refused.rawValue)], nil)
+        }
+        var reply = Message(id: m.id, flags: Header.qrBit | Header.aaBit, rcode: RCode.noError.rawValue)
+        reply.question = [q]
+        if q.type == .soa || q.type == .any {
+            reply.answer = [fleet.journal.current.soa]
+        } else {
+            reply.authority = [fleet.journal.current.soa]
+        }
+        return ([TSIG.sign(reply.encode(), key: key, priorMAC: record.mac, time: now).message], nil)
+    }
+
     /// NOTIFY (RFC 1996 §3.7): for a zone we are a secondary of, signed when the zone has a key:
     /// acknowledged, and the zone is checked at once. Otherwise REFUSED (NOTAUTH for TSIG
     /// failures).
     static func notify(_ request: [UInt8], source: [UInt8], _ s: State, now: UInt64) -> ([[UInt8]], Event?) {
-        let verdict = s.keyring.verify(request: request, now: now)
+        // The fleet's key is known to the lane whether or not it is also listed for transfers.
+        let keyring = s.fleet.map { TSIGKeyring(Array(s.keyring.keys.values) + [$0.key]) } ?? s.keyring
+        let verdict = keyring.verify(request: request, now: now)
         if let e = TransferResponder.tsigFailure(request, verdict, now: now) { return ([e], nil) }
         guard let m = try? Message.decode(request), let q = m.question.first else {
             return ([TransferResponder.header(request, rcode: RCode.formErr.rawValue)], nil)
@@ -114,13 +175,17 @@ public enum TransferLane {
             key = k
             mac = r.mac
         }
-        let accepted = s.secondaries[q.name].map { $0.key == nil || $0.key == key } ?? false
+        let peer = s.fleet.map { $0.peers.contains(q.name) } ?? false
+        let accepted =
+            peer
+            ? (key != nil && key == s.fleet?.key)
+            : (s.secondaries[q.name].map { $0.key == nil || $0.key == key } ?? false)
         let rcode = accepted ? RCode.noError.rawValue : RCode.refused.rawValue
         var reply = Message(
             id: m.id, flags: Header.qrBit | UInt16(Opcode.notify) << 11 | (accepted ? Header.aaBit : 0), rcode: rcode)
         reply.question = [q]
         let bytes = reply.encode()
-        let event: Event = accepted ? .notified(q.name) : .notifyRefused(q.name)
+        let event: Event = accepted ? (peer ? .fleetNotified(q.name) : .notified(q.name)) : .notifyRefused(q.name)
         guard let key else { return ([bytes], event) }
         return ([TSIG.sign(bytes, key: key, priorMAC: mac, time: now).message], event)
     }

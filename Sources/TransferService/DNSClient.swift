@@ -15,10 +15,13 @@ public enum DNSClient {
     }
 
     /// Sends `query` over UDP and returns the first reply with the same id.
-    public static func udp(_ query: [UInt8], to address: SocketAddress, timeout: TimeAmount, group: EventLoopGroup)
+    /// `from` is the local address to send from (any when nil).
+    public static func udp(
+        _ query: [UInt8], to address: SocketAddress, from: String? = nil, timeout: TimeAmount, group: EventLoopGroup
+    )
         async throws -> [UInt8]
     {
-        let bindHost = address.protocol == .inet6 ? "::" : "0.0.0.0"
+        let bindHost = from ?? (address.protocol == .inet6 ? "::" : "0.0.0.0")
         let channel = try await DatagramBootstrap(group: group)
             .bind(host: bindHost, port: 0) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -42,11 +45,13 @@ public enum DNSClient {
 
     /// Sends `query` over TCP and hands every framed reply to `onMessage` until it returns true.
     static func tcp(
-        _ query: [UInt8], to address: SocketAddress, timeout: TimeAmount, group: EventLoopGroup,
-        onMessage: @escaping ([UInt8]) throws -> Bool
+        _ query: [UInt8], to address: SocketAddress, from: String? = nil, timeout: TimeAmount,
+        group: EventLoopGroup, onMessage: @escaping ([UInt8]) throws -> Bool
     ) async throws {
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(timeout)
+        var bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
+        if let from { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: from, port: 0)) }
+        let channel =
+            try await bootstrap
             .connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplyFrameDecoder()))

@@ -19,6 +19,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "ADDRESS:PORT to answer on, UDP and TCP (repeatable; overrides `listen`).")
     var listen: [String] = []
 
+    @Option(
+        name: .long,
+        help:
+            "This instance's id among fleet.members (also CAROUSEL_FLEET_SELF; default: fleet.self, or the member whose address is local)."
+    )
+    var fleetSelf: String?
+
     @Option(name: .long, help: "Event loops (default: one per core).")
     var threads: Int?
 
@@ -40,6 +47,14 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             if let threads { config.threads = threads }
+            if let id = fleetSelf ?? ProcessInfo.processInfo.environment["CAROUSEL_FLEET_SELF"] {
+                guard let fleet = config.fleet, fleet.members.contains(where: { $0.id == id }) else {
+                    throw CommandError(
+                        "--fleet-self \(id): not a member of fleet.members (\(config.fleet?.members.map(\.id).joined(separator: ", ") ?? "no fleet is configured"))"
+                    )
+                }
+                config.fleet?.selfID = id
+            }
         } catch {
             printError("\(error)")
             throw ExitCode(1)
@@ -68,12 +83,16 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "carousel")
         let listenOverride = config.listen, threadsOverride = config.threads, zonesOverride = options.zones
         let listenGiven = !listen.isEmpty, threadsGiven = threads != nil
+        let fleetSelfOverride = config.fleet?.selfID
         let runtime = CarouselRuntime(
             config: config, configPath: options.configPath,
             overrides: { c in
                 if listenGiven { c.listen = listenOverride }
                 if threadsGiven { c.threads = threadsOverride }
                 if !zonesOverride.isEmpty { c.zones = zonesOverride }
+                if let id = fleetSelfOverride, c.fleet?.members.contains(where: { $0.id == id }) == true {
+                    c.fleet?.selfID = id
+                }
             }, logger: logger)
         let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
         let registry = PrometheusCollectorRegistry()

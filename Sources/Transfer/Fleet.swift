@@ -1,0 +1,222 @@
+import DNSWire
+import Health
+
+/// One instance of a fleet (`fleet.members`): its id (a DNS label) and the address its DNS
+/// listener answers on, which is where its peers ask for its observations.
+public struct FleetMember: Sendable, Hashable {
+    public var id: String
+    public var address: HostPort
+
+    public init(id: String, address: HostPort) {
+        self.id = id
+        self.address = address
+    }
+}
+
+/// How many of a target's fresh observers must see it down for the fleet to take it out.
+public enum Quorum: Sendable, Hashable, CustomStringConvertible {
+    /// More than half of the observers that have a verdict.
+    case majority
+    /// At least this many (all of them when fewer have a verdict).
+    case count(Int)
+    /// At least this share, in percent, rounded up (never below one observer).
+    case percent(Int)
+
+    /// The down votes that take a target out when `voters` observers (≥ 1) have a verdict.
+    public func threshold(voters: Int) -> Int {
+        switch self {
+        case .majority: voters / 2 + 1
+        case .count(let n): min(n, voters)
+        case .percent(let p): max(1, (p * voters + 99) / 100)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .majority: "majority"
+        case .count(let n): "\(n)"
+        case .percent(let p): "\(p)%"
+        }
+    }
+}
+
+/// `fleet:` in the config: every instance, which one this is, the key that signs every exchange,
+/// the quorum, and how long a silent member keeps its votes.
+public struct FleetSettings: Sendable, Hashable {
+    public var members: [FleetMember]
+    /// This instance's id: from the config, the command line, or (nil here) the member whose
+    /// address is local, found at start.
+    public var selfID: String?
+    public var key: TSIGKey
+    public var quorum: Quorum
+    public var staleAfter: Duration
+    /// How often each instance asks every peer's SOA (and so notices a silent one).
+    public static let pollInterval: Duration = .seconds(1)
+
+    public init(
+        members: [FleetMember], selfID: String? = nil, key: TSIGKey, quorum: Quorum = .majority,
+        staleAfter: Duration = .seconds(3)
+    ) {
+        self.members = members
+        self.selfID = selfID
+        self.key = key
+        self.quorum = quorum
+        self.staleAfter = staleAfter
+    }
+
+    /// The zone in which a member serves what it observes: `<id>.fleet.invalid.` (RFC 6761's
+    /// `.invalid` is never delegated, so it cannot clash with a zone anyone serves).
+    public static func origin(of id: String) -> DNSName {
+        // Ids are checked to be DNS labels when the config is read.
+        (try? DNSName("\(id).fleet.invalid.")) ?? DNSName.root
+    }
+
+    /// The member whose observation zone `origin` is.
+    public func member(servingZone origin: DNSName) -> FleetMember? {
+        members.first { FleetSettings.origin(of: $0.id) == origin }
+    }
+}
+
+/// What one member observes, as a zone its peers transfer (the layout is a contract: the README's
+/// "Running a fleet" documents it):
+///
+///     ns1.fleet.invalid.  SOA   ns1.fleet.invalid. hostmaster.ns1.fleet.invalid. SERIAL 1 1 EXPIRE 0
+///     ns1.fleet.invalid.  NS    ns1.fleet.invalid.
+///     ns1.fleet.invalid.  TXT   "member=ns1"
+///     t<16 hex digits>.ns1.fleet.invalid.  TXT  "down" "192.0.2.10" "http:80:/health:200…"
+///
+/// One TXT per target this member has a verdict on (`up` or `down`; a target it has not judged
+/// yet is absent): the verdict, the target's address, then its check's fingerprint (in pieces of
+/// at most 255 bytes). The owner's label is a hash of address and fingerprint, so each target has
+/// one name; readers key targets by the text, never by the hash.
+public enum ObservationZone {
+    /// A version of `id`'s observation zone holding `verdicts` (by `TargetKey.description`).
+    public static func version(of id: String, serial: UInt32, verdicts: [(target: TargetKey, state: HealthState)])
+        -> ZoneVersion
+    {
+        let origin = FleetSettings.origin(of: id)
+        let rname = (try? DNSName("hostmaster.\(origin)")) ?? origin
+        var soa = origin.wire + rname.wire
+        for v in [serial, 1, 1, 600, 0] as [UInt32] { soa += bigEndian(v) }
+        var records = [
+            ResourceRecord(name: origin, type: .ns, ttl: 0, rdata: origin.wire),
+            ResourceRecord(name: origin, type: .txt, ttl: 0, rdata: txt(["member=\(id)"])),
+        ]
+        for (target, state) in verdicts where state != .unknown {
+            let text = target.description
+            let label = "t" + hex(Array(text.utf8).withUnsafeBytes { FNV1a.hash64($0) })
+            guard let owner = try? DNSName("\(label).\(origin)") else { continue }
+            var strings = ["\(state)", target.address]
+            var fingerprint = Substring(target.fingerprint)
+            repeat {
+                var piece = fingerprint.prefix(255)
+                while piece.utf8.count > 255 { piece = piece.dropLast() }
+                strings.append(String(piece))
+                fingerprint = fingerprint.dropFirst(piece.count)
+            } while !fingerprint.isEmpty
+            records.append(ResourceRecord(name: owner, type: .txt, ttl: 0, rdata: txt(strings)))
+        }
+        records.sort { a, b in a.name == b.name ? a.rdata.lexicographicallyPrecedes(b.rdata) : a.name < b.name }
+        return ZoneVersion(
+            origin: origin, soa: ResourceRecord(name: origin, type: .soa, ttl: 0, rdata: soa), records: records)
+    }
+
+    /// The verdicts in a transferred observation zone, by `TargetKey.description`; records that
+    /// are not verdicts are passed over.
+    public static func verdicts(in records: [ResourceRecord]) -> [String: HealthState] {
+        var out: [String: HealthState] = [:]
+        for r in records where r.type == .txt {
+            let strings = texts(r.rdata)
+            guard strings.count >= 3 else { continue }
+            let state: HealthState
+            switch strings[0] {
+            case "up": state = .up
+            case "down": state = .down
+            default: continue
+            }
+            out[strings[1] + " " + strings[2...].joined()] = state
+        }
+        return out
+    }
+
+    static func txt(_ strings: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for s in strings {
+            let bytes = Array(s.utf8.prefix(255))
+            out.append(UInt8(bytes.count))
+            out += bytes
+        }
+        return out
+    }
+
+    static func texts(_ rdata: [UInt8]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < rdata.count {
+            let n = Int(rdata[i])
+            guard i + 1 + n <= rdata.count else { return [] }
+            out.append(String(decoding: rdata[(i + 1)..<(i + 1 + n)], as: UTF8.self))
+            i += 1 + n
+        }
+        return out
+    }
+
+    static func bigEndian(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
+
+    static func hex(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}
+
+/// Every instance's view from the same observations: for each target, its fresh observers' votes
+/// against the quorum.
+public enum FleetTally {
+    /// One target's votes.
+    public struct Votes: Sendable, Equatable {
+        /// Member id → its verdict (`up` or `down`), for the fresh members that have one.
+        public var verdicts: [String: HealthState] = [:]
+        public var down: Int { verdicts.values.filter { $0 == .down }.count }
+        public var voters: Int { verdicts.count }
+
+        public init(verdicts: [String: HealthState] = [:]) { self.verdicts = verdicts }
+
+        /// The fleet's state: unknown without a vote, down when `quorum` of the voters say so.
+        public func state(_ quorum: Quorum) -> HealthState {
+            guard voters > 0 else { return .unknown }
+            return down >= quorum.threshold(voters: voters) ? .down : .up
+        }
+    }
+
+    /// The fleet's view: `local` (this instance's own, by target id) with each target's state
+    /// replaced by the quorum of this instance's verdict and the fresh peers' (`peers`: member id →
+    /// verdicts by `TargetKey.description`). Drains and weight factors stay as `local` has them.
+    public static func view(
+        local: HealthView, selfID: String, targets: [Int32: TargetKey], peers: [String: [String: HealthState]],
+        quorum: Quorum
+    ) -> HealthView {
+        var states = local.states
+        for (id, key) in targets where Int(id) < states.count {
+            let v = votes(local: local, id: id, selfID: selfID, key: key, peers: peers)
+            let drained = states[Int(id)] & HealthView.drainedBit
+            states[Int(id)] = v.state(quorum).rawValue | drained
+        }
+        return HealthView(states: states, factors: local.factors)
+    }
+
+    /// One target's votes: this instance's verdict and each fresh peer's.
+    public static func votes(
+        local: HealthView, id: Int32, selfID: String, key: TargetKey, peers: [String: [String: HealthState]]
+    ) -> Votes {
+        var v = Votes()
+        let own = local.state(id)
+        if own != .unknown { v.verdicts[selfID] = own }
+        let text = key.description
+        for (member, verdicts) in peers {
+            if let s = verdicts[text] { v.verdicts[member] = s }
+        }
+        return v
+    }
+}

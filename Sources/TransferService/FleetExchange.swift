@@ -1,0 +1,411 @@
+import DNSWire
+import Foundation
+import Health
+import Listeners
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+import Transfer
+
+/// A fleet's exchange of observations, over DNS: this instance serves what its own probes see as
+/// a small zone (`ObservationZone`, answered by the transfer lane to its peers), NOTIFYs every
+/// peer of each new version, asks every peer's SOA each second (which is also how a silent peer
+/// is noticed) and pulls a newer version by IXFR, every message signed with the fleet's key.
+/// From its own verdicts and the fresh peers' it makes the fleet's view (`FleetTally`) and hands
+/// it to `publish`, in place of the prober's. Without a fleet, the prober's views pass straight
+/// through.
+public actor FleetExchange {
+    let hub: TransferHub
+    let group: EventLoopGroup
+    let logger: Logger
+    let publish: @Sendable (HealthView) -> Void
+    /// True while a fleet is configured: the prober's views come here instead of going out.
+    nonisolated let active = NIOLockedValueBox(false)
+    nonisolated let localEvents: AsyncStream<HealthView>
+    nonisolated let localContinuation: AsyncStream<HealthView>.Continuation
+
+    var settings: FleetSettings?
+    var me: FleetMember?
+    var targets: [Int32: TargetKey] = [:]
+    var local = HealthView.empty
+    var journal: ZoneJournal?
+    var peers: [String: Peer] = [:]
+    var tasks: [String: Task<Void, Never>] = [:]
+    var wakeRequested: Set<String> = []
+    var published: HealthView?
+    var alone = false
+    var lastTally: [Int32: FleetTally.Votes] = [:]
+    var notifyTasks: [String: Task<Void, Never>] = [:]
+    var monitor: Task<Void, Never>?
+
+    /// What this instance knows of one peer.
+    struct Peer {
+        var member: FleetMember
+        /// The last version pulled: its SOA, records and verdicts.
+        var soa: ResourceRecord?
+        var records: [ResourceRecord] = []
+        var verdicts: [String: HealthState] = [:]
+        /// The last signed answer from it (an SOA, a transfer).
+        var lastHeard: ContinuousClock.Instant?
+        var lastHeardDate: Date?
+        var error: String?
+    }
+
+    public init(
+        hub: TransferHub, group: EventLoopGroup, logger: Logger, publish: @escaping @Sendable (HealthView) -> Void
+    ) {
+        self.hub = hub
+        self.group = group
+        self.logger = logger
+        self.publish = publish
+        (localEvents, localContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The prober's new view (from any thread): published as it is without a fleet, else one of
+    /// the fleet's votes.
+    public nonisolated func localChanged(_ view: HealthView) {
+        if active.withLockedValue({ $0 }) {
+            localContinuation.yield(view)
+        } else {
+            publish(view)
+        }
+    }
+
+    /// A peer's NOTIFY for its observation zone (from any thread).
+    public nonisolated func notified(_ zone: DNSName) {
+        Task { await self.wake(zone) }
+    }
+
+    func wake(_ zone: DNSName) {
+        guard let m = settings?.member(servingZone: zone) else { return }
+        wakeRequested.insert(m.id)
+    }
+
+    /// Follows the prober's views while the fleet is on (runs until cancelled).
+    public func follow() async {
+        for await view in localEvents { takeLocal(view) }
+    }
+
+    /// The view the query path has now (the fleet's, or the prober's without a fleet).
+    public var view: HealthView? { published }
+
+    /// Takes the config (nil: no fleet) with this instance's member id already resolved, the
+    /// probe targets' ids, and the prober's current view. Starts and stops peer loops to match.
+    public func configure(_ next: FleetSettings?, targets: [TargetKey: Int32], local: HealthView) {
+        self.targets = Dictionary(targets.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        self.local = local
+        guard let next, let selfID = next.selfID, let me = next.members.first(where: { $0.id == selfID }) else {
+            if settings != nil { logger.notice("fleet: off; serving from this instance's probes") }
+            settings = nil
+            self.me = nil
+            for t in tasks.values { t.cancel() }
+            tasks = [:]
+            peers = [:]
+            monitor?.cancel()
+            monitor = nil
+            hub.update { $0.fleet = nil }
+            active.withLockedValue { $0 = false }
+            published = nil
+            publish(local)
+            return
+        }
+        let starting = settings == nil
+        settings = next
+        self.me = me
+        active.withLockedValue { $0 = true }
+        let wanted = Dictionary(
+            next.members.filter { $0.id != selfID }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for (id, task) in tasks where wanted[id] == nil || wanted[id] != peers[id]?.member {
+            task.cancel()
+            tasks[id] = nil
+            peers[id] = nil
+        }
+        for (id, member) in wanted where tasks[id] == nil {
+            peers[id] = Peer(member: member)
+            tasks[id] = Task { await self.follow(peer: id) }
+        }
+        if starting {
+            alone = true
+            logger.notice(
+                "fleet: \(selfID) of \(next.members.map(\.id).joined(separator: ", ")); alone until a peer answers")
+            monitor = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    self.recompute()
+                }
+            }
+        }
+        observe()
+        recompute()
+    }
+
+    func takeLocal(_ view: HealthView) {
+        guard settings != nil else {
+            publish(view)
+            return
+        }
+        local = view
+        observe()
+        recompute()
+    }
+
+    /// Makes this instance's verdicts a new version of its observation zone when they changed,
+    /// serves it, and NOTIFYs the peers.
+    func observe() {
+        guard let settings, let me else { return }
+        let verdicts = targets.sorted { $0.key < $1.key }.map { (target: $0.value, state: local.state($0.key)) }
+        let origin = FleetSettings.origin(of: me.id)
+        var advanced = false
+        if var j = journal, j.current.origin == origin {
+            let next = ObservationZone.version(of: me.id, serial: j.current.serial &+ 1, verdicts: verdicts)
+            if !next.sameContent(as: j.current) {
+                advanced = j.advance(to: next)
+                journal = j
+            }
+        } else {
+            // Seconds since the epoch: a restarted member's serials still move forward.
+            let serial = UInt32(truncatingIfNeeded: UInt64(Date().timeIntervalSince1970))
+            journal = ZoneJournal(ObservationZone.version(of: me.id, serial: serial, verdicts: verdicts))
+            advanced = true
+        }
+        guard let journal else { return }
+        let allow = settings.members.compactMap { IPPrefix($0.address.host) }
+        let peerZones = Set(settings.members.filter { $0.id != me.id }.map { FleetSettings.origin(of: $0.id) })
+        let lane = TransferLane.FleetLane(
+            origin: origin, key: settings.key, allow: allow, journal: journal, peers: peerZones)
+        hub.update { $0.fleet = lane }
+        if advanced { notifyPeers(journal.current) }
+    }
+
+    /// Recomputes who is fresh and the fleet's view; publishes it when its meaning changed.
+    func recompute() {
+        guard let settings, let me else { return }
+        let now = ContinuousClock.now
+        let fresh = peers.filter { _, p in p.lastHeard.map { now - $0 < settings.staleAfter } ?? false }
+        let wasAlone = alone
+        alone = fresh.isEmpty
+        if alone != wasAlone {
+            if alone {
+                logger.warning("fleet: alone: no peer heard for \(settings.staleAfter); serving from own probes")
+            } else {
+                logger.notice("fleet: rejoined: \(fresh.keys.sorted().joined(separator: ", ")) heard")
+            }
+        }
+        Gauge(label: "carousel_fleet_alone").record(alone ? 1 : 0)
+        Gauge(label: "carousel_fleet_members_fresh").record(fresh.count + 1)
+        let votes = fresh.mapValues(\.verdicts)
+        var tally: [Int32: FleetTally.Votes] = [:]
+        for (id, key) in targets {
+            tally[id] = FleetTally.votes(local: local, id: id, selfID: me.id, key: key, peers: votes)
+        }
+        lastTally = tally
+        let view =
+            alone
+            ? local
+            : FleetTally.view(local: local, selfID: me.id, targets: targets, peers: votes, quorum: settings.quorum)
+        if let published, published.sameMeaning(as: view) { return }
+        published = view
+        publish(view)
+    }
+
+    /// One peer's loop: its SOA every `pollInterval` (at once on its NOTIFY), a transfer when its
+    /// serial moved.
+    func follow(peer id: String) async {
+        while !Task.isCancelled {
+            await refresh(id)
+            let until = ContinuousClock.now + FleetSettings.pollInterval
+            while ContinuousClock.now < until, !wakeRequested.contains(id), !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            wakeRequested.remove(id)
+        }
+    }
+
+    func refresh(_ id: String) async {
+        guard let settings, let me, let peer = peers[id] else { return }
+        let origin = FleetSettings.origin(of: id)
+        do {
+            let address = try SocketAddress(ipAddress: peer.member.address.host, port: peer.member.address.port)
+            let serial = try await soaSerial(origin, address, settings.key, from: me.address.host)
+            guard peers[id] != nil else { return }
+            heard(id)
+            if peers[id]?.soa.map({ SOA.serial($0.rdata) }) != serial {
+                try await pull(id, origin, address, settings.key, from: me.address.host)
+            }
+            if let e = peers[id]?.error {
+                logger.notice("fleet: \(id) answers again (was: \(e))")
+                peers[id]?.error = nil
+            }
+        } catch {
+            Counter(label: "carousel_fleet_exchanges_total", dimensions: [("result", "failed")]).increment()
+            if peers[id]?.error != "\(error)" {
+                logger.warning("fleet: \(id) at \(peer.member.address): \(error)")
+                peers[id]?.error = "\(error)"
+            }
+        }
+        recompute()
+    }
+
+    func heard(_ id: String) {
+        peers[id]?.lastHeard = .now
+        peers[id]?.lastHeardDate = Date()
+        Counter(label: "carousel_fleet_exchanges_total", dimensions: [("result", "ok")]).increment()
+    }
+
+    func soaSerial(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey, from: String) async throws -> UInt32 {
+        let (bytes, mac) = TSIG.sign(
+            Message.query(id: UInt16.random(in: 0...UInt16.max), zone, .soa, flags: 0).encode(), key: key)
+        let reply = try await DNSClient.udp(bytes, to: address, from: from, timeout: .seconds(1), group: group)
+        var v = TSIGStreamVerifier(key: key, requestMAC: mac)
+        try v.check(reply)
+        let m = try Message.decode(reply)
+        guard m.rcode == 0, let soa = m.answer.first(where: { $0.type == .soa }) else {
+            throw TransferFailure(
+                description: "SOA query answered \(RCode(rawValue: m.rcode)?.description ?? "\(m.rcode)")")
+        }
+        return SOA.serial(soa.rdata)
+    }
+
+    /// IXFR from the version held (AXFR without one), signed; the peer's verdicts replaced.
+    func pull(_ id: String, _ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey, from: String) async throws {
+        let ours = peers[id]?.soa
+        var q = Message.query(id: UInt16.random(in: 0...UInt16.max), zone, ours == nil ? .axfr : .ixfr, flags: 0)
+        if let ours { q.authority = [ours] }
+        let (bytes, mac) = TSIG.sign(q.encode(), key: key)
+        var collector = TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) })
+        collector.maxRecords = 1_000_000
+        let box = StreamBox(TransferStream(collector: collector, key: key, requestMAC: mac))
+        try await DNSClient.tcp(bytes, to: address, from: from, timeout: .seconds(5), group: group) { message in
+            try box.stream.take(message)
+        }
+        guard let result = box.stream.collector.result, peers[id] != nil else {
+            throw TransferFailure(description: "transfer ended early")
+        }
+        switch result {
+        case .upToDate:
+            return
+        case .full(let soa, let records):
+            peers[id]?.soa = soa
+            peers[id]?.records = records
+        case .incremental(let diffs):
+            let held = peers[id]?.records ?? []
+            guard let ours, let applied = TransferCollector.apply(diffs, to: ours, records: held) else {
+                peers[id]?.soa = nil  // start again with AXFR
+                throw TransferFailure(description: "IXFR diffs do not start from our serial")
+            }
+            peers[id]?.soa = applied.soa
+            peers[id]?.records = applied.records
+        }
+        let verdicts = ObservationZone.verdicts(in: peers[id]?.records ?? [])
+        peers[id]?.verdicts = verdicts
+        heard(id)
+    }
+
+    /// A signed NOTIFY of `version` to every peer, resent twice at most (each polls every second
+    /// anyway).
+    func notifyPeers(_ version: ZoneVersion) {
+        guard let settings, let me else { return }
+        for (id, peer) in peers {
+            notifyTasks[id]?.cancel()
+            let group = self.group
+            notifyTasks[id] = Task {
+                var m = Message(
+                    id: UInt16.random(in: 0...UInt16.max), flags: UInt16(Opcode.notify) << 11 | Header.aaBit)
+                m.question = [Question(name: version.origin, type: .soa)]
+                m.answer = [version.soa]
+                let bytes = TSIG.sign(m.encode(), key: settings.key).message
+                guard
+                    let address = try? SocketAddress(
+                        ipAddress: peer.member.address.host, port: peer.member.address.port)
+                else { return }
+                for timeout in [TimeAmount.milliseconds(250), .milliseconds(500)] {
+                    if Task.isCancelled { return }
+                    if (try? await DNSClient.udp(
+                        bytes, to: address, from: me.address.host, timeout: timeout, group: group))
+                        != nil
+                    {
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `fleet` object of `/status`.
+    public func status() -> FleetStatus? {
+        guard let settings, let me else { return nil }
+        let now = ContinuousClock.now
+        var members = [
+            FleetStatus.Member(
+                id: me.id, address: "\(me.address)", fresh: true, lastHeard: Date(), serial: journal?.current.serial,
+                error: nil)
+        ]
+        for m in settings.members where m.id != me.id {
+            let p = peers[m.id]
+            let fresh = p?.lastHeard.map { now - $0 < settings.staleAfter } ?? false
+            members.append(
+                FleetStatus.Member(
+                    id: m.id, address: "\(m.address)", fresh: fresh, lastHeard: p?.lastHeardDate,
+                    serial: p?.soa.map { SOA.serial($0.rdata) }, error: p?.error))
+        }
+        var votes: [String: FleetStatus.TargetVotes] = [:]
+        var byTarget: [Int32: FleetStatus.TargetVotes] = [:]
+        for (id, key) in targets {
+            guard let v = lastTally[id] else { continue }
+            byTarget[id] = FleetStatus.TargetVotes(
+                verdicts: v.verdicts.mapValues(\.description), down: v.down, voters: v.voters,
+                needed: v.voters > 0 ? settings.quorum.threshold(voters: v.voters) : 0,
+                state: alone ? local.state(id).description : v.state(settings.quorum).description)
+            votes[key.description] = byTarget[id]
+        }
+        return FleetStatus(
+            selfID: me.id, role: alone ? "alone" : "member", quorum: settings.quorum.description,
+            staleAfter: Double(settings.staleAfter.components.seconds)
+                + Double(settings.staleAfter.components.attoseconds) / 1e18,
+            members: members, targets: votes, byTarget: byTarget)
+    }
+
+    /// True while no peer is fresh (for `/ready`).
+    public var isAlone: Bool { settings != nil && alone }
+}
+
+/// The `fleet` object of `/status` (a contract, like the rest of it).
+public struct FleetStatus: Sendable, Codable, Equatable {
+    public struct Member: Sendable, Codable, Equatable {
+        public var id: String
+        public var address: String
+        public var fresh: Bool
+        public var lastHeard: Date?
+        /// The serial of its observation zone (this instance's own for `self`, else the last pulled).
+        public var serial: UInt32?
+        public var error: String?
+    }
+
+    public struct TargetVotes: Sendable, Codable, Equatable {
+        /// Member id → `up` or `down`.
+        public var verdicts: [String: String]
+        public var down: Int
+        public var voters: Int
+        /// Down votes that take the target out, of those voters.
+        public var needed: Int
+        /// What the fleet (or, alone, this instance) makes of it.
+        public var state: String
+    }
+
+    public var selfID: String
+    /// `member`, or `alone` while no peer is fresh.
+    public var role: String
+    public var quorum: String
+    public var staleAfter: Double
+    public var members: [Member]
+    /// By target (`address fingerprint`).
+    public var targets: [String: TargetVotes]
+    /// The same by probe target id (for the members of `/status`), not encoded.
+    public var byTarget: [Int32: TargetVotes] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case selfID = "self"
+        case role, quorum, members, targets, staleAfter
+    }
+}

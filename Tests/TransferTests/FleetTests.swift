@@ -1,0 +1,117 @@
+import DNSWire
+import Health
+import Testing
+
+@testable import Transfer
+
+/// The fleet's pure parts: the quorum, the observation zone's layout read back, the tally every
+/// instance makes alike, and what the transfer lane answers of a fleet (signed, members only).
+@Suite struct FleetTests {
+    let key = TSIGKey(
+        name: try! DNSName("fleet."), algorithm: .hmacSHA256, secret: Array("fleet-secret-0123456789abcdefghi".utf8))
+    let web = TargetKey(address: "192.0.2.10", check: Check(kind: .http(HTTPProbe()), port: 80))
+    let db = TargetKey(address: "2001:db8::5", check: Check(kind: .tcp, port: 5432))
+
+    @Test func quorumThresholds() {
+        #expect([1, 2, 3, 4, 5].map { Quorum.majority.threshold(voters: $0) } == [1, 2, 2, 3, 3])
+        #expect([1, 2, 3].map { Quorum.count(2).threshold(voters: $0) } == [1, 2, 2])
+        #expect([1, 2, 3, 6].map { Quorum.percent(34).threshold(voters: $0) } == [1, 1, 2, 3])
+        #expect([1, 3].map { Quorum.percent(100).threshold(voters: $0) } == [1, 3])
+    }
+
+    @Test func observationZoneReadsBack() throws {
+        let v = ObservationZone.version(of: "ns1", serial: 42, verdicts: [(web, .down), (db, .up), (web, .unknown)])
+        #expect(v.origin == (try DNSName("ns1.fleet.invalid.")))
+        #expect(v.serial == 42)
+        let read = ObservationZone.verdicts(in: v.records)
+        #expect(read == [web.description: .down, db.description: .up])
+        // One name per target, under the member's zone; NS and the member's TXT at the apex.
+        let owners = v.records.map(\.name)
+        #expect(Set(owners).count == 3)
+        #expect(v.records.contains { $0.type == .ns && $0.name == v.origin })
+        #expect(owners.allSatisfy { $0.isSubdomain(of: v.origin) })
+        // A fingerprint longer than one TXT string is cut into pieces and read back whole.
+        let long = TargetKey(
+            address: "192.0.2.11",
+            check: Check(kind: .http(HTTPProbe(path: "/" + String(repeating: "x", count: 400))), port: 80))
+        let lv = ObservationZone.version(of: "ns1", serial: 1, verdicts: [(long, .up)])
+        #expect(ObservationZone.verdicts(in: lv.records) == [long.description: .up])
+    }
+
+    @Test func tallyTakesTheQuorumOfFreshVoters() {
+        // Target 0 is web, 1 is db; this instance sees web down, db up.
+        let local = HealthView(states: [HealthState.down.rawValue, HealthState.up.rawValue | HealthView.drainedBit])
+        let targets: [Int32: TargetKey] = [0: web, 1: db]
+        func view(_ peers: [String: [String: HealthState]], _ q: Quorum = .majority) -> [HealthState] {
+            let v = FleetTally.view(local: local, selfID: "ns1", targets: targets, peers: peers, quorum: q)
+            return [v.state(0), v.state(1)]
+        }
+        // One of three sees web down: up for the fleet. Two of three: down.
+        #expect(view(["ns2": [web.description: .up], "ns3": [web.description: .up]]) == [.up, .up])
+        #expect(view(["ns2": [web.description: .down], "ns3": [web.description: .up]]) == [.down, .up])
+        // A peer without a verdict does not vote: one of two is not a majority of two.
+        #expect(view(["ns2": [web.description: .up], "ns3": [:]]) == [.up, .up])
+        #expect(view(["ns2": [web.description: .up]], .count(1)) == [.down, .up])
+        // Drains stay as this instance has them.
+        let v = FleetTally.view(local: local, selfID: "ns1", targets: targets, peers: [:], quorum: .majority)
+        #expect(v.isDrained(1) && !v.isDrained(0))
+        let votes = FleetTally.votes(
+            local: local, id: 0, selfID: "ns1", key: web, peers: ["ns2": [web.description: .down]])
+        #expect(votes.verdicts == ["ns1": .down, "ns2": .down] && votes.down == 2 && votes.voters == 2)
+    }
+
+    var lane: TransferLane.State {
+        var s = TransferLane.State()
+        let journal = ZoneJournal(ObservationZone.version(of: "ns1", serial: 7, verdicts: [(web, .down)]))
+        s.fleet = TransferLane.FleetLane(
+            origin: FleetSettings.origin(of: "ns1"), key: key, allow: [IPPrefix("127.0.0.2")!], journal: journal,
+            peers: [FleetSettings.origin(of: "ns2")])
+        return s
+    }
+
+    func ask(
+        _ type: RRType, zone: String = "ns1.fleet.invalid.", signer: TSIGKey?, from source: [UInt8] = [127, 0, 0, 2]
+    )
+        throws -> [Message]
+    {
+        var q = Message.query(id: 99, try DNSName(zone), type, flags: 0)
+        if type == .ixfr { q.authority = [ObservationZone.version(of: "ns1", serial: 7, verdicts: []).soa] }
+        var bytes = q.encode()
+        if let signer { bytes = TSIG.sign(bytes, key: signer, time: 1_800_000_000).message }
+        #expect(
+            TransferLane.intercepts(bytes.withUnsafeBytes { $0 }, acceptNotify: true)
+                == (signer != nil || type == .axfr || type == .ixfr))
+        let (replies, _) = TransferLane.answer(bytes, source: source, tcp: true, state: lane, now: 1_800_000_000)
+        return try replies.map { try Message.decode($0) }
+    }
+
+    @Test func laneServesTheObservationZoneToSignedMembersOnly() throws {
+        let soa = try ask(.soa, signer: key)
+        #expect(soa.count == 1 && soa[0].rcode == 0 && soa[0].answer.first.map { SOA.serial($0.rdata) } == 7)
+        let axfr = try ask(.axfr, signer: key)
+        #expect(ObservationZone.verdicts(in: axfr.flatMap(\.answer)) == [web.description: .down])
+        // Unsigned: refused; another key: NOTAUTH; from an address that is not a member's: refused.
+        #expect(try ask(.axfr, signer: nil).first?.rcode == RCode.refused.rawValue)
+        let other = TSIGKey(name: try DNSName("other."), algorithm: .hmacSHA256, secret: Array("x".utf8))
+        #expect(try ask(.soa, signer: other).first?.rcode == RCode.notAuth.rawValue)
+        #expect(try ask(.soa, signer: key, from: [192, 0, 2, 1]).first?.rcode == RCode.refused.rawValue)
+        #expect(try ask(.axfr, signer: key, from: [192, 0, 2, 1]).first?.rcode == RCode.refused.rawValue)
+    }
+
+    @Test func laneTakesSignedNotifyFromPeers() throws {
+        func notify(_ zone: String, _ signer: TSIGKey?) throws -> (UInt16, TransferLane.Event?) {
+            var m = Message(id: 5, flags: UInt16(Opcode.notify) << 11 | Header.aaBit)
+            m.question = [Question(name: try DNSName(zone), type: .soa)]
+            var bytes = m.encode()
+            if let signer { bytes = TSIG.sign(bytes, key: signer, time: 1_800_000_000).message }
+            let (replies, event) = TransferLane.answer(
+                bytes, source: [127, 0, 0, 2], tcp: false, state: lane, now: 1_800_000_000)
+            return (try Message.decode(replies[0]).rcode, event)
+        }
+        let peer = try DNSName("ns2.fleet.invalid.")
+        #expect(try notify("ns2.fleet.invalid.", key) == (0, .fleetNotified(peer)))
+        #expect(try notify("ns2.fleet.invalid.", nil) == (RCode.refused.rawValue, .notifyRefused(peer)))
+        #expect(try notify("ns9.fleet.invalid.", key).0 == RCode.refused.rawValue)
+        #expect(lane.acceptsNotify)
+    }
+}
