@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""What a fleet test asks from inside a network namespace (dig and curl would cost a process a
+query; this keeps a 10 ms cadence):
+  watch NAME ADDRESS absent|present TIMEOUT SERVER...  the wall-clock time at which each server's
+      answer for NAME A first lacks (or holds) ADDRESS: {"server": time}, null for never
+  steady NAME SECONDS SERVER...  every distinct answer (sorted addresses) each server gave, asking
+      every 100 ms: {"server": [[...], ...]}
+  get URL                        the body of an HTTP GET
+Servers are ADDRESS (port 53)."""
+import json, random, socket, struct, sys, time, urllib.request
+
+
+def query(server, name, timeout=0.3):
+    qid = random.randint(0, 0xFFFF)
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(q, (server, 53))
+        while True:
+            r, _ = s.recvfrom(4096)
+            if len(r) >= 12 and struct.unpack(">H", r[:2])[0] == qid:
+                break
+    except OSError:
+        return None
+    finally:
+        s.close()
+    an = struct.unpack(">H", r[6:8])[0]
+    i = 12
+    while r[i] != 0:  # the question's name (never compressed)
+        i += 1 + r[i]
+    i += 5
+    out = []
+    for _ in range(an):
+        while True:  # owner: labels, or a pointer that ends it
+            if r[i] & 0xC0 == 0xC0:
+                i += 2
+                break
+            if r[i] == 0:
+                i += 1
+                break
+            i += 1 + r[i]
+        rtype, _, _, rdlen = struct.unpack(">HHIH", r[i:i + 10])
+        i += 10
+        if rtype == 1 and rdlen == 4:
+            out.append(socket.inet_ntoa(r[i:i + 4]))
+        i += rdlen
+    return sorted(out)
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "watch":
+        name, address, want, timeout = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+        servers = sys.argv[6:]
+        seen = {s: None for s in servers}
+        deadline = time.time() + timeout
+        while time.time() < deadline and any(v is None for v in seen.values()):
+            for s in servers:
+                if seen[s] is not None:
+                    continue
+                a = query(s, name)
+                if a is not None and (address in a) == (want == "present"):
+                    seen[s] = time.time()
+            time.sleep(0.01)
+        print(json.dumps(seen))
+    elif mode == "steady":
+        name, seconds = sys.argv[2], float(sys.argv[3])
+        servers = sys.argv[4:]
+        seen = {s: [] for s in servers}
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for s in servers:
+                a = query(s, name)
+                a = a if a is not None else ["no answer"]
+                if a not in seen[s]:
+                    seen[s].append(a)
+            time.sleep(0.1)
+        print(json.dumps(seen))
+    elif mode == "get":
+        with urllib.request.urlopen(sys.argv[2], timeout=5) as r:
+            sys.stdout.write(r.read().decode())
+
+
+main()
