@@ -66,7 +66,8 @@ struct FleetNetTests {
         /// The members' status, as their admin API gives it (from inside their namespaces).
         func status(_ member: String) async throws -> [String: Any] {
             let r = try await lab.run(member, ["python3", client, "get", "http://127.0.0.1:8053/status"])
-            guard r.status == 0, let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            guard r.status == 0,
+                let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
             else { throw HarnessError("status of \(member): \(r.stderr)") }
             return json
         }
@@ -158,7 +159,9 @@ struct FleetNetTests {
         }
     }
 
-    @Test("a killed backend leaves every instance's answers within interval × fall + 1 s, all within 0.25 s; it comes back the same way")
+    @Test(
+        "a killed backend leaves every instance's answers within interval × fall + 1 s, all within 0.25 s; it comes back the same way"
+    )
     func killedBackendLeavesTogether() async throws {
         try await withFleet { fleet in
             let dead = fleet.backend(0)
@@ -181,7 +184,9 @@ struct FleetNetTests {
             let unsigned = try await fleet.lab.run(
                 "m2", ["dig", "-b", fleet.address("m2"), "@\(fleet.address("m1"))", "m1.fleet.invalid", "AXFR"])
             #expect(unsigned.stdout.contains("Transfer failed"), "\(unsigned.stdout)")
-            print("fleet: a killed backend left the three instances' answers after \(times.map { String(format: "%.2f", $0 - killed) }.sorted()) s")
+            print(
+                "fleet: a killed backend left the three instances' answers after \(times.map { String(format: "%.2f", $0 - killed) }.sorted()) s"
+            )
 
             try fleet.startBackend(0)
             let started = Date().timeIntervalSince1970
@@ -208,14 +213,17 @@ struct FleetNetTests {
             let member = try #require(members.first { $0["address"] as? String == backend })
             #expect(member["state"] as? String == "up" && member["in_answers"] as? Bool == true, "\(member)")
             let votes = try #require(member["fleet_votes"] as? [String: Any], "\(member)")
-            #expect(votes["down"] as? Int == 1 && votes["voters"] as? Int == 3 && votes["needed"] as? Int == 2, "\(votes)")
+            #expect(
+                votes["down"] as? Int == 1 && votes["voters"] as? Int == 3 && votes["needed"] as? Int == 2, "\(votes)")
             #expect((votes["verdicts"] as? [String: String])?["m1"] == "down", "\(votes)")
             let log = fleet.log("m1").split(separator: "\n").filter { $0.contains("\(backend) http:8080/") }
             #expect(log.last?.contains("→ down") == true, "\(log)")
         }
     }
 
-    @Test("one instance cut off from its peers answers alone from its own probes and says so; it rejoins within two intervals")
+    @Test(
+        "one instance cut off from its peers answers alone from its own probes and says so; it rejoins within two intervals"
+    )
     func cutOffFromPeers() async throws {
         try await withFleet { fleet in
             for peer in ["m1", "m2"] { try await fleet.lab.cut("m3", from: fleet.address(peer)) }
@@ -236,7 +244,9 @@ struct FleetNetTests {
             let rejoined = try await fleet.waitForRole("m3", "member", limit: 10)
             let seconds = try #require(rejoined, "m3 did not rejoin\n\(fleet.log("m3"))")
             #expect(seconds <= 2 * FleetNetTests.interval + 0.5, "rejoined after \(seconds) s")
-            print("fleet: a member cut off from its peers said alone after \(alone ?? -1) s, rejoined \(seconds) s after the links came back")
+            print(
+                "fleet: a member cut off from its peers said alone after \(alone ?? -1) s, rejoined \(seconds) s after the links came back"
+            )
         }
     }
 
@@ -250,7 +260,9 @@ struct FleetNetTests {
             let members = try #require(m1["members"] as? [[String: Any]])
             let m3 = try #require(members.first { $0["id"] as? String == "m3" })
             #expect(m3["fresh"] as? Bool == false, "\(m3)")
-            #expect((m3["error"] as? String ?? "").contains("BADSIG") || (m3["error"] as? String ?? "").contains("TSIG"), "\(m3)")
+            #expect(
+                (m3["error"] as? String ?? "").contains("BADSIG") || (m3["error"] as? String ?? "").contains("TSIG"),
+                "\(m3)")
             let targets = try #require(m1["targets"] as? [String: [String: Any]])
             for (t, v) in targets {
                 #expect((v["verdicts"] as? [String: String])?["m3"] == nil, "\(t): \(v)")
