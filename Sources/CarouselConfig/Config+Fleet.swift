@@ -16,7 +16,10 @@ extension YAMLReader {
         var quorumNode: Node?
         var staleAfter: Duration = .seconds(3)
         var selfNode: Node?
-        for (k, v) in mapping(node, "fleet", known: ["members", "self", "tsig", "quorum", "stale_after"]) {
+        var observers: Int?
+        var observersNode: Node?
+        let known: Set = ["members", "self", "tsig", "quorum", "stale_after", "observers_per_target"]
+        for (k, v) in mapping(node, "fleet", known: known) {
             let p = "fleet.\(k)"
             switch k {
             case "members": members = fleetMembers(v)
@@ -29,6 +32,9 @@ extension YAMLReader {
             case "quorum":
                 quorumNode = v
                 quorum = self.quorum(v, p) ?? quorum
+            case "observers_per_target":
+                observersNode = v
+                if v.scalar?.string != "all" { observers = int(v, p, range: 1...1000) }
             default:
                 if let d = duration(v, p, range: .seconds(1)...(.seconds(600))) { staleAfter = d }
             }
@@ -41,8 +47,13 @@ extension YAMLReader {
                 selfNode, "fleet.self",
                 "\(selfID) is not one of the members (\(members.map(\.id).joined(separator: ", ")))")
         }
-        if case .count(let n) = quorum, n > members.count, !members.isEmpty {
-            fail(quorumNode, "fleet.quorum", "\(n) can never be met by \(members.count) members")
+        if let observers, observers > members.count, !members.isEmpty {
+            fail(observersNode, "fleet.observers_per_target", "\(observers) is more than the \(members.count) members")
+        }
+        let voters = min(observers ?? members.count, members.count)
+        if case .count(let n) = quorum, n > voters, !members.isEmpty {
+            let who = observers != nil && voters < members.count ? "observers per target" : "members"
+            fail(quorumNode, "fleet.quorum", "\(n) can never be met by \(voters) \(who)")
         }
         guard let key else {
             if keyNode == nil {
@@ -50,7 +61,12 @@ extension YAMLReader {
             }
             return nil
         }
-        return (FleetSettings(members: members, selfID: selfID, key: key, quorum: quorum, staleAfter: staleAfter), line)
+        return (
+            FleetSettings(
+                members: members, selfID: selfID, key: key, quorum: quorum, staleAfter: staleAfter,
+                observersPerTarget: observers == members.count ? nil : observers),
+            line
+        )
     }
 
     /// `majority`, a count (`2`) or a percentage (`"34%"`).

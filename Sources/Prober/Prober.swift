@@ -55,6 +55,9 @@ public actor Prober {
     var firstRoundWaiters: [Int: AsyncStream<Void>.Continuation] = [:]
     var nextWaiter = 0
     var lastSaveError: String?
+    /// Targets this instance leaves to other members of its fleet (`observers_per_target`): not
+    /// probed, their state unknown (so they carry no verdict) until they are its again.
+    var unobserved: Set<Int32> = []
 
     /// Loads `stateFile` if there is one; its fresh states become the initial states of the
     /// targets that match them.
@@ -203,7 +206,7 @@ public actor Prober {
 
     private func startLoop(_ id: Int32) {
         let target = targets[Int(id)]
-        guard target.active, !target.looping, target.key.check.isChecked else { return }
+        guard target.active, !target.looping, target.key.check.isChecked, !unobserved.contains(id) else { return }
         if startEngineProbe(id) { return }
         guard let commands else { return }
         targets[Int(id)].looping = true
@@ -213,11 +216,11 @@ public actor Prober {
     /// One target's loop: probe, record, sleep until `interval` ±10% after the probe started.
     /// It ends when the target is removed or the run is cancelled.
     private func probeLoop(_ id: Int32, group: any EventLoopGroup) async {
-        while targets[Int(id)].active && !Task.isCancelled {
+        while targets[Int(id)].active && !Task.isCancelled && !unobserved.contains(id) {
             let key = targets[Int(id)].key
             let started = ContinuousClock.now
             let result = await Probe.run(key, on: group)
-            guard targets[Int(id)].active, !Task.isCancelled else { break }
+            guard targets[Int(id)].active, !Task.isCancelled, !unobserved.contains(id) else { break }
             record(id, result)
             let factor = Double.random(in: 0.9...1.1)
             let delay = Duration.nanoseconds(Int64(Double(key.check.timing.interval.nanoseconds) * factor))
@@ -228,6 +231,36 @@ public actor Prober {
             }
         }
         targets[Int(id)].looping = false
+    }
+
+    /// In a fleet with `observers_per_target`: the targets other members probe. Those newly left
+    /// stop being probed and forget their state (unknown: no verdict); those newly taken start at
+    /// once. Agents are always read by every instance (their weights are each instance's own).
+    public func setUnobserved(_ ids: Set<Int32>) {
+        let next = ids.filter { Int($0) < targets.count && targets[Int($0)].agent == nil }
+        let before = unobserved
+        unobserved = next
+        var changed = false
+        for id in next.subtracting(before) {
+            let i = Int(id)
+            stopEngineProbe(id)
+            let timing = targets[i].key.check.timing
+            if targets[i].key.check.isChecked {
+                targets[i].machine = RiseFall(rise: timing.rise, fall: timing.fall, now: Date())
+            }
+            targets[i].awaitingFirst = false
+            changed = true
+            logger.info("\(describe(targets[i])) left to other fleet members")
+        }
+        for id in before.subtracting(next) where Int(id) < targets.count && targets[Int(id)].active {
+            logger.info("\(describe(targets[Int(id)])) probed here again")
+            startLoop(id)
+        }
+        if changed {
+            publishIfChanged()
+            save()
+        }
+        checkFirstRound()
     }
 
     func checkFirstRound() {

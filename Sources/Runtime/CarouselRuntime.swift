@@ -80,14 +80,20 @@ public actor CarouselRuntime {
         self.transfers = transfers
         let history = AnswerHistory()
         self.history = history
-        let fleet = FleetExchange(hub: server.transfers, group: server.group, logger: logger) { view in
+        let probers = NIOLockedValueBox<Prober?>(nil)
+        let fleet = FleetExchange(
+            hub: server.transfers, group: server.group, logger: logger,
+            leave: { ids in await probers.withLockedValue { $0 }?.setUnobserved(ids) }
+        ) { view in
             server.publish(view)
             watch.check(view)
             transfers.primary.healthChanged(view)
             history.healthChanged(view)
         }
         self.fleet = fleet
-        self.prober = Prober(logger: logger, stateFile: config.stateFile) { view in fleet.localChanged(view) }
+        let prober = Prober(logger: logger, stateFile: config.stateFile) { view in fleet.localChanged(view) }
+        self.prober = prober
+        probers.withLockedValue { $0 = prober }
     }
 
     /// Loads everything, probes once (bounded by the longest check timeout) so the first answer

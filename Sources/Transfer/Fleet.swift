@@ -50,18 +50,32 @@ public struct FleetSettings: Sendable, Hashable {
     public var key: TSIGKey
     public var quorum: Quorum
     public var staleAfter: Duration
+    /// How many live members probe each target (nil: all of them), chosen by rendezvous hashing.
+    public var observersPerTarget: Int?
     /// How often each instance asks every peer's SOA (and so notices a silent one).
     public static let pollInterval: Duration = .seconds(1)
 
     public init(
         members: [FleetMember], selfID: String? = nil, key: TSIGKey, quorum: Quorum = .majority,
-        staleAfter: Duration = .seconds(3)
+        staleAfter: Duration = .seconds(3), observersPerTarget: Int? = nil
     ) {
         self.members = members
         self.selfID = selfID
         self.key = key
         self.quorum = quorum
         self.staleAfter = staleAfter
+        self.observersPerTarget = observersPerTarget
+    }
+
+    /// The members that probe `target` (`TargetKey.description`) when `live` are up: the
+    /// `observersPerTarget` highest by rendezvous hashing (all of them without a limit). When one
+    /// goes silent only its targets move, each to its next choice; when it returns they move back.
+    public func observers(of target: String, live: [String]) -> Set<String> {
+        guard let n = observersPerTarget, n < live.count else { return Set(live) }
+        let ranked = live.map { id -> (UInt64, String) in
+            (Array("\(id)\n\(target)".utf8).withUnsafeBytes { FNV1a.hash64($0) }, id)
+        }.sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+        return Set(ranked.prefix(n).map(\.1))
     }
 
     /// The zone in which a member serves what it observes: `<id>.fleet.invalid.` (RFC 6761's
@@ -193,13 +207,14 @@ public enum FleetTally {
     /// The fleet's view: `local` (this instance's own, by target id) with each target's state
     /// replaced by the quorum of this instance's verdict and the fresh peers' (`peers`: member id →
     /// verdicts by `TargetKey.description`). Drains and weight factors stay as `local` has them.
+    /// `observers` gives each target's observers (nil: every member votes): only theirs count.
     public static func view(
         local: HealthView, selfID: String, targets: [Int32: TargetKey], peers: [String: [String: HealthState]],
-        quorum: Quorum
+        quorum: Quorum, observers: (Int32) -> Set<String>? = { _ in nil }
     ) -> HealthView {
         var states = local.states
         for (id, key) in targets where Int(id) < states.count {
-            let v = votes(local: local, id: id, selfID: selfID, key: key, peers: peers)
+            let v = votes(local: local, id: id, selfID: selfID, key: key, peers: peers, observers: observers(id))
             let drained = states[Int(id)] & HealthView.drainedBit
             states[Int(id)] = v.state(quorum).rawValue | drained
         }
@@ -208,13 +223,14 @@ public enum FleetTally {
 
     /// One target's votes: this instance's verdict and each fresh peer's.
     public static func votes(
-        local: HealthView, id: Int32, selfID: String, key: TargetKey, peers: [String: [String: HealthState]]
+        local: HealthView, id: Int32, selfID: String, key: TargetKey, peers: [String: [String: HealthState]],
+        observers: Set<String>? = nil
     ) -> Votes {
         var v = Votes()
         let own = local.state(id)
-        if own != .unknown { v.verdicts[selfID] = own }
+        if own != .unknown, observers?.contains(selfID) ?? true { v.verdicts[selfID] = own }
         let text = key.description
-        for (member, verdicts) in peers {
+        for (member, verdicts) in peers where observers?.contains(member) ?? true {
             if let s = verdicts[text] { v.verdicts[member] = s }
         }
         return v

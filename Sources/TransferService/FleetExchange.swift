@@ -20,6 +20,9 @@ public actor FleetExchange {
     let group: EventLoopGroup
     let logger: Logger
     let publish: @Sendable (HealthView) -> Void
+    /// Tells the prober which targets other members probe (`observers_per_target`).
+    let leave: @Sendable (Set<Int32>) async -> Void
+    var unobserved: Set<Int32> = []
     /// True while a fleet is configured: the prober's views come here instead of going out.
     nonisolated let active = NIOLockedValueBox(false)
     nonisolated let localEvents: AsyncStream<HealthView>
@@ -36,6 +39,7 @@ public actor FleetExchange {
     var published: HealthView?
     var alone = false
     var lastTally: [Int32: FleetTally.Votes] = [:]
+    var lastObservers: [Int32: Set<String>] = [:]
     var notifyTasks: [String: Task<Void, Never>] = [:]
     var monitor: Task<Void, Never>?
 
@@ -53,11 +57,14 @@ public actor FleetExchange {
     }
 
     public init(
-        hub: TransferHub, group: EventLoopGroup, logger: Logger, publish: @escaping @Sendable (HealthView) -> Void
+        hub: TransferHub, group: EventLoopGroup, logger: Logger,
+        leave: @escaping @Sendable (Set<Int32>) async -> Void = { _ in },
+        publish: @escaping @Sendable (HealthView) -> Void
     ) {
         self.hub = hub
         self.group = group
         self.logger = logger
+        self.leave = leave
         self.publish = publish
         (localEvents, localContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -108,6 +115,7 @@ public actor FleetExchange {
             active.withLockedValue { $0 = false }
             published = nil
             publish(local)
+            setUnobserved([])
             return
         }
         let starting = settings == nil
@@ -195,18 +203,41 @@ public actor FleetExchange {
         Gauge(label: "carousel_fleet_alone").record(alone ? 1 : 0)
         Gauge(label: "carousel_fleet_members_fresh").record(fresh.count + 1)
         let votes = fresh.mapValues(\.verdicts)
+        // Who probes what: the targets' observers among the live members (alone: all of them here).
+        let live = [me.id] + fresh.keys.sorted()
+        var observers: [Int32: Set<String>] = [:]
+        var left: Set<Int32> = []
+        if settings.observersPerTarget != nil {
+            for (id, key) in targets {
+                let o = settings.observers(of: key.description, live: live)
+                observers[id] = o
+                if !o.contains(me.id) { left.insert(id) }
+            }
+        }
+        setUnobserved(left)
         var tally: [Int32: FleetTally.Votes] = [:]
         for (id, key) in targets {
-            tally[id] = FleetTally.votes(local: local, id: id, selfID: me.id, key: key, peers: votes)
+            tally[id] = FleetTally.votes(
+                local: local, id: id, selfID: me.id, key: key, peers: votes, observers: observers[id])
         }
         lastTally = tally
+        lastObservers = observers
         let view =
             alone
             ? local
-            : FleetTally.view(local: local, selfID: me.id, targets: targets, peers: votes, quorum: settings.quorum)
+            : FleetTally.view(
+                local: local, selfID: me.id, targets: targets, peers: votes, quorum: settings.quorum,
+                observers: { observers[$0] })
         if let published, published.sameMeaning(as: view) { return }
         published = view
         publish(view)
+    }
+
+    func setUnobserved(_ ids: Set<Int32>) {
+        guard ids != unobserved else { return }
+        unobserved = ids
+        let leave = self.leave
+        Task { await leave(ids) }
     }
 
     /// One peer's loop: its SOA every `pollInterval` (at once on its NOTIFY), a transfer when its
@@ -354,6 +385,7 @@ public actor FleetExchange {
         for (id, key) in targets {
             guard let v = lastTally[id] else { continue }
             byTarget[id] = FleetStatus.TargetVotes(
+                observers: lastObservers[id].map { $0.sorted() } ?? ([me.id] + peers.keys.sorted()),
                 verdicts: v.verdicts.mapValues(\.description), down: v.down, voters: v.voters,
                 needed: v.voters > 0 ? settings.quorum.threshold(voters: v.voters) : 0,
                 state: alone ? local.state(id).description : v.state(settings.quorum).description)
@@ -383,6 +415,9 @@ public struct FleetStatus: Sendable, Codable, Equatable {
     }
 
     public struct TargetVotes: Sendable, Codable, Equatable {
+        /// The members that probe it (all of them without `observers_per_target`; among the live
+        /// ones, else).
+        public var observers: [String]
         /// Member id → `up` or `down`.
         public var verdicts: [String: String]
         public var down: Int

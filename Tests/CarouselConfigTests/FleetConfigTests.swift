@@ -91,6 +91,18 @@ import Transfer
             )
             #expect(e == ["carousel.yaml:6: fleet.quorum: \(message)"], "\(e)")
         }
+        let members = "fleet:\n  members: [{ id: a, address: \"10.0.0.1:53\" }, { id: b, address: \"10.0.0.2:53\" }, { id: c, address: \"10.0.0.3:53\" }]\n  tsig: fleet\n"
+        #expect(
+            errors(members + "  observers_per_target: 4\n") == [
+                "carousel.yaml:6: fleet.observers_per_target: 4 is more than the 3 members"
+            ])
+        #expect(
+            errors(members + "  observers_per_target: 2\n  quorum: 3\n") == [
+                "carousel.yaml:7: fleet.quorum: 3 can never be met by 2 observers per target"
+            ])
+        #expect(errors(members + "  observers_per_target: all\n").isEmpty)
+        let two = try? Config.parse(Self.keys + members + "  observers_per_target: 2\n", file: "c").get()
+        #expect(two?.fleet?.observersPerTarget == 2)
         let unknown = errors(
             "fleet:\n  members: [{ id: a, address: \"10.0.0.1:53\" }, { id: b, address: \"10.0.0.2:53\" }]\n  tsig: fleet\n  observers: 2\n"
         )

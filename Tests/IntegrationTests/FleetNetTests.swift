@@ -35,9 +35,25 @@ struct FleetNetTests {
         var addresses: [String] { FleetNetTests.members.keys.sorted().map(address) }
         func backend(_ i: Int) -> String { "\(NetLab.subnet).\(FleetNetTests.backends[i])" }
 
+        var backendLogs: [String: String] = [:]
+        var observers: Int?
+
         func startBackend(_ i: Int) throws {
+            let name = "backend\(i)-\(UUID())"
+            backendLogs[backend(i)] = name
             backends[backend(i)] = try lab.spawn(
-                "back", ["python3", "-m", "http.server", "8080", "--bind", backend(i)], name: "backend\(i)-\(UUID())")
+                "back", ["python3", "-m", "http.server", "8080", "--bind", backend(i)], name: name)
+        }
+
+        /// The members' addresses that probed backend `i` (http.server logs every request to
+        /// stderr), each with its count, from the log's line `from` on.
+        func probes(_ i: Int, from: Int = 0) -> (sources: [String: Int], lines: Int) {
+            let lines = lab.output(backendLogs[backend(i)]!).split(separator: "\n")
+            var sources: [String: Int] = [:]
+            for line in lines.dropFirst(from) where line.contains("\"GET / ") {
+                sources[String(line.prefix { $0 != " " }), default: 0] += 1
+            }
+            return (sources, lines.count)
         }
 
         func config(_ member: String, key: String) -> String {
@@ -59,6 +75,7 @@ struct FleetNetTests {
               tsig: fleet
               quorum: majority
               stale_after: 3s
+            \(observers.map { "  observers_per_target: \($0)" } ?? "")
 
             """
         }
@@ -116,10 +133,11 @@ struct FleetNetTests {
     /// Builds the lab, starts the backends and the three members, waits until every member hears
     /// both others and answers both backends; stops everything on every exit path.
     func withFleet(
-        wrongKey: Set<String> = [], _ body: (Fleet) async throws -> Void
+        wrongKey: Set<String> = [], observers: Int? = nil, _ body: (Fleet) async throws -> Void
     ) async throws {
         try await withNetLab { lab in
             let fleet = Fleet(lab: lab)
+            fleet.observers = observers
             // .20 first: the address the client asks from, which no test cuts.
             try await lab.add("back", octets: [20] + FleetNetTests.backends)
             for (m, o) in FleetNetTests.members.sorted(by: { $0.key < $1.key }) { try await lab.add(m, octets: [o]) }
@@ -246,6 +264,49 @@ struct FleetNetTests {
             #expect(seconds <= 2 * FleetNetTests.interval + 0.5, "rejoined after \(seconds) s")
             print(
                 "fleet: a member cut off from its peers said alone after \(alone ?? -1) s, rejoined \(seconds) s after the links came back"
+            )
+        }
+    }
+
+    @Test(
+        "observers_per_target 2 of 3: each backend is probed by two members; a killed member's targets move within one interval"
+    )
+    func sharedProbing() async throws {
+        try await withFleet(observers: 2) { fleet in
+            try await Task.sleep(for: .seconds(2))  // the first exchanges have settled who probes what
+            let marks = FleetNetTests.backends.indices.map { fleet.probes($0).lines }
+            let window = 6.0
+            try await Task.sleep(for: .seconds(window))
+            var probers: [Set<String>] = []
+            for i in FleetNetTests.backends.indices {
+                let (sources, _) = fleet.probes(i, from: marks[i])
+                // Two members, about once an interval each (3 with `all`: two thirds of the load).
+                #expect(sources.count == 2, "backend \(i) probed by \(sources)")
+                let total = sources.values.reduce(0, +)
+                #expect(Double(total) >= 2 * window * 0.7 && Double(total) <= 2 * window * 1.3, "\(sources)")
+                probers.append(Set(sources.keys))
+            }
+            // Kill a member that probes backend 0: its targets go to the member that did not.
+            let victim = try #require(
+                FleetNetTests.members.keys.sorted().first { probers[0].contains(fleet.address($0)) })
+            fleet.servers[victim]?.kill()
+            let killed = ContinuousClock.now
+            let heir = try #require(
+                fleet.addresses.first { $0 != fleet.address(victim) && !probers[0].contains($0) })
+            let before = fleet.probes(0).lines
+            var taken: Double?
+            while Poll.seconds(since: killed) < 3 + 2 * FleetNetTests.interval + 1 {
+                if fleet.probes(0, from: before).sources[heir] != nil {
+                    taken = Poll.seconds(since: killed)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let seconds = try #require(taken, "\(heir) never probed backend 0 after \(victim) died")
+            // Noticed as silent after stale_after (3 s); probed by its heir within one interval more.
+            #expect(seconds <= 3 + FleetNetTests.interval * 1.1 + 0.5, "\(seconds) s")
+            print(
+                "fleet: observers_per_target 2 of 3: each backend probed by 2 members; a killed member's target taken over \(seconds) s after the kill"
             )
         }
     }

@@ -60,6 +60,35 @@ import Testing
         #expect(votes.verdicts == ["ns1": .down, "ns2": .down] && votes.down == 2 && votes.voters == 2)
     }
 
+    @Test func rendezvousMovesOnlyASilentMembersTargets() {
+        var settings = FleetSettings(
+            members: ["a", "b", "c"].map { FleetMember(id: $0, address: HostPort(host: "10.0.0.1", port: 53)) }, key: key,
+            observersPerTarget: 2)
+        let targets = (0..<300).map { "192.0.2.\($0 % 250) tcp:\(80 + $0 / 250)" }
+        let all = targets.map { settings.observers(of: $0, live: ["a", "b", "c"]) }
+        #expect(all.allSatisfy { $0.count == 2 })
+        // Each member probes about two thirds of the targets.
+        for m in ["a", "b", "c"] {
+            let share = Double(all.filter { $0.contains(m) }.count) / Double(targets.count)
+            #expect(share > 0.55 && share < 0.78, "\(m): \(share)")
+        }
+        // c goes silent: only its targets move (to a and b); the others keep their observers.
+        let without = targets.map { settings.observers(of: $0, live: ["a", "b"]) }
+        for i in targets.indices {
+            if all[i].contains("c") { #expect(without[i] == ["a", "b"]) } else { #expect(without[i] == all[i]) }
+        }
+        // The order of the live list does not matter; without a limit, everyone observes.
+        #expect(targets.map { settings.observers(of: $0, live: ["c", "a", "b"]) } == all)
+        settings.observersPerTarget = nil
+        #expect(settings.observers(of: targets[0], live: ["a", "b", "c"]) == ["a", "b", "c"])
+        // Only the observers' verdicts count.
+        let local = HealthView(states: [HealthState.down.rawValue])
+        let votes = FleetTally.votes(
+            local: local, id: 0, selfID: "a", key: web, peers: ["b": [web.description: .down], "c": [web.description: .up]],
+            observers: ["b", "c"])
+        #expect(votes.verdicts == ["b": .down, "c": .up])
+    }
+
     var lane: TransferLane.State {
         var s = TransferLane.State()
         let journal = ZoneJournal(ObservationZone.version(of: "ns1", serial: 7, verdicts: [(web, .down)]))
