@@ -91,7 +91,8 @@ import Transfer
             )
             #expect(e == ["carousel.yaml:6: fleet.quorum: \(message)"], "\(e)")
         }
-        let members = "fleet:\n  members: [{ id: a, address: \"10.0.0.1:53\" }, { id: b, address: \"10.0.0.2:53\" }, { id: c, address: \"10.0.0.3:53\" }]\n  tsig: fleet\n"
+        let members =
+            "fleet:\n  members: [{ id: a, address: \"10.0.0.1:53\" }, { id: b, address: \"10.0.0.2:53\" }, { id: c, address: \"10.0.0.3:53\" }]\n  tsig: fleet\n"
         #expect(
             errors(members + "  observers_per_target: 4\n") == [
                 "carousel.yaml:6: fleet.observers_per_target: 4 is more than the 3 members"

@@ -62,7 +62,8 @@ import Testing
 
     @Test func rendezvousMovesOnlyASilentMembersTargets() {
         var settings = FleetSettings(
-            members: ["a", "b", "c"].map { FleetMember(id: $0, address: HostPort(host: "10.0.0.1", port: 53)) }, key: key,
+            members: ["a", "b", "c"].map { FleetMember(id: $0, address: HostPort(host: "10.0.0.1", port: 53)) },
+            key: key,
             observersPerTarget: 2)
         let targets = (0..<300).map { "192.0.2.\($0 % 250) tcp:\(80 + $0 / 250)" }
         let all = targets.map { settings.observers(of: $0, live: ["a", "b", "c"]) }
@@ -84,7 +85,8 @@ import Testing
         // Only the observers' verdicts count.
         let local = HealthView(states: [HealthState.down.rawValue])
         let votes = FleetTally.votes(
-            local: local, id: 0, selfID: "a", key: web, peers: ["b": [web.description: .down], "c": [web.description: .up]],
+            local: local, id: 0, selfID: "a", key: web,
+            peers: ["b": [web.description: .down], "c": [web.description: .up]],
             observers: ["b", "c"])
         #expect(votes.verdicts == ["b": .down, "c": .up])
     }
