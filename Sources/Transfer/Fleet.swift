@@ -108,49 +108,79 @@ public enum ObservationZone {
     public static func version(of id: String, serial: UInt32, verdicts: [(target: TargetKey, state: HealthState)])
         -> ZoneVersion
     {
+        let records = apex(of: id) + verdicts.compactMap { record(of: id, $0.target, $0.state) }
+        return ZoneVersion(origin: FleetSettings.origin(of: id), soa: soa(of: id, serial: serial), records: records)
+    }
+
+    /// The zone's SOA at `serial`.
+    public static func soa(of id: String, serial: UInt32) -> ResourceRecord {
         let origin = FleetSettings.origin(of: id)
         let rname = (try? DNSName("hostmaster.\(origin)")) ?? origin
-        var soa = origin.wire + rname.wire
-        for v in [serial, 1, 1, 600, 0] as [UInt32] { soa += bigEndian(v) }
-        var records = [
+        var rdata = origin.wire + rname.wire
+        for v in [serial, 1, 1, 600, 0] as [UInt32] { rdata += bigEndian(v) }
+        return ResourceRecord(name: origin, type: .soa, ttl: 0, rdata: rdata)
+    }
+
+    /// The records at the zone's apex besides the SOA: NS, and the member's TXT.
+    public static func apex(of id: String) -> [ResourceRecord] {
+        let origin = FleetSettings.origin(of: id)
+        return [
             ResourceRecord(name: origin, type: .ns, ttl: 0, rdata: origin.wire),
             ResourceRecord(name: origin, type: .txt, ttl: 0, rdata: txt(["member=\(id)"])),
         ]
-        for (target, state) in verdicts where state != .unknown {
-            let text = target.description
-            let label = "t" + hex(Array(text.utf8).withUnsafeBytes { FNV1a.hash64($0) })
-            guard let owner = try? DNSName("\(label).\(origin)") else { continue }
-            var strings = ["\(state)", target.address]
-            var fingerprint = Substring(target.fingerprint)
-            repeat {
-                var piece = fingerprint.prefix(255)
-                while piece.utf8.count > 255 { piece = piece.dropLast() }
-                strings.append(String(piece))
-                fingerprint = fingerprint.dropFirst(piece.count)
-            } while !fingerprint.isEmpty
-            records.append(ResourceRecord(name: owner, type: .txt, ttl: 0, rdata: txt(strings)))
+    }
+
+    /// The TXT of one verdict; nil for `unknown` (no verdict, no record).
+    public static func record(of id: String, _ target: TargetKey, _ state: HealthState) -> ResourceRecord? {
+        guard state != .unknown else { return nil }
+        let text = target.description
+        let label = "t" + hex(Array(text.utf8).withUnsafeBytes { FNV1a.hash64($0) })
+        guard let owner = try? DNSName("\(label).\(FleetSettings.origin(of: id))") else { return nil }
+        var strings = ["\(state)", target.address]
+        var fingerprint = Substring(target.fingerprint)
+        repeat {
+            var piece = fingerprint.prefix(255)
+            while piece.utf8.count > 255 { piece = piece.dropLast() }
+            strings.append(String(piece))
+            fingerprint = fingerprint.dropFirst(piece.count)
+        } while !fingerprint.isEmpty
+        return ResourceRecord(name: owner, type: .txt, ttl: 0, rdata: txt(strings))
+    }
+
+    /// One verdict read from a record: the target (`TargetKey.description`) and its state; nil
+    /// for records that are not verdicts.
+    public static func verdict(in r: ResourceRecord) -> (target: String, state: HealthState)? {
+        guard r.type == .txt else { return nil }
+        let strings = texts(r.rdata)
+        guard strings.count >= 3 else { return nil }
+        switch strings[0] {
+        case "up": return (strings[1] + " " + strings[2...].joined(), .up)
+        case "down": return (strings[1] + " " + strings[2...].joined(), .down)
+        default: return nil
         }
-        records.sort { a, b in a.name == b.name ? a.rdata.lexicographicallyPrecedes(b.rdata) : a.name < b.name }
-        return ZoneVersion(
-            origin: origin, soa: ResourceRecord(name: origin, type: .soa, ttl: 0, rdata: soa), records: records)
     }
 
     /// The verdicts in a transferred observation zone, by `TargetKey.description`; records that
     /// are not verdicts are passed over.
     public static func verdicts(in records: [ResourceRecord]) -> [String: HealthState] {
         var out: [String: HealthState] = [:]
-        for r in records where r.type == .txt {
-            let strings = texts(r.rdata)
-            guard strings.count >= 3 else { continue }
-            let state: HealthState
-            switch strings[0] {
-            case "up": state = .up
-            case "down": state = .down
-            default: continue
-            }
-            out[strings[1] + " " + strings[2...].joined()] = state
+        for r in records {
+            if let v = verdict(in: r) { out[v.target] = v.state }
         }
         return out
+    }
+
+    /// `verdicts` brought forward by IXFR diffs (each one's deleted records, then its added
+    /// ones), without the zone's records.
+    public static func apply(_ diffs: [ZoneDiff], to verdicts: inout [String: HealthState]) {
+        for d in diffs {
+            for r in d.deleted {
+                if let v = verdict(in: r), verdicts[v.target] == v.state { verdicts[v.target] = nil }
+            }
+            for r in d.added {
+                if let v = verdict(in: r) { verdicts[v.target] = v.state }
+            }
+        }
     }
 
     static func txt(_ strings: [String]) -> [UInt8] {
@@ -208,13 +238,22 @@ public enum FleetTally {
     /// replaced by the quorum of this instance's verdict and the fresh peers' (`peers`: member id →
     /// verdicts by `TargetKey.description`). Drains and weight factors stay as `local` has them.
     /// `observers` gives each target's observers (nil: every member votes): only theirs count.
+    /// `targets` gives each target id's `TargetKey.description`.
     public static func view(
-        local: HealthView, selfID: String, targets: [Int32: TargetKey], peers: [String: [String: HealthState]],
+        local: HealthView, selfID: String, targets: [Int32: String], peers: [String: [String: HealthState]],
         quorum: Quorum, observers: (Int32) -> Set<String>? = { _ in nil }
     ) -> HealthView {
+        var tally: [Int32: Votes] = [:]
+        for (id, target) in targets {
+            tally[id] = votes(local: local, id: id, selfID: selfID, target: target, peers: peers, observers: observers(id))
+        }
+        return view(local: local, tally: tally, quorum: quorum)
+    }
+
+    /// The view from votes already counted.
+    public static func view(local: HealthView, tally: [Int32: Votes], quorum: Quorum) -> HealthView {
         var states = local.states
-        for (id, key) in targets where Int(id) < states.count {
-            let v = votes(local: local, id: id, selfID: selfID, key: key, peers: peers, observers: observers(id))
+        for (id, v) in tally where Int(id) < states.count {
             let drained = states[Int(id)] & HealthView.drainedBit
             states[Int(id)] = v.state(quorum).rawValue | drained
         }
@@ -223,15 +262,14 @@ public enum FleetTally {
 
     /// One target's votes: this instance's verdict and each fresh peer's.
     public static func votes(
-        local: HealthView, id: Int32, selfID: String, key: TargetKey, peers: [String: [String: HealthState]],
+        local: HealthView, id: Int32, selfID: String, target: String, peers: [String: [String: HealthState]],
         observers: Set<String>? = nil
     ) -> Votes {
         var v = Votes()
         let own = local.state(id)
         if own != .unknown, observers?.contains(selfID) ?? true { v.verdicts[selfID] = own }
-        let text = key.description
         for (member, verdicts) in peers where observers?.contains(member) ?? true {
-            if let s = verdicts[text] { v.verdicts[member] = s }
+            if let s = verdicts[target] { v.verdicts[member] = s }
         }
         return v
     }

@@ -32,6 +32,16 @@ public struct ZoneJournal: Sendable {
         return true
     }
 
+    /// Makes `next` current when the caller knows what changed (`diff`, from the current version
+    /// to `next`): no comparison of the two versions' records, for zones that change a few
+    /// records at a time among many (a fleet's observations). `next`'s serial must be newer.
+    public mutating func advance(to next: ZoneVersion, diff: ZoneDiff) {
+        precondition(Serial.greater(next.serial, current.serial), "a known diff needs a newer serial")
+        diffs.append(diff)
+        current = next
+        trim()
+    }
+
     mutating func trim() {
         while diffs.count > maxDiffs { diffs.removeFirst() }
         var total = diffs.reduce(0) { $0 + $1.added.count + $1.deleted.count }

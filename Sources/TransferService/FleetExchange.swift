@@ -31,6 +31,16 @@ public actor FleetExchange {
     var settings: FleetSettings?
     var me: FleetMember?
     var targets: [Int32: TargetKey] = [:]
+    /// Each target's `TargetKey.description`, the name its verdicts go by (made once per config).
+    var descriptions: [Int32: String] = [:]
+    /// This instance's zone as it stands: each target's verdict and record, in target id order.
+    var ownStates: [Int32: HealthState] = [:]
+    var ownRecords: [Int32: ResourceRecord] = [:]
+    var order: [Int32] = []
+    /// Something a view depends on changed since the last `recompute` (besides who is fresh).
+    var dirty = true
+    var lastFresh: Set<String> = []
+    var observerCache: (live: [String], observers: [Int32: Set<String>])?
     var local = HealthView.empty
     var journal: ZoneJournal?
     var peers: [String: Peer] = [:]
@@ -46,9 +56,8 @@ public actor FleetExchange {
     /// What this instance knows of one peer.
     struct Peer {
         var member: FleetMember
-        /// The last version pulled: its SOA, records and verdicts.
+        /// The last version pulled: its SOA and verdicts (the records themselves are not kept).
         var soa: ResourceRecord?
-        var records: [ResourceRecord] = []
         var verdicts: [String: HealthState] = [:]
         /// The last signed answer from it (an SOA, a transfer).
         var lastHeard: ContinuousClock.Instant?
@@ -101,6 +110,10 @@ public actor FleetExchange {
     /// probe targets' ids, and the prober's current view. Starts and stops peer loops to match.
     public func configure(_ next: FleetSettings?, targets: [TargetKey: Int32], local: HealthView) {
         self.targets = Dictionary(targets.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        descriptions = self.targets.mapValues(\.description)
+        order = self.targets.keys.sorted()
+        observerCache = nil
+        dirty = true
         self.local = local
         guard let next, let selfID = next.selfID, let me = next.members.first(where: { $0.id == selfID }) else {
             if settings != nil { logger.notice("fleet: off; serving from this instance's probes") }
@@ -154,29 +167,58 @@ public actor FleetExchange {
             return
         }
         local = view
+        dirty = true
         observe()
         recompute()
     }
 
     /// Makes this instance's verdicts a new version of its observation zone when they changed,
-    /// serves it, and NOTIFYs the peers.
+    /// serves it, and NOTIFYs the peers. Only the targets whose verdict moved are rebuilt, and the
+    /// journal is given the difference (a fleet of 10,000 targets changes a few at a time).
     func observe() {
         guard let settings, let me else { return }
-        let verdicts = targets.sorted { $0.key < $1.key }.map { (target: $0.value, state: local.state($0.key)) }
         let origin = FleetSettings.origin(of: me.id)
+        var deleted: [ResourceRecord] = []
+        var added: [ResourceRecord] = []
+        var records = ownRecords
+        var states = ownStates
+        let fresh = journal == nil || journal?.current.origin != origin
+        for id in order {
+            let state = targets[id].map { _ in local.state(id) } ?? .unknown
+            guard fresh || states[id] != state else { continue }
+            if let old = records[id] { deleted.append(old) }
+            let record = targets[id].flatMap { ObservationZone.record(of: me.id, $0, state) }
+            records[id] = record
+            states[id] = state
+            if let record { added.append(record) }
+        }
+        // Targets that left the config leave the zone.
+        for id in records.keys where targets[id] == nil {
+            if let old = records[id] { deleted.append(old) }
+            records[id] = nil
+            states[id] = nil
+        }
         var advanced = false
-        if var j = journal, j.current.origin == origin {
-            let next = ObservationZone.version(of: me.id, serial: j.current.serial &+ 1, verdicts: verdicts)
-            if !next.sameContent(as: j.current) {
-                advanced = j.advance(to: next)
+        if !fresh, var j = journal {
+            if !deleted.isEmpty || !added.isEmpty {
+                let next = ZoneVersion(
+                    origin: origin, soa: ObservationZone.soa(of: me.id, serial: j.current.serial &+ 1),
+                    records: ObservationZone.apex(of: me.id) + order.compactMap { records[$0] })
+                j.advance(to: next, diff: ZoneDiff(from: j.current.soa, to: next.soa, deleted: deleted, added: added))
                 journal = j
+                advanced = true
             }
         } else {
             // Seconds since the epoch: a restarted member's serials still move forward.
             let serial = UInt32(truncatingIfNeeded: UInt64(Date().timeIntervalSince1970))
-            journal = ZoneJournal(ObservationZone.version(of: me.id, serial: serial, verdicts: verdicts))
+            journal = ZoneJournal(
+                ZoneVersion(
+                    origin: origin, soa: ObservationZone.soa(of: me.id, serial: serial),
+                    records: ObservationZone.apex(of: me.id) + order.compactMap { records[$0] }))
             advanced = true
         }
+        ownRecords = records
+        ownStates = states
         guard let journal else { return }
         let allow = settings.members.compactMap { IPPrefix($0.address.host) }
         let peerZones = Set(settings.members.filter { $0.id != me.id }.map { FleetSettings.origin(of: $0.id) })
@@ -202,32 +244,33 @@ public actor FleetExchange {
         }
         Gauge(label: "carousel_fleet_alone").record(alone ? 1 : 0)
         Gauge(label: "carousel_fleet_members_fresh").record(fresh.count + 1)
+        // Nothing to do unless a verdict, the targets or who is fresh changed (this runs every
+        // 250 ms to notice silence).
+        let freshIDs = Set(fresh.keys)
+        guard dirty || freshIDs != lastFresh else { return }
+        dirty = false
+        lastFresh = freshIDs
         let votes = fresh.mapValues(\.verdicts)
         // Who probes what: the targets' observers among the live members (alone: all of them here).
         let live = [me.id] + fresh.keys.sorted()
         var observers: [Int32: Set<String>] = [:]
-        var left: Set<Int32> = []
         if settings.observersPerTarget != nil {
-            for (id, key) in targets {
-                let o = settings.observers(of: key.description, live: live)
-                observers[id] = o
-                if !o.contains(me.id) { left.insert(id) }
+            if let cached = observerCache, cached.live == live {
+                observers = cached.observers
+            } else {
+                for (id, text) in descriptions { observers[id] = settings.observers(of: text, live: live) }
+                observerCache = (live, observers)
             }
         }
-        setUnobserved(left)
+        setUnobserved(Set(observers.filter { !$0.value.contains(me.id) }.keys))
         var tally: [Int32: FleetTally.Votes] = [:]
-        for (id, key) in targets {
+        for (id, text) in descriptions {
             tally[id] = FleetTally.votes(
-                local: local, id: id, selfID: me.id, key: key, peers: votes, observers: observers[id])
+                local: local, id: id, selfID: me.id, target: text, peers: votes, observers: observers[id])
         }
         lastTally = tally
         lastObservers = observers
-        let view =
-            alone
-            ? local
-            : FleetTally.view(
-                local: local, selfID: me.id, targets: targets, peers: votes, quorum: settings.quorum,
-                observers: { observers[$0] })
+        let view = alone ? local : FleetTally.view(local: local, tally: tally, quorum: settings.quorum)
         if let published, published.sameMeaning(as: view) { return }
         published = view
         publish(view)
@@ -318,18 +361,23 @@ public actor FleetExchange {
             return
         case .full(let soa, let records):
             peers[id]?.soa = soa
-            peers[id]?.records = records
+            peers[id]?.verdicts = ObservationZone.verdicts(in: records)
         case .incremental(let diffs):
-            let held = peers[id]?.records ?? []
-            guard let ours, let applied = TransferCollector.apply(diffs, to: ours, records: held) else {
-                peers[id]?.soa = nil  // start again with AXFR
-                throw TransferFailure(description: "IXFR diffs do not start from our serial")
+            // Each diff must start where the one before ended, the first at the serial we hold.
+            var serial = ours.map { SOA.serial($0.rdata) }
+            for d in diffs {
+                guard SOA.serial(d.from.rdata) == serial else {
+                    peers[id]?.soa = nil  // start again with AXFR
+                    throw TransferFailure(description: "IXFR diffs do not start from our serial")
+                }
+                serial = SOA.serial(d.to.rdata)
             }
-            peers[id]?.soa = applied.soa
-            peers[id]?.records = applied.records
+            var verdicts = peers[id]?.verdicts ?? [:]
+            ObservationZone.apply(diffs, to: &verdicts)
+            peers[id]?.verdicts = verdicts
+            peers[id]?.soa = diffs.last?.to ?? ours
         }
-        let verdicts = ObservationZone.verdicts(in: peers[id]?.records ?? [])
-        peers[id]?.verdicts = verdicts
+        dirty = true
         heard(id)
     }
 

@@ -41,7 +41,7 @@ import Testing
     @Test func tallyTakesTheQuorumOfFreshVoters() {
         // Target 0 is web, 1 is db; this instance sees web down, db up.
         let local = HealthView(states: [HealthState.down.rawValue, HealthState.up.rawValue | HealthView.drainedBit])
-        let targets: [Int32: TargetKey] = [0: web, 1: db]
+        let targets: [Int32: String] = [0: web.description, 1: db.description]
         func view(_ peers: [String: [String: HealthState]], _ q: Quorum = .majority) -> [HealthState] {
             let v = FleetTally.view(local: local, selfID: "ns1", targets: targets, peers: peers, quorum: q)
             return [v.state(0), v.state(1)]
@@ -56,7 +56,7 @@ import Testing
         let v = FleetTally.view(local: local, selfID: "ns1", targets: targets, peers: [:], quorum: .majority)
         #expect(v.isDrained(1) && !v.isDrained(0))
         let votes = FleetTally.votes(
-            local: local, id: 0, selfID: "ns1", key: web, peers: ["ns2": [web.description: .down]])
+            local: local, id: 0, selfID: "ns1", target: web.description, peers: ["ns2": [web.description: .down]])
         #expect(votes.verdicts == ["ns1": .down, "ns2": .down] && votes.down == 2 && votes.voters == 2)
     }
 
@@ -85,7 +85,7 @@ import Testing
         // Only the observers' verdicts count.
         let local = HealthView(states: [HealthState.down.rawValue])
         let votes = FleetTally.votes(
-            local: local, id: 0, selfID: "a", key: web,
+            local: local, id: 0, selfID: "a", target: web.description,
             peers: ["b": [web.description: .down], "c": [web.description: .up]],
             observers: ["b", "c"])
         #expect(votes.verdicts == ["b": .down, "c": .up])
