@@ -128,6 +128,13 @@ struct FleetNetTests {
         }
 
         func log(_ member: String) -> String { lab.output(member) }
+
+        /// Every member's prober lines (state changes), for failure messages.
+        func proberLines() -> String {
+            FleetNetTests.members.keys.sorted().map { m in
+                "\(m):\n" + log(m).split(separator: "\n").filter { $0.contains("[Prober]") }.joined(separator: "\n")
+            }.joined(separator: "\n")
+        }
     }
 
     /// Builds the lab, starts the backends and the three members, waits until every member hears
@@ -171,8 +178,29 @@ struct FleetNetTests {
                     try await Task.sleep(for: .milliseconds(200))
                 }
             }
-            let both = try await fleet.watch(fleet.backend(1), "present", timeout: 15)
-            #expect(both.values.allSatisfy { $0 != nil }, "answers before the test: \(both)")
+            // Both backends in every member's answers, and every fresh voter's verdict up.
+            for i in FleetNetTests.backends.indices {
+                let present = try await fleet.watch(fleet.backend(i), "present", timeout: 15)
+                #expect(present.values.allSatisfy { $0 != nil }, "answers before the test: \(present)")
+            }
+            for m in FleetNetTests.members.keys.sorted() where !wrongKey.contains(m) {
+                let settled = ContinuousClock.now
+                while true {
+                    let status = try await fleet.status(m)
+                    let members = (status["pools"] as? [[String: Any]])?.first.flatMap {
+                        ($0["sets"] as? [[String: Any]])?.first?["members"] as? [[String: Any]]
+                    }
+                    let votes = (members ?? []).compactMap { $0["fleet_votes"] as? [String: Any] }
+                    let up =
+                        votes.count == 2
+                        && votes.allSatisfy { ($0["down"] as? Int) == 0 && ($0["voters"] as? Int ?? 0) >= 2 }
+                    if up { break }
+                    if Poll.seconds(since: settled) > 15 {
+                        throw HarnessError("\(m): the backends' votes did not settle: \(votes)\n\(fleet.proberLines())")
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
             try await body(fleet)
         }
     }
@@ -222,7 +250,9 @@ struct FleetNetTests {
             try await fleet.lab.cut("m1", from: backend)
             let seen = try await fleet.steady(seconds: 10 * FleetNetTests.interval)
             let both = [fleet.backend(0), fleet.backend(1)].sorted()
-            for (m, answers) in seen { #expect(answers == [both], "\(m) answered \(answers)") }
+            for (m, answers) in seen {
+                #expect(answers == [both], "\(m) answered \(answers)\n\(fleet.proberLines())")
+            }
             // m1 sees it down and says so; the fleet's verdict is up, 1 of 3 against.
             let status = try await fleet.status("m1")
             let pools = try #require(status["pools"] as? [[String: Any]])
