@@ -245,7 +245,8 @@ public enum FleetTally {
     ) -> HealthView {
         var tally: [Int32: Votes] = [:]
         for (id, target) in targets {
-            tally[id] = votes(local: local, id: id, selfID: selfID, target: target, peers: peers, observers: observers(id))
+            tally[id] = votes(
+                local: local, id: id, selfID: selfID, target: target, peers: peers, observers: observers(id))
         }
         return view(local: local, tally: tally, quorum: quorum)
     }
