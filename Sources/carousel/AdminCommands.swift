@@ -130,6 +130,7 @@ struct Status: AsyncParsableCommand {
             !report.errors.isEmpty
             || report.pools.contains { $0.sets.contains { $0.members.contains { $0.state == "down" } } }
             || report.transfers?.secondary.contains { $0.serial == nil } == true
+            || report.fleet?.role == "alone"
         if degraded { throw ExitCode(2) }
     }
 }
@@ -158,12 +159,14 @@ enum StatusTable {
             }
             let share = p.stickyPrefixes != nil
             let agents = p.agent != nil
+            let fleet = r.fleet != nil
             for s in p.sets {
                 if let reason = s.tierReason { lines.append("  \(s.owner) \(s.type): \(reason)") }
                 let tiered = s.tiers != nil
                 let head =
                     ["  " + s.owner + " " + s.type, "STATE", "LAST CHECK"] + (tiered ? ["TIER"] : [])
-                    + ["WEIGHT", "EFFECTIVE"] + (agents ? ["AGENT"] : []) + (share ? ["SHARE"] : []) + ["ANSWERS/MIN"]
+                    + ["WEIGHT", "EFFECTIVE"] + (agents ? ["AGENT"] : []) + (share ? ["SHARE"] : [])
+                    + (fleet ? ["FLEET VOTES"] : []) + ["ANSWERS/MIN"]
                 let rows = s.members.map { m -> [String] in
                     var row = ["  " + m.address, m.state, m.lastResult ?? "-"]
                     if tiered { row.append(m.tier.map(String.init) ?? "-") }
@@ -174,6 +177,12 @@ enum StatusTable {
                         row.append(a)
                     }
                     if share { row.append(String(format: "%.1f%%", (m.share ?? 0) * 100)) }
+                    if fleet {
+                        row.append(
+                            m.fleetVotes.map { v in
+                                "\(v.down)/\(v.voters) down (\(v.needed) takes it out)"
+                            } ?? "-")
+                    }
                     row.append(
                         "\(m.answersLastMinute ?? 0) (\(String(format: "%.0f%%", (m.answerShare ?? 0) * 100)) first)")
                     return row + [(m.inAnswers ? "yes: " : "no: ") + m.why]
@@ -209,6 +218,22 @@ enum StatusTable {
                                 ]
                             }))
             }
+        }
+        if let f = r.fleet {
+            lines.append("")
+            lines.append(
+                "FLEET self=\(f.selfID) role=\(f.role) quorum=\(f.quorum) stale_after=\(String(format: "%g", f.staleAfter))s"
+            )
+            lines.append(
+                table(
+                    [["  MEMBER", "ADDRESS", "FRESH", "LAST HEARD", "SERIAL", "PROBLEM"]]
+                        + f.members.map { m in
+                            [
+                                "  " + m.id, m.address, m.fresh ? "yes" : "no",
+                                m.lastHeard.map { ISO8601DateFormatter().string(from: $0) } ?? "never",
+                                m.serial.map(String.init) ?? "-", m.error ?? "",
+                            ]
+                        }))
         }
         if !r.errors.isEmpty {
             lines.append("")

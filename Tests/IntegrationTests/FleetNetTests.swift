@@ -278,6 +278,13 @@ struct FleetNetTests {
             let alone = try await fleet.waitForRole("m3", "alone", limit: 3 + 2)
             #expect(alone != nil, "m3 never said it was alone\n\(fleet.log("m3"))")
             #expect(fleet.log("m3").contains("fleet: alone"), "\(fleet.log("m3"))")
+            // carousel status says so, and exits 2 (degraded); /ready is 503 with the reason.
+            let cli = try await fleet.lab.run(
+                "m3", [CarouselServer.binary, "status", "--admin", "http://127.0.0.1:8053"])
+            #expect(cli.status == 2 && cli.stdout.contains("FLEET self=m3 role=alone quorum=majority"), "\(cli.stdout)")
+            let ready = try await fleet.lab.run(
+                "m3", [CarouselServer.binary, "status", "--ready", "--admin", "http://127.0.0.1:8053"])
+            #expect(ready.status == 1 && ready.stderr.contains("alone: no fleet peer heard"), "\(ready.stderr)")
             // m1 notices m3's silence too, within stale_after of its last exchange with it.
             var m1 = try await fleet.fleetStatus("m1")
             let start = ContinuousClock.now
