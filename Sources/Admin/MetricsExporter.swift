@@ -6,6 +6,7 @@ import Prober
 import Prometheus
 import Responder
 import Runtime
+import TransferService
 
 /// `GET /metrics`: the Prometheus text format. Reload, transfer and connection metrics go through
 /// swift-metrics into a swift-prometheus registry; the query counters, kept per thread without
@@ -39,10 +40,54 @@ public final class MetricsExporter: Sendable {
         registry.emit(into: &bytes)
         let counters = await server.queryCounters()
         let targets = await runtime.prober.status()
-        return String(decoding: bytes, as: UTF8.self) + MetricsExporter.targetText(targets)
+        return MetricsExporter.withHelp(String(decoding: bytes, as: UTF8.self)) + MetricsExporter.targetText(targets)
             + MetricsExporter.memberText(await runtime.snapshot.plan, await runtime.healthView(), counters.answers)
             + QueryCountersText.text(counters) + ServerStatsText.text(server.stats)
             + MetricsExporter.signingText(server.signingTotals())
+            + (await runtime.fleet.metrics().map(MetricsExporter.fleetText) ?? "")
+    }
+
+    /// The help text of the series counted through swift-metrics (whose API has no place for it).
+    static let help: [String: String] = [
+        "carousel_notify_total": "NOTIFY messages sent to secondaries, by result (answered or unanswered).",
+        "carousel_reload_failures_total": "Config or zone file loads that failed; the last good version stays.",
+        "carousel_reloads_total": "Snapshots rebuilt after a reload or an edit, since start.",
+        "carousel_secondary_refreshes_total": "Refresh rounds of zones pulled from a primary, by result.",
+        "carousel_transfers_total": "Zone transfers answered (AXFR, IXFR, a fleet's included), by type and rcode.",
+        "carousel_zone_published_serial": "The serial published to secondaries, by zone.",
+    ]
+
+    /// The registry's text with a `# HELP` line before each `# TYPE` line that has none (promtool
+    /// asks for one).
+    static func withHelp(_ text: String) -> String {
+        var out: [Substring] = []
+        var previous: Substring = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), !previous.hasPrefix("# HELP ") {
+                let name = line.dropFirst(7).prefix { $0 != " " }
+                out.append("# HELP \(name) \(help[String(name)] ?? "Carousel's \(name).")")
+            }
+            out.append(line)
+            previous = line
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// A fleet: whether this instance is alone, the members it hears, its exchanges with them.
+    static func fleetText(_ f: FleetMetrics) -> String {
+        func metric(_ name: String, _ type: String, _ help: String, _ lines: [(String, Int)]) -> String {
+            "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" + lines.map { "\(name)\($0.0) \($0.1)\n" }.joined()
+        }
+        return metric(
+            "carousel_fleet_alone", "gauge", "1 while no fleet peer is heard (serving from own probes), else 0.",
+            [("", f.alone ? 1 : 0)])
+            + metric(
+                "carousel_fleet_members_fresh", "gauge", "Fleet members heard within stale_after, this one included.",
+                [("", f.fresh)])
+            + metric(
+                "carousel_fleet_exchanges_total", "counter",
+                "Signed exchanges with fleet peers (SOA, IXFR), by result.",
+                [("{result=\"ok\"}", f.exchangesOK), ("{result=\"failed\"}", f.exchangesFailed)])
     }
 
     /// DNSSEC: the signature caches of the query threads, and the signatures they made.

@@ -3,7 +3,6 @@ import Foundation
 import Health
 import Listeners
 import Logging
-import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import Transfer
@@ -50,6 +49,10 @@ public actor FleetExchange {
     var alone = false
     var lastTally: [Int32: FleetTally.Votes] = [:]
     var lastObservers: [Int32: Set<String>] = [:]
+    /// For `/metrics`: exchanges with peers that went well and that failed, and the fresh members.
+    var exchangesOK = 0
+    var exchangesFailed = 0
+    var freshCount = 1
     var notifyTasks: [String: Task<Void, Never>] = [:]
     var monitor: Task<Void, Never>?
 
@@ -242,8 +245,7 @@ public actor FleetExchange {
                 logger.notice("fleet: rejoined: \(fresh.keys.sorted().joined(separator: ", ")) heard")
             }
         }
-        Gauge(label: "carousel_fleet_alone").record(alone ? 1 : 0)
-        Gauge(label: "carousel_fleet_members_fresh").record(fresh.count + 1)
+        freshCount = fresh.count + 1
         // Nothing to do unless a verdict, the targets or who is fresh changed (this runs every
         // 250 ms to notice silence).
         let freshIDs = Set(fresh.keys)
@@ -312,7 +314,7 @@ public actor FleetExchange {
                 peers[id]?.error = nil
             }
         } catch {
-            Counter(label: "carousel_fleet_exchanges_total", dimensions: [("result", "failed")]).increment()
+            exchangesFailed += 1
             if peers[id]?.error != "\(error)" {
                 logger.warning("fleet: \(id) at \(peer.member.address): \(error)")
                 peers[id]?.error = "\(error)"
@@ -324,7 +326,7 @@ public actor FleetExchange {
     func heard(_ id: String) {
         peers[id]?.lastHeard = .now
         peers[id]?.lastHeardDate = Date()
-        Counter(label: "carousel_fleet_exchanges_total", dimensions: [("result", "ok")]).increment()
+        exchangesOK += 1
     }
 
     func soaSerial(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey, from: String) async throws -> UInt32 {
@@ -446,6 +448,12 @@ public actor FleetExchange {
             members: members, targets: votes, byTarget: byTarget)
     }
 
+    /// The fleet's series for `/metrics` (nil without a fleet).
+    public func metrics() -> FleetMetrics? {
+        guard settings != nil else { return nil }
+        return FleetMetrics(alone: alone, fresh: freshCount, exchangesOK: exchangesOK, exchangesFailed: exchangesFailed)
+    }
+
     /// True while no peer is fresh (for `/ready`).
     public var isAlone: Bool { settings != nil && alone }
 }
@@ -491,4 +499,13 @@ public struct FleetStatus: Sendable, Codable, Equatable {
         case selfID = "self"
         case role, quorum, members, targets, staleAfter
     }
+}
+
+/// What `/metrics` shows of a fleet.
+public struct FleetMetrics: Sendable {
+    public var alone: Bool
+    /// Members heard within `stale_after`, this one included.
+    public var fresh: Int
+    public var exchangesOK: Int
+    public var exchangesFailed: Int
 }
