@@ -30,6 +30,14 @@ extension CarouselRuntime {
                 keys = k
             case .failure(let problems):
                 for p in problems.errors { logger.error("\(p)") }
+                // A key file caught while it was written (dnssec-keygen writes a .private twice)
+                // may end with the size and the timestamps it had when we looked (the kernel's
+                // clock for them is coarse): read once more at the next poll, unless these very
+                // files failed already.
+                if failedKeyFiles != keyFiles {
+                    failedKeyFiles = keyFiles
+                    retryKeys = true
+                }
                 guard let last = zoneKeys[d.zone], last.config == d else {
                     logger.error("dnssec: \(d.zone) has no keys that load; it is served unsigned")
                     continue
@@ -60,6 +68,10 @@ extension CarouselRuntime {
     /// since the last rebuild read them.
     func keysChanged() -> Bool {
         if let t = nextKeyEvent, Int64(Date().timeIntervalSince1970) >= t { return true }
+        if retryKeys {
+            retryKeys = false
+            return true
+        }
         guard !config.dnssec.isEmpty || !keyFiles.isEmpty else { return false }
         return keyFileSignatures() != keyFiles
     }

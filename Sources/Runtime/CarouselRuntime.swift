@@ -56,6 +56,10 @@ public actor CarouselRuntime {
     public internal(set) var zoneKeys: [DNSName: ZoneKeys] = [:]
     public internal(set) var nextKeyEvent: Int64?
     var keyFiles: [String: [Int64]] = [:]
+    /// The key files' signatures when a load last failed, and whether the next poll reads them
+    /// again (once per new failure: see `signedZones`).
+    var failedKeyFiles: [String: [Int64]]?
+    var retryKeys = false
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },

@@ -119,7 +119,9 @@ public actor FleetExchange {
         dirty = true
         self.local = local
         guard let next, let selfID = next.selfID, let me = next.members.first(where: { $0.id == selfID }) else {
-            if settings != nil { logger.notice("fleet: off; serving from this instance's probes") }
+            // No fleet before either: the prober's views already go straight out.
+            guard settings != nil else { return }
+            logger.notice("fleet: off; serving from this instance's probes")
             settings = nil
             self.me = nil
             for t in tasks.values { t.cancel() }
