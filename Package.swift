@@ -219,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "RuntimeTests",
             dependencies: [
-                "Runtime", "CarouselConfig", "Responder", "DNSZone", "DNSWire",
+                "Runtime", "CarouselConfig", "Responder", "DNSZone", "DNSWire", "Transfer",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -41,26 +41,26 @@ extension CarouselRuntime {
 
     static func isLocal(_ host: String) -> Bool {
         guard let ip = IPAddress(host) else { return false }
-        let v6 = ip.bytes.count == 16
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if v6 {
+        if ip.bytes.count == 16 {
             var a = sockaddr_in6()
             a.sin6_family = sa_family_t(AF_INET6)
             withUnsafeMutableBytes(of: &a.sin6_addr) { $0.copyBytes(from: ip.bytes) }
-            return withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
-                }
-            }
+            return binds(&a, family: AF_INET6)
         }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         withUnsafeMutableBytes(of: &a.sin_addr) { $0.copyBytes(from: ip.bytes) }
-        return withUnsafePointer(to: &a) {
+        return binds(&a, family: AF_INET)
+    }
+
+    /// True when a UDP socket binds to `address` (port 0): it is one of this machine's.
+    static func binds<Address>(_ address: inout Address, family: Int32) -> Bool {
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) == 0
             }
         }
     }

@@ -18,7 +18,7 @@ extension CarouselRuntime {
         }
         if cache.entries.isEmpty && pulledZones.isEmpty { reasons.append("no zone is served") }
         guard listeners != nil else { return reasons + ["not listening yet"] }
-        if let f = await fleet.status(), f.role == "alone" {
+        if await fleet.isAlone {
             reasons.append("alone: no fleet peer heard within \(config.fleet?.staleAfter ?? .seconds(3))")
         }
         let origin = snapshot.catalog.zones.first?.origin ?? .root

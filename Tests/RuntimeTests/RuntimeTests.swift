@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Responder
 import Testing
+import Transfer
 
 @testable import Runtime
 
@@ -162,5 +163,26 @@ struct RuntimeTests {
         await world.runtime.poll()
         #expect(await world.runtime.notReady() == ["not listening yet"])
         await world.finish()
+    }
+}
+
+/// Which member of `fleet.members` this instance is, when neither `self`, `--fleet-self` nor
+/// CAROUSEL_FLEET_SELF says: the one whose address it listens on, else one whose address is this
+/// machine's (a socket binds to it).
+@Suite struct FleetSelfTests {
+    let members = [
+        FleetMember(id: "far", address: HostPort(host: "192.0.2.1", port: 53)),
+        FleetMember(id: "lo6", address: HostPort(host: "::1", port: 53)),
+        FleetMember(id: "lo", address: HostPort(host: "127.0.0.77", port: 53)),
+    ]
+
+    @Test func theMemberItListensOnThenALocalAddress() {
+        let listening = CarouselRuntime.localMember(members, listen: [HostPort(host: "127.0.0.77", port: 53)])
+        #expect(listening?.id == "lo")
+        // Not listened on: the first member whose address binds here (192.0.2.1 is not local).
+        #expect(CarouselRuntime.localMember(members, listen: [HostPort(host: "0.0.0.0", port: 53)])?.id == "lo6")
+        #expect(CarouselRuntime.isLocal("127.0.0.77") && CarouselRuntime.isLocal("::1"))
+        #expect(!CarouselRuntime.isLocal("192.0.2.1") && !CarouselRuntime.isLocal("2001:db8::1"))
+        #expect(CarouselRuntime.localMember([members[0]], listen: []) == nil)
     }
 }

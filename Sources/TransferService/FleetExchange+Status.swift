@@ -1,0 +1,107 @@
+import DNSWire
+import Foundation
+import Health
+import Listeners
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Transfer
+
+/// What a fleet member says of itself: the `fleet` object of `/status`, and `/metrics`.
+extension FleetExchange {
+    /// The `fleet` object of `/status`.
+    public func status() -> FleetStatus? {
+        guard let settings, let me else { return nil }
+        let now = ContinuousClock.now
+        var members = [
+            FleetStatus.Member(
+                id: me.id, address: "\(me.address)", fresh: true, lastHeard: Date(), serial: journal?.current.serial,
+                error: nil)
+        ]
+        for m in settings.members where m.id != me.id {
+            let p = peers[m.id]
+            let fresh = p?.lastHeard.map { now - $0 < settings.staleAfter } ?? false
+            members.append(
+                FleetStatus.Member(
+                    id: m.id, address: "\(m.address)", fresh: fresh, lastHeard: p?.lastHeardDate,
+                    serial: p?.soa.map { SOA.serial($0.rdata) }, error: p?.error))
+        }
+        var votes: [String: FleetStatus.TargetVotes] = [:]
+        var byTarget: [Int32: FleetStatus.TargetVotes] = [:]
+        for (id, key) in targets {
+            guard let v = lastTally[id] else { continue }
+            byTarget[id] = FleetStatus.TargetVotes(
+                observers: lastObservers[id].map { $0.sorted() } ?? ([me.id] + peers.keys.sorted()),
+                verdicts: v.verdicts.mapValues(\.description), down: v.down, voters: v.voters,
+                needed: v.voters > 0 ? settings.quorum.threshold(voters: v.voters) : 0,
+                state: alone ? local.state(id).description : v.state(settings.quorum).description)
+            votes[key.description] = byTarget[id]
+        }
+        return FleetStatus(
+            selfID: me.id, role: alone ? "alone" : "member", quorum: settings.quorum.description,
+            staleAfter: Double(settings.staleAfter.components.seconds)
+                + Double(settings.staleAfter.components.attoseconds) / 1e18,
+            members: members, targets: votes, byTarget: byTarget)
+    }
+
+    /// The fleet's series for `/metrics` (nil without a fleet).
+    public func metrics() -> FleetMetrics? {
+        guard settings != nil else { return nil }
+        return FleetMetrics(alone: alone, fresh: freshCount, exchangesOK: exchangesOK, exchangesFailed: exchangesFailed)
+    }
+
+    /// True while no peer is fresh (for `/ready`).
+    public var isAlone: Bool { settings != nil && alone }
+}
+
+/// The `fleet` object of `/status` (a contract, like the rest of it).
+public struct FleetStatus: Sendable, Codable, Equatable {
+    public struct Member: Sendable, Codable, Equatable {
+        public var id: String
+        public var address: String
+        public var fresh: Bool
+        public var lastHeard: Date?
+        /// The serial of its observation zone (this instance's own for `self`, else the last pulled).
+        public var serial: UInt32?
+        public var error: String?
+    }
+
+    public struct TargetVotes: Sendable, Codable, Equatable {
+        /// The members that probe it (all of them without `observers_per_target`; among the live
+        /// ones, else).
+        public var observers: [String]
+        /// Member id → `up` or `down`.
+        public var verdicts: [String: String]
+        public var down: Int
+        public var voters: Int
+        /// Down votes that take the target out, of those voters.
+        public var needed: Int
+        /// What the fleet (or, alone, this instance) makes of it.
+        public var state: String
+    }
+
+    public var selfID: String
+    /// `member`, or `alone` while no peer is fresh.
+    public var role: String
+    public var quorum: String
+    public var staleAfter: Double
+    public var members: [Member]
+    /// By target (`address fingerprint`).
+    public var targets: [String: TargetVotes]
+    /// The same by probe target id (for the members of `/status`), not encoded.
+    public var byTarget: [Int32: TargetVotes] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case selfID = "self"
+        case role, quorum, members, targets, staleAfter
+    }
+}
+
+/// What `/metrics` shows of a fleet.
+public struct FleetMetrics: Sendable {
+    public var alone: Bool
+    /// Members heard within `stale_after`, this one included.
+    public var fresh: Int
+    public var exchangesOK: Int
+    public var exchangesFailed: Int
+}
