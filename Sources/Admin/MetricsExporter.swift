@@ -82,6 +82,10 @@ public final class MetricsExporter: Sendable {
             "carousel_fleet_alone", "gauge", "1 while no fleet peer is heard (serving from own probes), else 0.",
             [("", f.alone ? 1 : 0)])
             + metric(
+                "carousel_fleet_master", "gauge",
+                "1 while this instance is the fleet's master (it publishes the publish_health zones' versions), else 0.",
+                [("", f.master ? 1 : 0)])
+            + metric(
                 "carousel_fleet_members_fresh", "gauge", "Fleet members heard within stale_after, this one included.",
                 [("", f.fresh)])
             + metric(

@@ -29,6 +29,7 @@ extension CarouselRuntime {
             }
             settings = s
         }
+        await transfers.primary.joinFleet(settings?.selfID != nil)
         await fleet.configure(settings, targets: targets, local: await prober.view)
     }
 

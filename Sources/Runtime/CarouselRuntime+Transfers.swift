@@ -16,6 +16,8 @@ extension CarouselRuntime {
         Task { await fleet.follow() }
         let primary = transfers.primary
         await primary.onServedSerialChange { await self.rebuild(force: true) }
+        await fleet.attach(primary: primary)
+        await primary.onServed { serials in await fleet.served(serials) }
         Task { await primary.followHealth() }
         await secondary.startSecondaries(
             TransferSetup(config), onChange: { await self.rebuild(force: true) }, initialWait: .seconds(5))

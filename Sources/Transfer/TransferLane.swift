@@ -93,8 +93,17 @@ public enum TransferLane {
         }
         if let q = try? Message.decode(request).question.first, q.type == .axfr || q.type == .ixfr {
             let catalog = s.snapshot?.catalog
+            var keyring = s.keyring
+            var primaries = s.primaries
+            // A fleet member pulling the master's copy: signed with the fleet's key, from a member.
+            if let fleet = s.fleet, s.primaries[q.name] != nil, fleet.allow.contains(where: { $0.contains(source) }),
+                case .valid(let key, _) = TSIGKeyring([fleet.key]).verify(request: request, now: now), key == fleet.key
+            {
+                keyring = TSIGKeyring([fleet.key])
+                primaries = [q.name: PrimaryZone(zone: q.name, allow: fleet.allow, key: fleet.key)]
+            }
             let out = TransferResponder.respond(
-                to: request, source: source, tcp: tcp, keyring: s.keyring, primaries: s.primaries, journals: s.journals,
+                to: request, source: source, tcp: tcp, keyring: keyring, primaries: primaries, journals: s.journals,
                 serves: { catalog?.zone(named: $0) != nil }, now: now)
             let rcode = out.first.map { $0[3] & 0xF } ?? 0
             return (out, .transfer(zone: q.name, type: q.type, rcode: rcode, messages: out.count))

@@ -31,10 +31,12 @@ extension FleetExchange {
             let address = try SocketAddress(ipAddress: peer.member.address.host, port: peer.member.address.port)
             let serial = try await soaSerial(origin, address, settings.key, from: me.address.host)
             guard peers[id] != nil else { return }
+            peers[id]?.heardSerial = serial
             heard(id)
             if peers[id]?.soa.map({ SOA.serial($0.rdata) }) != serial {
                 try await pull(id, origin, address, settings.key, from: me.address.host)
             }
+            await followMaster(id, address)
             if let e = peers[id]?.error {
                 logger.notice("fleet: \(id) answers again (was: \(e))")
                 peers[id]?.error = nil
@@ -72,24 +74,14 @@ extension FleetExchange {
     /// IXFR from the version held (AXFR without one), signed; the peer's verdicts replaced.
     func pull(_ id: String, _ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey, from: String) async throws {
         let ours = peers[id]?.soa
-        var q = Message.query(id: UInt16.random(in: 0...UInt16.max), zone, ours == nil ? .axfr : .ixfr, flags: 0)
-        if let ours { q.authority = [ours] }
-        let (bytes, mac) = TSIG.sign(q.encode(), key: key)
-        var collector = TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) })
-        collector.maxRecords = 1_000_000
-        let box = StreamBox(TransferStream(collector: collector, key: key, requestMAC: mac))
-        try await DNSClient.tcp(bytes, to: address, from: from, timeout: .seconds(5), group: group) { message in
-            try box.stream.take(message)
-        }
-        guard let result = box.stream.collector.result, peers[id] != nil else {
-            throw TransferFailure(description: "transfer ended early")
-        }
+        let result = try await transfer(zone, have: ours, address, key, from: from)
+        guard peers[id] != nil else { throw TransferFailure(description: "transfer ended early") }
         switch result {
         case .upToDate:
             return
         case .full(let soa, let records):
             peers[id]?.soa = soa
-            peers[id]?.verdicts = ObservationZone.verdicts(in: records)
+            peers[id]?.observed = Observations(records: records)
         case .incremental(let diffs):
             // Each diff must start where the one before ended, the first at the serial we hold.
             var serial = ours.map { SOA.serial($0.rdata) }
@@ -100,9 +92,9 @@ extension FleetExchange {
                 }
                 serial = SOA.serial(d.to.rdata)
             }
-            var verdicts = peers[id]?.verdicts ?? [:]
-            ObservationZone.apply(diffs, to: &verdicts)
-            peers[id]?.verdicts = verdicts
+            var observed = peers[id]?.observed ?? Observations()
+            observed.apply(diffs)
+            peers[id]?.observed = observed
             peers[id]?.soa = diffs.last?.to ?? ours
         }
         dirty = true

@@ -13,10 +13,11 @@ extension FleetExchange {
     public func status() -> FleetStatus? {
         guard let settings, let me else { return nil }
         let now = ContinuousClock.now
+        let role = outcome?.role ?? (alone ? .alone : .standby)
         var members = [
             FleetStatus.Member(
                 id: me.id, address: "\(me.address)", fresh: true, lastHeard: Date(), serial: journal?.current.serial,
-                error: nil)
+                error: nil, role: role.rawValue, vote: election?.vote, servedSerials: servedText(servedSerials))
         ]
         for m in settings.members where m.id != me.id {
             let p = peers[m.id]
@@ -24,7 +25,9 @@ extension FleetExchange {
             members.append(
                 FleetStatus.Member(
                     id: m.id, address: "\(m.address)", fresh: fresh, lastHeard: p?.lastHeardDate,
-                    serial: p?.soa.map { SOA.serial($0.rdata) }, error: p?.error))
+                    serial: p?.soa.map { SOA.serial($0.rdata) }, error: p?.error,
+                    role: fresh ? (outcome?.master == m.id ? "master" : "standby") : "silent",
+                    vote: p?.observed.vote, servedSerials: servedText(p?.observed.serials ?? [:])))
         }
         var votes: [String: FleetStatus.TargetVotes] = [:]
         var byTarget: [Int32: FleetStatus.TargetVotes] = [:]
@@ -38,7 +41,7 @@ extension FleetExchange {
             votes[key.description] = byTarget[id]
         }
         return FleetStatus(
-            selfID: me.id, role: alone ? "alone" : "member", quorum: settings.quorum.description,
+            selfID: me.id, role: role.rawValue, master: outcome?.master, quorum: settings.quorum.description,
             staleAfter: Double(settings.staleAfter.components.seconds)
                 + Double(settings.staleAfter.components.attoseconds) / 1e18,
             members: members, targets: votes, byTarget: byTarget)
@@ -47,7 +50,13 @@ extension FleetExchange {
     /// The fleet's series for `/metrics` (nil without a fleet).
     public func metrics() -> FleetMetrics? {
         guard settings != nil else { return nil }
-        return FleetMetrics(alone: alone, fresh: freshCount, exchangesOK: exchangesOK, exchangesFailed: exchangesFailed)
+        return FleetMetrics(
+            alone: alone, master: outcome?.role == .master, fresh: freshCount, exchangesOK: exchangesOK,
+            exchangesFailed: exchangesFailed)
+    }
+
+    func servedText(_ serials: [DNSName: UInt32]) -> [String: UInt32]? {
+        serials.isEmpty ? nil : Dictionary(uniqueKeysWithValues: serials.map { ("\($0.key)", $0.value) })
     }
 
     /// True while no peer is fresh (for `/ready`).
@@ -64,6 +73,13 @@ public struct FleetStatus: Sendable, Codable, Equatable {
         /// The serial of its observation zone (this instance's own for `self`, else the last pulled).
         public var serial: UInt32?
         public var error: String?
+        /// `master`, `standby` or `alone` (this member's, as it stands); for a peer, `master` or
+        /// `standby` as this member counts the votes, `silent` when not heard within `stale_after`.
+        public var role: String
+        /// The member it votes for as master (none while its vote's lease runs out).
+        public var vote: String?
+        /// The serial it serves of each `publish_health` zone (the master's versions, or its copy).
+        public var servedSerials: [String: UInt32]?
     }
 
     public struct TargetVotes: Sendable, Codable, Equatable {
@@ -81,8 +97,11 @@ public struct FleetStatus: Sendable, Codable, Equatable {
     }
 
     public var selfID: String
-    /// `member`, or `alone` while no peer is fresh.
+    /// `master` (it publishes the `publish_health` zones' versions), `standby` (it serves the
+    /// master's), or `alone` while no peer is fresh.
     public var role: String
+    /// The member a majority votes for, as this one counts (nil: none).
+    public var master: String?
     public var quorum: String
     public var staleAfter: Double
     public var members: [Member]
@@ -93,13 +112,14 @@ public struct FleetStatus: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case selfID = "self"
-        case role, quorum, members, targets, staleAfter
+        case role, master, quorum, members, targets, staleAfter
     }
 }
 
 /// What `/metrics` shows of a fleet.
 public struct FleetMetrics: Sendable {
     public var alone: Bool
+    public var master: Bool
     /// Members heard within `stale_after`, this one included.
     public var fresh: Int
     public var exchangesOK: Int

@@ -55,13 +55,27 @@ public actor FleetExchange {
     var freshCount = 1
     var notifyTasks: [String: Task<Void, Never>] = [:]
     var monitor: Task<Void, Never>?
+    /// The master's election (`FleetElection`), its last outcome, and the primary whose
+    /// `publish_health` zones follow it.
+    var election: FleetElection?
+    var outcome: FleetElection.Outcome?
+    var primary: PrimaryTransfers?
+    /// The serials this member serves of `publish_health` zones, and the records of its zone
+    /// besides the verdicts (its vote, those serials), by what they say.
+    var servedSerials: [DNSName: UInt32] = [:]
+    var extraRecords: [String: ResourceRecord] = [:]
+    /// Copies being pulled from the master, by zone.
+    var copying: Set<DNSName> = []
 
     /// What this instance knows of one peer.
     struct Peer {
         var member: FleetMember
-        /// The last version pulled: its SOA and verdicts (the records themselves are not kept).
+        /// The last version pulled: its SOA and what it says (the records themselves are not kept).
         var soa: ResourceRecord?
-        var verdicts: [String: HealthState] = [:]
+        var observed = Observations()
+        var verdicts: [String: HealthState] { observed.verdicts }
+        /// The serial its last SOA answer gave (its zone as held is up to date when they match).
+        var heardSerial: UInt32?
         /// The last signed answer from it (an SOA, a transfer).
         var lastHeard: ContinuousClock.Instant?
         var lastHeardDate: Date?
@@ -129,6 +143,11 @@ public actor FleetExchange {
             peers = [:]
             monitor?.cancel()
             monitor = nil
+            election = nil
+            outcome = nil
+            servedSerials = [:]
+            extraRecords = [:]
+            if let primary { Task { await primary.setFleetRole(nil) } }
             hub.update { $0.fleet = nil }
             active.withLockedValue { $0 = false }
             published = nil
@@ -153,6 +172,7 @@ public actor FleetExchange {
         }
         if starting {
             alone = true
+            election = FleetElection(now: .now, staleAfter: next.staleAfter)
             logger.notice(
                 "fleet: \(selfID) of \(next.members.map(\.id).joined(separator: ", ")); alone until a peer answers")
             monitor = Task {
@@ -203,12 +223,18 @@ public actor FleetExchange {
             records[id] = nil
             states[id] = nil
         }
+        // The vote and the served serials.
+        let extras = wantedExtras(me.id)
+        for (k, r) in extraRecords where extras[k] != r { deleted.append(r) }
+        for (k, r) in extras where extraRecords[k] != r { added.append(r) }
+        extraRecords = extras
+        let others = extras.keys.sorted().compactMap { extras[$0] }
         var advanced = false
         if !fresh, var j = journal {
             if !deleted.isEmpty || !added.isEmpty {
                 let next = ZoneVersion(
                     origin: origin, soa: ObservationZone.soa(of: me.id, serial: j.current.serial &+ 1),
-                    records: ObservationZone.apex(of: me.id) + order.compactMap { records[$0] })
+                    records: ObservationZone.apex(of: me.id) + others + order.compactMap { records[$0] })
                 j.advance(to: next, diff: ZoneDiff(from: j.current.soa, to: next.soa, deleted: deleted, added: added))
                 journal = j
                 advanced = true
@@ -219,7 +245,7 @@ public actor FleetExchange {
             journal = ZoneJournal(
                 ZoneVersion(
                     origin: origin, soa: ObservationZone.soa(of: me.id, serial: serial),
-                    records: ObservationZone.apex(of: me.id) + order.compactMap { records[$0] }))
+                    records: ObservationZone.apex(of: me.id) + others + order.compactMap { records[$0] }))
             advanced = true
         }
         ownRecords = records
@@ -248,6 +274,7 @@ public actor FleetExchange {
             }
         }
         freshCount = fresh.count + 1
+        elect(now: now)
         // Nothing to do unless a verdict, the targets or who is fresh changed (this runs every
         // 250 ms to notice silence).
         let freshIDs = Set(fresh.keys)

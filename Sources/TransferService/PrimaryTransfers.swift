@@ -50,6 +50,15 @@ public actor PrimaryTransfers {
     var refreshTask: Task<Void, Never>?
     /// Asks the runtime for a new snapshot (after a serial bump of a `publish_health` zone).
     var onServedSerialChange: (@Sendable () async -> Void)?
+    /// In a fleet, this member's role (nil: no fleet, every version is this member's own). Only the
+    /// master builds versions of the zones that follow it (`follows`); the others serve the copy
+    /// pulled from it. A new master's first version of each zone goes `takeover` (the highest
+    /// serial seen served) + `takeoverGap`.
+    var fleetRole: FleetRole?
+    var takeover: [DNSName: UInt32?] = [:]
+    var takeoverGap: UInt32 = 0
+    /// Tells the fleet the serials served of the zones that follow the master.
+    var onServed: (@Sendable ([DNSName: UInt32]) async -> Void)?
 
     /// Sets what asks the runtime for a new snapshot.
     public func onServedSerialChange(_ republish: @escaping @Sendable () async -> Void) {
@@ -126,6 +135,11 @@ public actor PrimaryTransfers {
         var announce: [(PrimaryZone, ZoneVersion)] = []
         for t in setup.primaries {
             let origin = t.zone
+            if let role = fleetRole, role != .master, follows(t) {
+                // A standby serves the master's versions, as copied.
+                if let j = journals[origin] { next[origin] = j }
+                continue
+            }
             if healthOnly && !t.publishHealth {
                 if let j = journals[origin] { next[origin] = j }
                 continue
@@ -159,8 +173,12 @@ public actor PrimaryTransfers {
                 return presigner.signSOA(v, with: zs, now: now)
             }
             let movingSerial = t.publishHealth || zs != nil
+            let jump = takeover.removeValue(forKey: origin)
             guard var journal = journals[origin] else {
                 var serial = zone.serial
+                if let floor = jump ?? nil, Serial.greater(floor &+ takeoverGap, serial) {
+                    serial = floor &+ takeoverGap
+                }
                 if movingSerial {
                     // Never below what an earlier run may have published: seconds since the epoch
                     // grow faster than bumps (at most one a second).
@@ -173,12 +191,17 @@ public actor PrimaryTransfers {
                 continue
             }
             let sourceMoved = sourceSerials[origin] != zone.serial
-            if !sourceMoved && version.sameContent(as: journal.current.withoutSOASignatures) {
+            if jump == nil && !sourceMoved && version.sameContent(as: journal.current.withoutSOASignatures) {
                 next[origin] = journal
                 continue
             }
-            let serial: UInt32
-            if movingSerial {
+            var serial: UInt32
+            if let jump {
+                // Taking over: above what the old master can have published unseen.
+                let base = jump.map { Serial.greater($0, journal.current.serial) ? $0 : journal.current.serial }
+                serial = (base ?? journal.current.serial) &+ takeoverGap
+                if Serial.greater(zone.serial, serial) { serial = zone.serial }
+            } else if movingSerial {
                 serial = journal.nextSerial(source: zone.serial)
                 bumped = t.publishHealth || bumped
             } else {
@@ -202,6 +225,7 @@ public actor PrimaryTransfers {
         }
         let published = next
         hub.update { $0.journals = published }
+        reportServed()
         // A publish_health zone whose served SOA lags its published serial: a new snapshot.
         let stale = setup.primaries.contains { t in
             guard t.publishHealth || signedOrigins.contains(t.zone), let j = next[t.zone],

@@ -222,14 +222,14 @@ enum StatusTable {
         if let f = r.fleet {
             lines.append("")
             lines.append(
-                "FLEET self=\(f.selfID) role=\(f.role) quorum=\(f.quorum) stale_after=\(String(format: "%g", f.staleAfter))s"
+                "FLEET self=\(f.selfID) role=\(f.role) master=\(f.master ?? "none") quorum=\(f.quorum) stale_after=\(String(format: "%g", f.staleAfter))s"
             )
             lines.append(
                 table(
-                    [["  MEMBER", "ADDRESS", "FRESH", "LAST HEARD", "SERIAL", "PROBLEM"]]
+                    [["  MEMBER", "ADDRESS", "ROLE", "VOTE", "FRESH", "LAST HEARD", "SERIAL", "PROBLEM"]]
                         + f.members.map { m in
                             [
-                                "  " + m.id, m.address, m.fresh ? "yes" : "no",
+                                "  " + m.id, m.address, m.role, m.vote ?? "-", m.fresh ? "yes" : "no",
                                 m.lastHeard.map { ISO8601DateFormatter().string(from: $0) } ?? "never",
                                 m.serial.map(String.init) ?? "-", m.error ?? "",
                             ]

@@ -37,6 +37,8 @@ struct FleetNetTests {
 
         var backendLogs: [String: String] = [:]
         var observers: Int?
+        /// More of the config (the same on every member), e.g. `transfers:`.
+        var extraConfig = ""
 
         func startBackend(_ i: Int) throws {
             let name = "backend\(i)-\(UUID())"
@@ -76,7 +78,7 @@ struct FleetNetTests {
               quorum: majority
               stale_after: 3s
             \(observers.map { "  observers_per_target: \($0)" } ?? "")
-
+            \(extraConfig)
             """
         }
 
@@ -140,11 +142,13 @@ struct FleetNetTests {
     /// Builds the lab, starts the backends and the three members, waits until every member hears
     /// both others and answers both backends; stops everything on every exit path.
     func withFleet(
-        wrongKey: Set<String> = [], observers: Int? = nil, _ body: (Fleet) async throws -> Void
+        wrongKey: Set<String> = [], observers: Int? = nil, extraConfig: String = "",
+        _ body: (Fleet) async throws -> Void
     ) async throws {
         try await withNetLab { lab in
             let fleet = Fleet(lab: lab)
             fleet.observers = observers
+            fleet.extraConfig = extraConfig
             // .20 first: the address the client asks from, which no test cuts.
             try await lab.add("back", octets: [20] + FleetNetTests.backends)
             for (m, o) in FleetNetTests.members.sorted(by: { $0.key < $1.key }) { try await lab.add(m, octets: [o]) }
@@ -174,7 +178,7 @@ struct FleetNetTests {
                     if Poll.seconds(since: start) > 30 {
                         throw HarnessError("\(m) did not join within 30 s\n\(fleet.log(m))")
                     }
-                    if let role = try? await fleet.role(m), role == "member" { break }
+                    if let role = try? await fleet.role(m), role != "alone" { break }
                     try await Task.sleep(for: .milliseconds(200))
                 }
             }
@@ -298,7 +302,9 @@ struct FleetNetTests {
             // carousel status says so, and exits 2 (degraded); /ready is 503 with the reason.
             let cli = try await fleet.lab.run(
                 "m3", [CarouselServer.binary, "status", "--admin", "http://127.0.0.1:8053"])
-            #expect(cli.status == 2 && cli.stdout.contains("FLEET self=m3 role=alone quorum=majority"), "\(cli.stdout)")
+            #expect(
+                cli.status == 2 && cli.stdout.contains("FLEET self=m3 role=alone master=none quorum=majority"),
+                "\(cli.stdout)")
             let ready = try await fleet.lab.run(
                 "m3", [CarouselServer.binary, "status", "--ready", "--admin", "http://127.0.0.1:8053"])
             #expect(ready.status == 1 && ready.stderr.contains("alone: no fleet peer heard"), "\(ready.stderr)")
@@ -314,7 +320,7 @@ struct FleetNetTests {
                 m1 = try await fleet.fleetStatus("m1")
             }
             #expect(m3Fresh(m1) == false, "\(m1)")
-            #expect(m1["role"] as? String == "member")
+            #expect(m1["role"] as? String != "alone")
             // Alone, m3 still answers, from its own probes; a backend it alone sees die leaves its answers.
             try await fleet.lab.cut("m3", from: fleet.backend(1))
             let gone = try await fleet.watch(fleet.backend(1), "absent", timeout: 6)
@@ -322,7 +328,7 @@ struct FleetNetTests {
             #expect(gone[fleet.address("m1")]! == nil && gone[fleet.address("m2")]! == nil, "m1 and m2 agree: \(gone)")
             try await fleet.lab.mend("m3", from: fleet.backend(1))
             for peer in ["m1", "m2"] { try await fleet.lab.mend("m3", from: fleet.address(peer)) }
-            let rejoined = try await fleet.waitForRole("m3", "member", limit: 10)
+            let rejoined = try await fleet.waitForRole("m3", "standby", limit: 10)
             let seconds = try #require(rejoined, "m3 did not rejoin\n\(fleet.log("m3"))")
             #expect(seconds <= 2 * FleetNetTests.interval + 0.5, "rejoined after \(seconds) s")
             print(
