@@ -50,19 +50,36 @@ extension Prober {
 
     /// Drained addresses stay out of answers whatever their health (the next issue's feature);
     /// the flag is kept in the view and in the state file.
-    public func setDrained(_ address: String, _ isDrained: Bool) {
+    /// An order given here (`mark` nil) is marked now, by `by` (this fleet member's id), and
+    /// always taken: it is the newest. A fleet peer's `mark` is taken only when it is newer than
+    /// the one held for the key (the last writer wins). Returns whether the mark was taken.
+    @discardableResult
+    public func setDrained(_ address: String, _ isDrained: Bool, by: String = "", mark: DrainMark? = nil) -> Bool {
         let address = IPAddress.canonical(address) ?? address
+        let held = drainMarks[address]
+        var local = DrainMark.now(drained: isDrained, by: by)
+        if let held, held.at >= local.at { local.at = held.at + 1 }
+        let mark = mark ?? local
+        if let held, !mark.newer(than: held) { return false }
+        drainMarks[address] = mark
         let changed = isDrained ? drained.insert(address).inserted : drained.remove(address) != nil
-        guard changed else { return }
+        guard changed else {
+            save()
+            return true
+        }
         logger.notice("\(address) \(isDrained ? "drained" : "undrained")")
         if !isDrained {
             for i in targets.indices where targets[i].active && targets[i].key.address == address { startRamp(i) }
         }
         publishIfChanged()
         save()
+        return true
     }
 
     public var drainedAddresses: Set<String> { drained }
+
+    /// The newest mark of every drain key, undrains included (what a fleet exchanges).
+    public var drainLog: [String: DrainMark] { drainMarks }
 
     /// Takes one probe result; logs, publishes and saves when it changes the state.
     func record(_ id: Int32, _ result: ProbeResult) {
@@ -233,7 +250,8 @@ extension Prober {
         let claimed = Set(entries.map(\.key))
         entries += saved.values.filter { !claimed.contains($0.key) && $0.isFresh(at: now) }
         entries.sort { ($0.address, $0.check) < ($1.address, $1.check) }
-        let file = StateFile(written: now, targets: entries, drained: drained.sorted())
+        var file = StateFile(written: now, targets: entries, drained: drained.sorted())
+        file.drainLog = drainMarks.isEmpty ? nil : drainMarks
         do {
             try file.write(to: stateFile)
             lastSaveError = nil

@@ -46,6 +46,8 @@ public actor Prober {
     var ids: [TargetKey: Int32] = [:]
     var targets: [Target] = []
     var drained: Set<String> = []
+    /// When each drain key was drained or undrained last, and by which fleet member.
+    var drainMarks: [String: DrainMark] = [:]
     /// States read from the state file, by `address fingerprint`, not yet claimed by a target.
     var saved: [String: StateFile.Entry] = [:]
     var published = HealthView.empty
@@ -74,6 +76,12 @@ public actor Prober {
                 if entry.isFresh(at: now) { saved[entry.key] = entry } else { stale += 1 }
             }
             drained = Set(file.drained.map { IPAddress.canonical($0) ?? $0 })
+            drainMarks = file.drainLog ?? [:]
+            // A file written before marks were kept: its drains count as made when it was written.
+            let written = Int64(file.written.timeIntervalSince1970 * 1000)
+            for key in drained where drainMarks[key] == nil {
+                drainMarks[key] = DrainMark(drained: true, at: written, by: "")
+            }
             let (restorable, drainedCount) = (saved.count, drained.count)
             logger.info(
                 "state file \(stateFile): \(restorable) states to restore, \(stale) older than 1h ignored, \(drainedCount) drained"

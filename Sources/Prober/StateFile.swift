@@ -16,7 +16,8 @@ import Health
 ///     { "address": "127.0.0.11", "check": "http:8080/healthz expect=200", "state": "down",
 ///       "since": "2025-01-01T11:58:00Z", "checked": "2025-01-01T11:59:59Z" }
 ///   ],
-///   "drained": ["127.0.0.12"]
+///   "drained": ["127.0.0.12"],
+///   "drainLog": { "127.0.0.12": { "drained": true, "at": 1765000123456, "by": "ns1" } }
 /// }
 /// ```
 /// A target is matched by address and check fingerprint; its state is used only if it was last
@@ -60,6 +61,9 @@ public struct StateFile: Codable, Sendable, Equatable {
     public var written: Date
     public var targets: [Entry]
     public var drained: [String]
+    /// The newest mark of every drain key, undrains included (a fleet's last writer wins); absent
+    /// from files written before marks were kept.
+    public var drainLog: [String: DrainMark]?
 
     public init(written: Date, targets: [Entry], drained: [String]) {
         self.written = written
@@ -109,5 +113,12 @@ public struct StateFile: Codable, Sendable, Equatable {
             unlink(temp)
             throw LoadError(path: path, message: "cannot rename \(temp) over it: \(reason)")
         }
+    }
+}
+
+extension DrainMark {
+    /// A mark made now.
+    public static func now(drained: Bool, by: String) -> DrainMark {
+        DrainMark(drained: drained, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()), by: by)
     }
 }

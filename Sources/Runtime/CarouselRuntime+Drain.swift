@@ -58,9 +58,11 @@ extension CarouselRuntime {
                 }
             }
         }
+        // In a fleet the order goes to every member, marked with when and where it was given.
+        let me = await fleet.selfID ?? ""
         if poolName != nil {
             let pool = plan.pools[plan.sets[sets[0]].pool].pool
-            await prober.setDrained("\(pool.name)/\(address)", drained)
+            await prober.setDrained("\(pool.name)/\(address)", drained, by: me)
             if !drained {
                 // Back in this pool only: its slow start ramps from here (an undrain everywhere
                 // ramps every target of the address in the prober).
@@ -69,12 +71,31 @@ extension CarouselRuntime {
             }
             await rebuild(force: true)
         } else {
-            await prober.setDrained(address, drained)
+            await prober.setDrained(address, drained, by: me)
             // Members with no probe target (a pool without checks) are drained by the plan alone.
             await rebuild(force: true)
         }
+        await fleet.setDrainMarks(await prober.drainLog)
         let scope = poolName == nil ? "every pool" : "pool \(poolNames.sorted().joined(separator: ", "))"
         return .ok("\(address) \(drained ? "drained from" : "back in") \(scope)")
+    }
+
+    /// A fleet peer's newer drain marks (`pool/address` or a bare address), applied as if given
+    /// here (without the check for a last healthy member: the member that took the order made it).
+    func applyFleetDrains(_ marks: [String: DrainMark]) async {
+        var changed = false
+        for (key, mark) in marks.sorted(by: { $0.value.at < $1.value.at }) {
+            guard await prober.setDrained(key, mark.drained, mark: mark) else { continue }
+            changed = true
+            guard !mark.drained, let slash = key.lastIndex(of: "/") else { continue }
+            let (name, address) = (String(key[..<slash]), String(key[key.index(after: slash)...]))
+            if let pool = config.pools.first(where: { $0.name == name }) {
+                let checks = (pool.check.isChecked ? [pool.check] : []) + (pool.agent.map { [$0.check] } ?? [])
+                await prober.restartRamps(checks.map { TargetKey(address: address, check: $0) })
+            }
+        }
+        if changed { await rebuild(force: true) }
+        await fleet.setDrainMarks(await prober.drainLog)
     }
 
     /// Drains as the plan wants them: `pool/address` for one pool, a bare address for every pool.

@@ -31,6 +31,7 @@ extension CarouselRuntime {
         }
         await transfers.primary.joinFleet(settings?.selfID != nil)
         await fleet.configure(settings, targets: targets, local: await prober.view)
+        await fleet.setDrainMarks(await prober.drainLog)
     }
 
     /// The member whose address this instance listens on, or else the first whose address is one

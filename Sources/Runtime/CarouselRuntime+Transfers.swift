@@ -18,6 +18,7 @@ extension CarouselRuntime {
         await primary.onServedSerialChange { await self.rebuild(force: true) }
         await fleet.attach(primary: primary)
         await primary.onServed { serials in await fleet.served(serials) }
+        await fleet.onDrains { marks in await self.applyFleetDrains(marks) }
         Task { await primary.followHealth() }
         await secondary.startSecondaries(
             TransferSetup(config), onChange: { await self.rebuild(force: true) }, initialWait: .seconds(5))

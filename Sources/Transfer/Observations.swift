@@ -6,15 +6,27 @@ import Health
 ///
 ///     vote.ns1.fleet.invalid.        TXT  "vote" "ns2"
 ///     z<16 hex digits>.ns1.fleet.invalid.  TXT  "serial" "example.com." "1765000123"
+///     k<16 hex digits>.ns1.fleet.invalid.  TXT  "drain" "www.example.com/192.0.2.10" "on" "1765000123456" "ns2"
 ///
 /// `vote`: the member this one votes for as master (absent while it holds no vote). `serial`: the
 /// serial of a `publish_health` zone as this member serves it to secondaries (the master's own
 /// versions, a standby's copy of them): a standby pulls the master's zone when it moves, and a new
-/// master continues above every serial it sees.
+/// master continues above every serial it sees. `drain`: the newest mark this member holds of a
+/// drain key (a bare address, or `pool/address`): `on` or `off`, milliseconds since the epoch, and
+/// the member that took the order; every member takes a newer mark than its own, so a drain given
+/// to any member applies fleet-wide.
 extension ObservationZone {
     public static func voteRecord(of id: String, for candidate: String) -> ResourceRecord? {
         guard let owner = try? DNSName("vote.\(FleetSettings.origin(of: id))") else { return nil }
         return ResourceRecord(name: owner, type: .txt, ttl: 0, rdata: txt(["vote", candidate]))
+    }
+
+    public static func drainRecord(of id: String, key: String, mark: DrainMark) -> ResourceRecord? {
+        let label = "k" + hex(Array(key.utf8).withUnsafeBytes { FNV1a.hash64($0) })
+        guard let owner = try? DNSName("\(label).\(FleetSettings.origin(of: id))") else { return nil }
+        return ResourceRecord(
+            name: owner, type: .txt, ttl: 0,
+            rdata: txt(["drain", key, mark.drained ? "on" : "off", "\(mark.at)", mark.by]))
     }
 
     public static func serialRecord(of id: String, zone: DNSName, serial: UInt32) -> ResourceRecord? {
@@ -32,6 +44,8 @@ public struct Observations: Sendable, Equatable {
     public var verdicts: [String: HealthState] = [:]
     public var vote: String?
     public var serials: [DNSName: UInt32] = [:]
+    /// Drain key → the newest mark the member holds.
+    public var drains: [String: DrainMark] = [:]
 
     public init() {}
 
@@ -72,6 +86,14 @@ public struct Observations: Sendable, Equatable {
                 serials[zone] = serial
             } else if serials[zone] == serial {
                 serials[zone] = nil
+            }
+        case "drain" where strings.count == 5 && (strings[2] == "on" || strings[2] == "off"):
+            guard let at = Int64(strings[3]) else { return }
+            let mark = DrainMark(drained: strings[2] == "on", at: at, by: strings[4])
+            if added {
+                drains[strings[1]] = mark
+            } else if drains[strings[1]] == mark {
+                drains[strings[1]] = nil
             }
         default:
             break

@@ -25,6 +25,9 @@ extension FleetExchange {
     func wantedExtras(_ id: String) -> [String: ResourceRecord] {
         var out: [String: ResourceRecord] = [:]
         if let vote = election?.vote, let r = ObservationZone.voteRecord(of: id, for: vote) { out["vote"] = r }
+        for (key, mark) in drainMarks {
+            if let r = ObservationZone.drainRecord(of: id, key: key, mark: mark) { out["drain \(key)"] = r }
+        }
         for (zone, serial) in servedSerials {
             if let r = ObservationZone.serialRecord(of: id, zone: zone, serial: serial) { out["serial \(zone)"] = r }
         }

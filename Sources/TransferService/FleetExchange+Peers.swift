@@ -36,6 +36,7 @@ extension FleetExchange {
             if peers[id]?.soa.map({ SOA.serial($0.rdata) }) != serial {
                 try await pull(id, origin, address, settings.key, from: me.address.host)
             }
+            await takeDrains(from: id)
             await followMaster(id, address)
             if let e = peers[id]?.error {
                 logger.notice("fleet: \(id) answers again (was: \(e))")

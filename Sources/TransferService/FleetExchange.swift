@@ -66,6 +66,10 @@ public actor FleetExchange {
     var extraRecords: [String: ResourceRecord] = [:]
     /// Copies being pulled from the master, by zone.
     var copying: Set<DNSName> = []
+    /// The newest mark of every drain key this member holds (the prober's), served to its peers;
+    /// and what applies a peer's newer marks here.
+    var drainMarks: [String: DrainMark] = [:]
+    var applyDrains: (@Sendable ([String: DrainMark]) async -> Void)?
 
     /// What this instance knows of one peer.
     struct Peer {

@@ -63,6 +63,7 @@ struct FleetNetTests {
             listen: ["\(address(member)):53"]
             zones: ["\(lab.dir.path("zones"))"]
             admin: "127.0.0.1:8053"
+            state_file: "\(lab.dir.path("\(member).state"))"
             tsig_keys:
               - { name: fleet, secret: "\(key)" }
             pools:

@@ -101,6 +101,33 @@ import Testing
         #expect(views.count == 2)
     }
 
+    @Test func drainMarksTakeTheNewestAndSurviveARestart() async throws {
+        let dir = try TempDir()
+        let path = dir.path + "/carousel.state"
+        let prober = Prober(logger: LogRecorder().logger, stateFile: path, onChange: { _ in })
+        let k = TargetKey(address: "127.42.9.4", check: tcp(port: 9))
+        let ids = await prober.setTargets([k: ["p"]])
+        // A peer's drain, then an older undrain from another peer (ignored), then a newer one.
+        #expect(await prober.setDrained("127.42.9.4", true, mark: DrainMark(drained: true, at: 5000, by: "ns2")))
+        #expect(!(await prober.setDrained("127.42.9.4", false, mark: DrainMark(drained: false, at: 4000, by: "ns3"))))
+        #expect(await prober.view.isDrained(ids[k]!))
+        // Same time: the member id breaks the tie.
+        #expect(!(await prober.setDrained("127.42.9.4", false, mark: DrainMark(drained: false, at: 5000, by: "ns1"))))
+        #expect(
+            await prober.setDrained(
+                "www.example.com/127.42.9.5", true, mark: DrainMark(drained: true, at: 6000, by: "ns3")))
+        // An order given here is always the newest, even against a clock behind the peers'.
+        #expect(await prober.setDrained("127.42.9.4", false, by: "ns1"))
+        #expect(!(await prober.view.isDrained(ids[k]!)))
+        let marks = await prober.drainLog
+        #expect(marks["127.42.9.4"]?.by == "ns1" && marks["127.42.9.4"]?.drained == false)
+        #expect(marks["www.example.com/127.42.9.5"] == DrainMark(drained: true, at: 6000, by: "ns3"))
+        // Kept in the state file: a restarted prober holds the same marks and drains.
+        let again = Prober(logger: LogRecorder().logger, stateFile: path, onChange: { _ in })
+        #expect(await again.drainLog == marks)
+        #expect(await again.drainedAddresses == ["www.example.com/127.42.9.5"])
+    }
+
     @Test func aCorruptFileIsReportedAndIgnored() async throws {
         let dir = try TempDir()
         let path = dir.path + "/carousel.state"

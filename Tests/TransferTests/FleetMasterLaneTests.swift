@@ -31,6 +31,22 @@ import Testing
         #expect(read.vote == "ns3" && read.serials == [zone: 1_765_000_124])
         read.apply([ZoneDiff(from: base.soa, to: base.soa, deleted: [vote3], added: [])])
         #expect(read.vote == nil && read.verdicts == [web.description: .up])
+        // A drain mark, then a newer undrain of the same key.
+        let drain = try #require(
+            ObservationZone.drainRecord(
+                of: "ns1", key: "www.example.com/192.0.2.10",
+                mark: DrainMark(drained: true, at: 1_765_000_123_456, by: "ns2")))
+        let undrain = try #require(
+            ObservationZone.drainRecord(
+                of: "ns1", key: "www.example.com/192.0.2.10",
+                mark: DrainMark(drained: false, at: 1_765_000_999_000, by: "")))
+        #expect(drain.name == undrain.name && drain.name.isSubdomain(of: base.origin))
+        read.apply([ZoneDiff(from: base.soa, to: base.soa, deleted: [], added: [drain])])
+        #expect(
+            read.drains == ["www.example.com/192.0.2.10": DrainMark(drained: true, at: 1_765_000_123_456, by: "ns2")])
+        read.apply([ZoneDiff(from: base.soa, to: base.soa, deleted: [drain], added: [undrain])])
+        #expect(read.drains["www.example.com/192.0.2.10"] == DrainMark(drained: false, at: 1_765_000_999_000, by: ""))
+        #expect(Observations(records: [undrain]).drains.count == 1)
         // The verdicts' reader passes the new records over.
         #expect(ObservationZone.verdicts(in: [vote, serial]) == [:])
     }
