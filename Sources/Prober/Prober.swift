@@ -241,11 +241,11 @@ public actor Prober {
         targets[Int(id)].looping = false
     }
 
-    /// In a fleet with `observers_per_target`: the targets other members probe. Those newly left
-    /// stop being probed and forget their state (unknown: no verdict); those newly taken start at
-    /// once. Agents are always read by every instance (their weights are each instance's own).
+    /// In a fleet with `observers_per_target`: the targets other members probe (agents too: their
+    /// weights travel with the verdicts). Those newly left stop being probed and forget their
+    /// state (unknown: no verdict); those newly taken start at once.
     public func setUnobserved(_ ids: Set<Int32>) {
-        let next = ids.filter { Int($0) < targets.count && targets[Int($0)].agent == nil }
+        let next = ids.filter { Int($0) < targets.count }
         let before = unobserved
         unobserved = next
         var changed = false
@@ -256,6 +256,7 @@ public actor Prober {
             if targets[i].key.check.isChecked {
                 targets[i].machine = RiseFall(rise: timing.rise, fall: timing.fall, now: Date())
             }
+            if targets[i].agent != nil { targets[i].agent = AgentState() }
             targets[i].awaitingFirst = false
             changed = true
             logger.info("\(describe(targets[i])) left to other fleet members")

@@ -98,10 +98,12 @@ public struct FleetSettings: Sendable, Hashable {
 ///     ns1.fleet.invalid.  NS    ns1.fleet.invalid.
 ///     ns1.fleet.invalid.  TXT   "member=ns1"
 ///     t<16 hex digits>.ns1.fleet.invalid.  TXT  "down" "192.0.2.10" "http:80:/health:200…"
+///     t<16 hex digits>.ns1.fleet.invalid.  TXT  "up w=350" "192.0.2.11" "agent:7777"
 ///
 /// One TXT per target this member has a verdict on (`up` or `down`; a target it has not judged
-/// yet is absent): the verdict, the target's address, then its check's fingerprint (in pieces of
-/// at most 255 bytes). The owner's label is a hash of address and fingerprint, so each target has
+/// yet is absent): the verdict (an `up` whose weight factor is not full says it, in thousandths,
+/// in steps of 50: an agent's report, a slow-start ramp), the target's address, then its check's
+/// fingerprint (in pieces of at most 255 bytes). The owner's label is a hash of address and fingerprint, so each target has
 /// one name; readers key targets by the text, never by the hash.
 public enum ObservationZone {
     /// A version of `id`'s observation zone holding `verdicts` (by `TargetKey.description`).
@@ -131,12 +133,15 @@ public enum ObservationZone {
     }
 
     /// The TXT of one verdict; nil for `unknown` (no verdict, no record).
-    public static func record(of id: String, _ target: TargetKey, _ state: HealthState) -> ResourceRecord? {
+    public static func record(
+        of id: String, _ target: TargetKey, _ state: HealthState, factor: UInt16 = HealthView.fullFactor
+    ) -> ResourceRecord? {
         guard state != .unknown else { return nil }
         let text = target.description
         let label = "t" + hex(Array(text.utf8).withUnsafeBytes { FNV1a.hash64($0) })
         guard let owner = try? DNSName("\(label).\(FleetSettings.origin(of: id))") else { return nil }
-        var strings = ["\(state)", target.address]
+        let verdict = state == .up && factor != HealthView.fullFactor ? "up w=\(factor)" : "\(state)"
+        var strings = [verdict, target.address]
         var fingerprint = Substring(target.fingerprint)
         repeat {
             var piece = fingerprint.prefix(255)
@@ -147,15 +152,22 @@ public enum ObservationZone {
         return ResourceRecord(name: owner, type: .txt, ttl: 0, rdata: txt(strings))
     }
 
-    /// One verdict read from a record: the target (`TargetKey.description`) and its state; nil
-    /// for records that are not verdicts.
-    public static func verdict(in r: ResourceRecord) -> (target: String, state: HealthState)? {
+    /// One verdict read from a record: the target (`TargetKey.description`), its state and its
+    /// weight factor; nil for records that are not verdicts.
+    public static func verdict(in r: ResourceRecord) -> (target: String, state: HealthState, factor: UInt16)? {
         guard r.type == .txt else { return nil }
         let strings = texts(r.rdata)
         guard strings.count >= 3 else { return nil }
-        switch strings[0] {
-        case "up": return (strings[1] + " " + strings[2...].joined(), .up)
-        case "down": return (strings[1] + " " + strings[2...].joined(), .down)
+        let words = strings[0].split(separator: " ")
+        var factor = HealthView.fullFactor
+        if words.count == 2, words[1].hasPrefix("w="), let f = UInt16(words[1].dropFirst(2)), f <= 1000 {
+            factor = f
+        } else if words.count != 1 {
+            return nil
+        }
+        switch words[0] {
+        case "up": return (strings[1] + " " + strings[2...].joined(), .up, factor)
+        case "down": return (strings[1] + " " + strings[2...].joined(), .down, HealthView.fullFactor)
         default: return nil
         }
     }
@@ -222,6 +234,14 @@ public enum FleetTally {
     public struct Votes: Sendable, Equatable {
         /// Member id → its verdict (`up` or `down`), for the fresh members that have one.
         public var verdicts: [String: HealthState] = [:]
+        /// Member id → the weight factor it sees, for those whose `up` is not at the full factor.
+        public var factors: [String: UInt16] = [:]
+        /// The fleet's factor: the lowest its `up` voters see (the slowest ramp, the agent's
+        /// report), nil without an `up` vote.
+        public var factor: UInt16? {
+            let up = verdicts.filter { $0.value == .up }.keys
+            return up.isEmpty ? nil : up.map { factors[$0] ?? HealthView.fullFactor }.min()
+        }
         public var down: Int { verdicts.values.filter { $0 == .down }.count }
         public var voters: Int { verdicts.count }
 
@@ -251,26 +271,46 @@ public enum FleetTally {
         return view(local: local, tally: tally, quorum: quorum)
     }
 
-    /// The view from votes already counted.
+    /// The view from votes already counted: each target's state by the quorum, and its factor the
+    /// lowest of its `up` voters'.
     public static func view(local: HealthView, tally: [Int32: Votes], quorum: Quorum) -> HealthView {
         var states = local.states
+        var factors = local.factors
         for (id, v) in tally where Int(id) < states.count {
             let drained = states[Int(id)] & HealthView.drainedBit
             states[Int(id)] = v.state(quorum).rawValue | drained
+            let f = v.factor ?? HealthView.fullFactor
+            if factors.isEmpty && f != HealthView.fullFactor {
+                factors = (0..<states.count).map { local.factor(Int32($0)) }
+            }
+            if Int(id) < factors.count { factors[Int(id)] = f }
         }
-        return HealthView(states: states, factors: local.factors)
+        return HealthView(states: states, factors: factors)
+    }
+
+    /// A factor as members exchange it: in steps of 50 thousandths (a ramp does not send a version
+    /// every few milliseconds), never rounded to or from 0 (an agent's `drain`).
+    public static func quantized(_ f: UInt16) -> UInt16 {
+        guard f > 0 else { return 0 }
+        return min(HealthView.fullFactor, max(50, (f + 25) / 50 * 50))
     }
 
     /// One target's votes: this instance's verdict and each fresh peer's.
     public static func votes(
         local: HealthView, id: Int32, selfID: String, target: String, peers: [String: [String: HealthState]],
-        observers: Set<String>? = nil
+        factors: [String: [String: UInt16]] = [:], observers: Set<String>? = nil
     ) -> Votes {
         var v = Votes()
         let own = local.state(id)
-        if own != .unknown, observers?.contains(selfID) ?? true { v.verdicts[selfID] = own }
+        if own != .unknown, observers?.contains(selfID) ?? true {
+            v.verdicts[selfID] = own
+            let f = quantized(local.factor(id))
+            if own == .up && f != HealthView.fullFactor { v.factors[selfID] = f }
+        }
         for (member, verdicts) in peers where observers?.contains(member) ?? true {
-            if let s = verdicts[target] { v.verdicts[member] = s }
+            guard let s = verdicts[target] else { continue }
+            v.verdicts[member] = s
+            if s == .up, let f = factors[member]?[target] { v.factors[member] = f }
         }
         return v
     }

@@ -42,6 +42,8 @@ extension ObservationZone {
 public struct Observations: Sendable, Equatable {
     /// By `TargetKey.description`.
     public var verdicts: [String: HealthState] = [:]
+    /// By `TargetKey.description`: the factor of an `up` that is not at the full factor.
+    public var factors: [String: UInt16] = [:]
     public var vote: String?
     public var serials: [DNSName: UInt32] = [:]
     /// Drain key → the newest mark the member holds.
@@ -67,8 +69,10 @@ public struct Observations: Sendable, Equatable {
         if let v = ObservationZone.verdict(in: r) {
             if added {
                 verdicts[v.target] = v.state
+                factors[v.target] = v.factor == HealthView.fullFactor ? nil : v.factor
             } else if verdicts[v.target] == v.state {
                 verdicts[v.target] = nil
+                factors[v.target] = nil
             }
             return
         }

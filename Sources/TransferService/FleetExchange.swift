@@ -34,6 +34,8 @@ public actor FleetExchange {
     var descriptions: [Int32: String] = [:]
     /// This instance's zone as it stands: each target's verdict and record, in target id order.
     var ownStates: [Int32: HealthState] = [:]
+    /// Each target's factor as sent (`FleetTally.quantized`).
+    var ownFactors: [Int32: UInt16] = [:]
     var ownRecords: [Int32: ResourceRecord] = [:]
     var order: [Int32] = []
     /// Something a view depends on changed since the last `recompute` (besides who is fresh).
@@ -211,14 +213,17 @@ public actor FleetExchange {
         var added: [ResourceRecord] = []
         var records = ownRecords
         var states = ownStates
+        var factors = ownFactors
         let fresh = journal == nil || journal?.current.origin != origin
         for id in order {
             let state = targets[id].map { _ in local.state(id) } ?? .unknown
-            guard fresh || states[id] != state else { continue }
+            let factor = state == .up ? FleetTally.quantized(local.factor(id)) : HealthView.fullFactor
+            guard fresh || states[id] != state || factors[id] != factor else { continue }
             if let old = records[id] { deleted.append(old) }
-            let record = targets[id].flatMap { ObservationZone.record(of: me.id, $0, state) }
+            let record = targets[id].flatMap { ObservationZone.record(of: me.id, $0, state, factor: factor) }
             records[id] = record
             states[id] = state
+            factors[id] = factor
             if let record { added.append(record) }
         }
         // Targets that left the config leave the zone.
@@ -226,6 +231,7 @@ public actor FleetExchange {
             if let old = records[id] { deleted.append(old) }
             records[id] = nil
             states[id] = nil
+            factors[id] = nil
         }
         // The vote and the served serials.
         let extras = wantedExtras(me.id)
@@ -254,6 +260,7 @@ public actor FleetExchange {
         }
         ownRecords = records
         ownStates = states
+        ownFactors = factors
         guard let journal else { return }
         let allow = settings.members.compactMap { IPPrefix($0.address.host) }
         let peerZones = Set(settings.members.filter { $0.id != me.id }.map { FleetSettings.origin(of: $0.id) })
@@ -286,6 +293,7 @@ public actor FleetExchange {
         dirty = false
         lastFresh = freshIDs
         let votes = fresh.mapValues(\.verdicts)
+        let factors = fresh.mapValues(\.observed.factors)
         // Who probes what: the targets' observers among the live members (alone: all of them here).
         let live = [me.id] + fresh.keys.sorted()
         var observers: [Int32: Set<String>] = [:]
@@ -301,7 +309,8 @@ public actor FleetExchange {
         var tally: [Int32: FleetTally.Votes] = [:]
         for (id, text) in descriptions {
             tally[id] = FleetTally.votes(
-                local: local, id: id, selfID: me.id, target: text, peers: votes, observers: observers[id])
+                local: local, id: id, selfID: me.id, target: text, peers: votes, factors: factors,
+                observers: observers[id])
         }
         lastTally = tally
         lastObservers = observers

@@ -37,8 +37,9 @@ struct FleetNetTests {
 
         var backendLogs: [String: String] = [:]
         var observers: Int?
-        /// More of the config (the same on every member), e.g. `transfers:`.
+        /// More of the config (the same on every member), e.g. `transfers:`; more of the pool's.
         var extraConfig = ""
+        var poolConfig = ""
 
         func startBackend(_ i: Int) throws {
             let name = "backend\(i)-\(UUID())"
@@ -70,6 +71,7 @@ struct FleetNetTests {
               - name: www.example.net
                 ttl: 5
                 check: { type: http, port: 8080, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
+            \(poolConfig)
             fleet:
               members:
                 - { id: m1, address: "\(address("m1")):53" }
@@ -143,13 +145,14 @@ struct FleetNetTests {
     /// Builds the lab, starts the backends and the three members, waits until every member hears
     /// both others and answers both backends; stops everything on every exit path.
     func withFleet(
-        wrongKey: Set<String> = [], observers: Int? = nil, extraConfig: String = "",
-        _ body: (Fleet) async throws -> Void
+        wrongKey: Set<String> = [], observers: Int? = nil, extraConfig: String = "", poolConfig: String = "",
+        before: (Fleet) async throws -> Void = { _ in }, _ body: (Fleet) async throws -> Void
     ) async throws {
         try await withNetLab { lab in
             let fleet = Fleet(lab: lab)
             fleet.observers = observers
             fleet.extraConfig = extraConfig
+            fleet.poolConfig = poolConfig
             // .20 first: the address the client asks from, which no test cuts.
             try await lab.add("back", octets: [20] + FleetNetTests.backends)
             for (m, o) in FleetNetTests.members.sorted(by: { $0.key < $1.key }) { try await lab.add(m, octets: [o]) }
@@ -167,6 +170,7 @@ struct FleetNetTests {
 
                 """)
             for i in FleetNetTests.backends.indices { try fleet.startBackend(i) }
+            try await before(fleet)
             for m in FleetNetTests.members.keys.sorted() {
                 let key = wrongKey.contains(m) ? "b3RoZXItc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWY=" : FleetNetTests.secret
                 let file = try lab.dir.write("\(m).yaml", fleet.config(m, key: key))

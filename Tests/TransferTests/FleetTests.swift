@@ -60,6 +60,35 @@ import Testing
         #expect(votes.verdicts == ["ns1": .down, "ns2": .down] && votes.down == 2 && votes.voters == 2)
     }
 
+    @Test func weightFactorsTravelWithVerdictsAndTheLowestCounts() throws {
+        #expect(
+            [0, 1, 24, 26, 74, 76, 333, 975, 1000].map { FleetTally.quantized($0) } == [
+                0, 50, 50, 50, 50, 100, 350, 1000, 1000,
+            ])
+        let r = try #require(ObservationZone.record(of: "ns1", web, .up, factor: 350))
+        #expect(ObservationZone.texts(r.rdata).first == "up w=350")
+        let read = try #require(ObservationZone.verdict(in: r))
+        #expect(read.state == .up && read.factor == 350 && read.target == web.description)
+        let full = try #require(ObservationZone.record(of: "ns1", web, .up))
+        #expect(ObservationZone.texts(full.rdata).first == "up")
+        #expect(Observations(records: [r]).factors == [web.description: 350])
+        #expect(Observations(records: [full]).factors.isEmpty)
+        // The fleet's factor: the lowest of the up voters' (here ns1's own ramp at 0.6 and ns2's
+        // report of 350); a down voter's does not count; without a factor anywhere, none is made.
+        let local = HealthView(states: [HealthState.up.rawValue], factors: [600])
+        let votes = FleetTally.votes(
+            local: local, id: 0, selfID: "ns1", target: web.description,
+            peers: ["ns2": [web.description: .up], "ns3": [web.description: .down]],
+            factors: ["ns2": [web.description: 350], "ns3": [web.description: 100]])
+        #expect(votes.factor == 350 && votes.factors == ["ns1": 600, "ns2": 350])
+        let view = FleetTally.view(local: local, tally: [0: votes], quorum: .majority)
+        #expect(view.state(0) == .up && view.factor(0) == 350)
+        let plain = FleetTally.view(
+            local: HealthView(states: [HealthState.up.rawValue]), tally: [0: FleetTally.Votes(verdicts: ["ns2": .up])],
+            quorum: .majority)
+        #expect(plain.factors.isEmpty)
+    }
+
     @Test func rendezvousMovesOnlyASilentMembersTargets() {
         var settings = FleetSettings(
             members: ["a", "b", "c"].map { FleetMember(id: $0, address: HostPort(host: "10.0.0.1", port: 53)) },
