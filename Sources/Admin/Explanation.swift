@@ -5,6 +5,7 @@ import Foundation
 import Health
 import Responder
 import Runtime
+import TransferService
 
 /// `GET /explain?name=…&client=…`: the answer a client at `client` gets now, and why — the pool
 /// that answers it, the client's key and ECS scope for a sticky pool, and every member with its
@@ -28,6 +29,8 @@ public struct Explanation: Codable, Sendable {
         public var usable: Bool
         public var inAnswer: Bool
         public var why: String
+        /// In a fleet: each fresh member's verdict on this member's target, and the quorum.
+        public var fleetVotes: FleetStatus.TargetVotes?
     }
 
     public var name: String
@@ -109,6 +112,7 @@ extension CarouselRuntime {
             : Dictionary(
                 await prober.status().filter { $0.check.kind == .agent }.map { ($0.id, $0.agent?.word ?? "unknown") },
                 uniquingKeysWith: { a, _ in a })
+        let votes = await fleet.status()?.byTarget ?? [:]
         func member(_ m: Int, rank: Int) -> Explanation.Member {
             let membership = plan.membership(set: b, member: m, health: health, in: cs)
             let t = set.targets[m]
@@ -118,7 +122,8 @@ extension CarouselRuntime {
                 address: set.addresses[m], rank: rank, weight: set.weights[m],
                 effectiveWeight: set.isUsable(m, health) ? set.effectiveWeight(m, health) : 0,
                 tier: set.isTiered ? Int(set.tiers[m]) + 1 : nil, agent: agents[set.agents[m]], state: state,
-                usable: set.isUsable(m, health), inAnswer: addresses.contains(set.addresses[m]), why: membership.why)
+                usable: set.isUsable(m, health), inAnswer: addresses.contains(set.addresses[m]), why: membership.why,
+                fleetVotes: t >= 0 ? votes[t] : nil)
         }
         if pool.order == .sticky {
             let key = StickyKey(subnet, prefixes: pool.pool.sticky)

@@ -1,5 +1,6 @@
 import Foundation
 import Runtime
+import TransferService
 
 /// `GET /`: the status a person reads at a glance — pools as tables (up green, down red, drained
 /// grey, unknown amber), the last error per address, each member's tier, weights, agent and share
@@ -35,6 +36,7 @@ enum StatusPage {
             h += r.errors.map { "<div><code>\(esc($0))</code></div>" }.joined()
             h += "</div>\n"
         }
+        if let f = r.fleet { h += fleet(f) }
         h += "<h2>Pools</h2>\n"
         if r.pools.isEmpty { h += "<p>No pools configured.</p>\n" }
         for p in r.pools {
@@ -64,6 +66,7 @@ enum StatusPage {
                 h += "<th>weight</th><th>effective</th>"
                 h += agents ? "<th>agent</th>" : ""
                 h += sticky ? "<th>share of clients</th>" : ""
+                h += r.fleet != nil ? "<th>fleet votes</th>" : ""
                 h += "<th>answers, last min</th><th>in answers</th></tr>\n"
                 for m in set.members {
                     h +=
@@ -86,6 +89,7 @@ enum StatusPage {
                         h += "<td class=\"agent\">\(esc(text))</td>"
                     }
                     if sticky { h += "<td>\(String(format: "%.1f %%", (m.share ?? 0) * 100))</td>" }
+                    if r.fleet != nil { h += "<td class=\"votes\">\(esc(m.fleetVotes?.summary ?? "—"))</td>" }
                     h +=
                         "<td>\(m.answersLastMinute ?? 0) · \(String(format: "%.0f %%", (m.answerShare ?? 0) * 100)) first</td>"
                     h +=
@@ -107,6 +111,25 @@ enum StatusPage {
         }
         h += "</body></html>\n"
         return h
+    }
+
+    /// The fleet: this instance's role, the master, and every member as this one hears it.
+    static func fleet(_ f: FleetStatus) -> String {
+        let roleClass = f.role == "alone" ? "down" : f.role == "master" ? "up" : "drained"
+        var h = "<h2>Fleet</h2><div class=\"meta\" id=\"fleet\" data-role=\"\(esc(f.role))\">"
+        h += "this instance <code>\(esc(f.selfID))</code> · <span class=\"state \(roleClass)\">\(esc(f.role))</span>"
+        h += " · master \(esc(f.master ?? "none")) · quorum \(esc(f.quorum))"
+        h += " · stale after \(String(format: "%g", f.staleAfter)) s</div>\n"
+        h += "<table class=\"fleet\"><tr><th>member</th><th>address</th><th>role</th><th>vote</th><th>heard</th>"
+        h += "<th>serial</th><th>problem</th></tr>\n"
+        for m in f.members {
+            h += "<tr data-member=\"\(esc(m.id))\" data-role=\"\(esc(m.role))\"><td><code>\(esc(m.id))</code></td>"
+            h += "<td><code>\(esc(m.address))</code></td><td>\(esc(m.role))</td><td>\(esc(m.vote ?? "—"))</td>"
+            h += "<td class=\"\(m.fresh ? "in" : "out")\">\(m.fresh ? "fresh" : "silent")"
+            h += m.lastHeard.map { " · \(date($0))" } ?? ""
+            h += "</td><td>\(m.serial.map(String.init) ?? "—")</td><td class=\"out\">\(esc(m.error ?? ""))</td></tr>\n"
+        }
+        return h + "</table>\n"
     }
 
     static func esc(_ s: String) -> String {

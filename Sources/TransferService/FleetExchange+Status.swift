@@ -116,6 +116,15 @@ public struct FleetStatus: Sendable, Codable, Equatable {
     }
 }
 
+extension FleetStatus.TargetVotes {
+    /// `1/3 down, 2 take it out: m1 down, m2 up, m3 up` (the page, `carousel explain`).
+    public var summary: String {
+        let each = verdicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return "\(down)/\(voters) down, \(needed) take\(needed == 1 ? "s" : "") it out"
+            + (each.isEmpty ? "" : ": \(each)")
+    }
+}
+
 /// What `/metrics` shows of a fleet.
 public struct FleetMetrics: Sendable {
     public var alone: Bool

@@ -46,17 +46,20 @@ struct ExplainCommand: AsyncParsableCommand {
         if let reason = e.tierReason { lines.append(reason) }
         let tiered = e.tier != nil || e.members.contains { $0.tier != nil }
         let agents = e.members.contains { $0.agent != nil }
+        let fleet = e.members.contains { $0.fleetVotes != nil }
         let rows =
             [
                 ["RANK", "MEMBER"] + (tiered ? ["TIER"] : []) + ["WEIGHT", "EFFECTIVE"] + (agents ? ["AGENT"] : [])
-                    + ["STATE", "IN ANSWER"]
+                    + ["STATE"] + (fleet ? ["FLEET VOTES"] : []) + ["IN ANSWER"]
             ]
             + e.members.map { m -> [String] in
                 var row = ["\(m.rank)", m.address]
                 if tiered { row.append(m.tier.map(String.init) ?? "-") }
                 row += ["\(m.weight)", String(format: "%.2f", m.effectiveWeight)]
                 if agents { row.append(m.agent ?? "-") }
-                return row + [m.state, (m.inAnswer ? "yes: " : "no: ") + m.why]
+                row.append(m.state)
+                if fleet { row.append(m.fleetVotes?.summary ?? "-") }
+                return row + [(m.inAnswer ? "yes: " : "no: ") + m.why]
             }
         lines.append(StatusTable.table(rows.map { ["  " + $0[0]] + $0.dropFirst() }))
         return lines.joined(separator: "\n")

@@ -128,6 +128,23 @@ extension FleetNetTests {
             try await FleetNetTests().withFleet(extraConfig: MasterStandby.transfers) { fleet in
                 let all = ["m1", "m2", "m3"]
                 let first = try await MasterStandby.waitForMaster(fleet, all, limit: 15)
+                // The page says who is master, and each member's votes; so does carousel explain.
+                let page = try await fleet.lab.run(first, ["python3", fleet.client, "get", "http://127.0.0.1:8053/"])
+                #expect(page.stdout.contains("id=\"fleet\" data-role=\"master\""), "\(page.stdout)")
+                for m in all where m != first {
+                    #expect(page.stdout.contains("data-member=\"\(m)\" data-role=\"standby\""), "\(page.stdout)")
+                }
+                #expect(page.stdout.contains("0/3 down, 2 take it out: m1 up, m2 up, m3 up"), "\(page.stdout)")
+                let explain = try await fleet.lab.run(
+                    "m2",
+                    [
+                        CarouselServer.binary, "explain", "www.example.net", "--client", "\(NetLab.subnet).20",
+                        "--admin",
+                        "http://127.0.0.1:8053",
+                    ])
+                #expect(
+                    explain.stdout.contains("FLEET VOTES") && explain.stdout.contains("0/3 down, 2 take it out: m1 up"),
+                    "\(explain.stdout)\(explain.stderr)")
                 try await MasterStandby.startSecondaries(fleet)
                 let secondaries = [MasterStandby.nsd, MasterStandby.knot]
                 let ready = ContinuousClock.now
