@@ -12,10 +12,14 @@ import Transfer
 ///   (whenever `Message.decode` accepts the message and its question name is uncompressed, as the
 ///   query path requires); what it takes, `TransferLane.answer` answers (AXFR, IXFR, NOTIFY, TSIG
 ///   verification with a known key, signed queries) with replies that decode, keep the id and set
-///   QR. Bit 0: NOTIFY accepted; bit 1: over TCP.
+///   QR. Bit 0: NOTIFY accepted; bit 1: over TCP. The lane is also a fleet member's: its
+///   observation zone (`ns1.fleet.invalid.`, SOA, AXFR, IXFR to a member signed with the fleet's
+///   key, which is the transfer key here so signed seeds reach it), a peer's NOTIFY, and the
+///   primary zone given to a member signed with the fleet's key.
 /// - 4, the secondary's stream: the input cut into messages (two length bytes each, as over TCP)
 ///   fed to a `TransferStream` for an IXFR from serial 1, unsigned; a complete transfer's diffs
-///   apply or fail cleanly.
+///   apply or fail cleanly, and are read as a fleet peer's observations (verdicts, vote, served
+///   serials, drain marks) as a fleet member reads its peer's zone.
 /// - 5, the same signed with the transfer key: every message's TSIG checked.
 /// - 6, an agent's reply line (`AgentReport`, as HAProxy reads it): a percentage is within
 ///   0…`AgentReport.maxPercent`, and the weight factor is the percentage in thousandths (0 drained).
@@ -84,9 +88,26 @@ func checkStream(_ body: UnsafeRawBufferPointer, signed: Bool, input: UnsafeRawB
         if done { break }
     }
     guard let result = stream.collector.result else { return }
-    if case .incremental(let diffs) = result {
+    switch result {
+    case .incremental(let diffs):
         Invariant.check(!diffs.isEmpty, "an IXFR result without diffs", input: input)
         _ = try? TransferCollector.apply(diffs, to: diffs[0].from, records: [])
+        var seen = Observations()
+        seen.apply(diffs)
+        checkObservations(seen, input: input)
+    case .full(_, let records):
+        checkObservations(Observations(records: records), input: input)
+    case .upToDate:
+        break
+    }
+}
+
+/// What a peer's zone says: weight factors only beside `up` verdicts, at most 1000.
+func checkObservations(_ o: Observations, input: UnsafeRawBufferPointer) {
+    for (target, factor) in o.factors {
+        Invariant.check(factor <= HealthView.fullFactor, "a factor of \(factor)", input: input)
+        Invariant.check(
+            o.verdicts[target] == .up, "a factor beside \(String(describing: o.verdicts[target]))", input: input)
     }
 }
 
@@ -153,6 +174,13 @@ enum Lane {
                 zone: try! DNSName("pulled.example.net."), primary: HostPort(host: "127.0.0.2", port: 53), key: key)
         ]
         s.snapshot = Snapshot(catalog: Catalog(zones: [zone]), options: ResponderOptions())
+        let web = TargetKey(address: "192.0.2.1", check: Check(kind: .tcp, port: 80))
+        var observations = ZoneJournal(ObservationZone.version(of: "ns1", serial: 7, verdicts: [(web, .up)]))
+        let next = ObservationZone.version(of: "ns1", serial: 8, verdicts: [(web, .down)])
+        _ = observations.advance(to: next)
+        s.fleet = TransferLane.FleetLane(
+            origin: FleetSettings.origin(of: "ns1"), key: key, allow: [IPPrefix("127.0.0.0/8")!],
+            journal: observations, peers: [FleetSettings.origin(of: "ns2")])
         return s
     }()
 }
