@@ -8,7 +8,7 @@ import Foundation
 import Testing
 
 @Suite("Fleet config: self, reloads", .serialized)
-struct FleetReloadTests {
+struct FleetMembershipTests {
     static let zone = reloadZone("example.net.", serial: 1, www: ["192.0.2.1", "192.0.2.2"])
 
     static func config(_ members: [String], extra: String = "") -> String {
