@@ -67,6 +67,8 @@ public struct Config: Sendable, Equatable {
     public var dnssec: [DNSSECZone] = []
     /// The instances this one shares health with; nil: it decides alone.
     public var fleet: FleetSettings? = nil
+    /// `catalog:`: a catalog zone (RFC 9432) of the `transfers:` zones, for secondaries.
+    public var catalog: CatalogSettings? = nil
     /// Where each pool, transfer and secondary is defined (same order as those lists), for
     /// messages that point back to it.
     public var lines = Lines()
@@ -77,6 +79,7 @@ public struct Config: Sendable, Equatable {
         public var secondaries: [Int] = []
         public var dnssec: [Int] = []
         public var fleet = 0
+        public var catalog = 0
         public init() {}
     }
 
@@ -242,6 +245,12 @@ public struct Config: Sendable, Equatable {
             if let (fleet, line) = r.fleet(v, keys: c.tsigKeys) {
                 c.fleet = fleet
                 c.lines.fleet = line
+            }
+        },
+        "catalog": { r, _, v, c, _ in
+            if let (catalog, line) = r.catalog(v, keys: c.tsigKeys) {
+                c.catalog = catalog
+                c.lines.catalog = line
             }
         },
         "secondaries": { r, _, v, c, x in

@@ -87,6 +87,25 @@ public enum Validator {
                 }
             }
         }
+        // The catalog has a name of its own, and groups only for zones it lists.
+        if let c = config.catalog {
+            let at = config.lines.catalog
+            if files.contains(c.zone) || pulled.contains(c.zone)
+                || config.transfers.contains(where: { $0.zone == c.zone })
+            {
+                out.append(
+                    Problem(
+                        file: file, line: at,
+                        message: "catalog: \(c.zone) is also a zone served here; the catalog needs a name of its own"))
+            }
+            for zone in c.groups.keys.sorted(by: { $0.description < $1.description })
+            where !config.transfers.contains(where: { $0.zone == zone }) {
+                out.append(
+                    Problem(
+                        file: file, line: at,
+                        message: "catalog.groups: \(zone) is not a zone of transfers: (the catalog lists only those)"))
+            }
+        }
         return out.sorted { $0.line < $1.line } + keyProblems
     }
 

@@ -47,6 +47,8 @@ public actor CarouselRuntime {
     public nonisolated let fleet: FleetExchange
     /// Zones pulled from primaries, served beside the zone files.
     var pulledZones: [Zone] = []
+    /// The catalog zone as last built (`+Catalog`): what it lists, its serial, the zone.
+    var catalogState: CatalogState?
     /// Answer counter ids per (pool, address), kept across reloads.
     var answerCounters = AnswerCounterIndex()
     /// The last hour of answers and states per member (the status page's charts).
@@ -224,7 +226,8 @@ public actor CarouselRuntime {
         }
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
         pulledZones = await transfers.secondary.secondaryZones()
-        let (zones, signing) = signedZones(await transfers.primary.servedZones(cache.zones + pulledZones))
+        let (zones, signing) = signedZones(
+            await transfers.primary.servedZones(cache.zones + pulledZones + catalogZones()))
         let catalog = Catalog(zones: zones, unavailable: await transfers.secondary.unavailableSecondaries())
         for (i, pool) in config.pools.enumerated() where BalancePlan.unboundPools(catalog, pools: [pool]).count == 1 {
             let line = i < config.lines.pools.count ? config.lines.pools[i] : 1
@@ -282,7 +285,8 @@ extension TCPSettings {
 extension TransferSetup {
     init(_ config: Config) {
         self.init(
-            primaries: config.transfers, secondaries: config.secondaries, keys: config.tsigKeys,
+            primaries: config.transfers + (config.catalog.map { [$0.primary] } ?? []),
+            secondaries: config.secondaries, keys: config.tsigKeys,
             maxZoneRecords: config.maxZoneRecords)
     }
 }
