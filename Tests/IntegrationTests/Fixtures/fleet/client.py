@@ -7,6 +7,8 @@ query; this keeps a 10 ms cadence):
       every 100 ms: {"server": [[...], ...]}
   versions ZONE SECONDS SERVER...  each version of ZONE each server transferred (AXFR every 200 ms):
       {"server": [[time, serial, ["owner A address", ...]], ...]}, a new entry when either moved
+  gaps NAME SECONDS SERVER       asks every 50 ms (0.2 s timeout): {"gaps": [[from, to], ...],
+      "ok": answered, "failed": unanswered}, a gap being a run of unanswered questions
   get URL                        the body of an HTTP GET
 Servers are ADDRESS (port 53)."""
 import json, random, socket, struct, sys, time, urllib.request
@@ -160,6 +162,26 @@ def main():
                     seen[s].append([time.time(), v[0], v[1]])
             time.sleep(0.2)
         print(json.dumps(seen))
+    elif mode == "gaps":
+        name, seconds, server = sys.argv[2], float(sys.argv[3]), sys.argv[4]
+        end = time.time() + seconds
+        gaps, down, ok, failed = [], None, 0, 0
+        while time.time() < end:
+            t = time.time()
+            a = query(server, name, timeout=0.2)
+            if a:
+                ok += 1
+                if down is not None:
+                    gaps.append([down, t])
+                    down = None
+            else:
+                failed += 1
+                if down is None:
+                    down = t
+            time.sleep(0.05)
+        if down is not None:
+            gaps.append([down, time.time()])
+        print(json.dumps({"gaps": gaps, "ok": ok, "failed": failed}))
     elif mode == "get":
         with urllib.request.urlopen(sys.argv[2], timeout=5) as r:
             sys.stdout.write(r.read().decode())
