@@ -112,8 +112,8 @@ struct VirtualAddressTests {
             #expect(settled.failed == 0 && settled.ok > 20, "before: \(settled)")
 
             for (how, signal) in [("SIGKILL", SIGKILL), ("SIGSTOP", SIGSTOP)] {
-                // Ask for 12 s; the master's Carousel dies (or hangs) 1 s in.
-                async let seen = nodes.gaps(12)
+                // Ask for 8 s; the master's Carousel dies (or hangs) 1 s in.
+                async let seen = nodes.gaps(8)
                 try await Task.sleep(for: .seconds(1))
                 let struck = Date().timeIntervalSince1970
                 Glibc.kill(nodes.carousel["a"]!.pid, signal)
