@@ -28,21 +28,25 @@ extension CarouselRuntime {
             switch ZoneKeys.load(d) {
             case .success(let k):
                 keys = k
+                lastKeyErrors[d.zone] = nil
             case .failure(let problems):
-                for p in problems.errors { logger.error("\(p)") }
+                let errors = problems.errors.map(\.description)
+                let fresh = errors != lastKeyErrors[d.zone]
+                if fresh { for e in errors { logger.error("\(e)") } }
+                lastKeyErrors[d.zone] = errors
                 // A key file caught while it was written (dnssec-keygen writes a .private twice)
                 // may end with the size and the timestamps it had when we looked (the kernel's
-                // clock for them is coarse): read once more at the next poll, unless these very
-                // files failed already.
+                // clock for them is coarse), so that no later poll sees it change: read the keys
+                // again at every poll for 5 s after files that fail are first seen.
                 if failedKeyFiles != keyFiles {
                     failedKeyFiles = keyFiles
-                    retryKeys = true
+                    retryKeysUntil = .now + .seconds(5)
                 }
                 guard let last = zoneKeys[d.zone], last.config == d else {
-                    logger.error("dnssec: \(d.zone) has no keys that load; it is served unsigned")
+                    if fresh { logger.error("dnssec: \(d.zone) has no keys that load; it is served unsigned") }
                     continue
                 }
-                logger.warning("dnssec: \(d.zone): keeping the keys last loaded")
+                if fresh { logger.warning("dnssec: \(d.zone): keeping the keys last loaded") }
                 keys = last
             }
             kept[d.zone] = keys
@@ -68,9 +72,9 @@ extension CarouselRuntime {
     /// since the last rebuild read them.
     func keysChanged() -> Bool {
         if let t = nextKeyEvent, Int64(Date().timeIntervalSince1970) >= t { return true }
-        if retryKeys {
-            retryKeys = false
-            return true
+        if let until = retryKeysUntil {
+            if ContinuousClock.now < until { return true }
+            retryKeysUntil = nil
         }
         guard !config.dnssec.isEmpty || !keyFiles.isEmpty else { return false }
         return keyFileSignatures() != keyFiles

@@ -58,10 +58,11 @@ public actor CarouselRuntime {
     public internal(set) var zoneKeys: [DNSName: ZoneKeys] = [:]
     public internal(set) var nextKeyEvent: Int64?
     var keyFiles: [String: [Int64]] = [:]
-    /// The key files' signatures when a load last failed, and whether the next poll reads them
-    /// again (once per new failure: see `signedZones`).
+    /// The key files' signatures when a load last failed, until when every poll reads them again
+    /// (see `signedZones`), and each zone's last errors (logged once, not at every poll).
     var failedKeyFiles: [String: [Int64]]?
-    var retryKeys = false
+    var retryKeysUntil: ContinuousClock.Instant?
+    var lastKeyErrors: [DNSName: [String]] = [:]
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
