@@ -19,20 +19,8 @@ extension YAMLReader {
         var c = CatalogSettings(zone: zone)
         for (k, v) in entries {
             let p = "catalog.\(k)"
+            access(k, v, p, keys: keys, allow: &c.allow, key: &c.key, notify: &c.notify)
             switch k {
-            case "allow":
-                for s in strings(v, p) ?? [] {
-                    if let a = IPPrefix(s) {
-                        c.allow.append(a)
-                    } else {
-                        fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
-                    }
-                }
-            case "tsig": c.key = key(v, p, in: keys)
-            case "notify":
-                for s in strings(v, p) ?? [] {
-                    if let a = peer(s, v, p) { c.notify.append(a) }
-                }
             case "groups":
                 guard case .mapping(let m) = v else {
                     fail(v, p, "expected a mapping of zone: group")

@@ -105,27 +105,36 @@ extension YAMLReader {
             var t = PrimaryZone(zone: zone)
             for (k, v) in entries {
                 let p = "\(path).\(k)"
-                switch k {
-                case "allow":
-                    for s in strings(v, p) ?? [] {
-                        if let a = IPPrefix(s) {
-                            t.allow.append(a)
-                        } else {
-                            fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
-                        }
-                    }
-                case "tsig": t.key = key(v, p, in: keys)
-                case "notify":
-                    for s in strings(v, p) ?? [] {
-                        if let a = peer(s, v, p) { t.notify.append(a) }
-                    }
-                case "publish_health": if let b = bool(v, p) { t.publishHealth = b }
-                default: break
-                }
+                if k == "publish_health", let b = bool(v, p) { t.publishHealth = b }
+                access(k, v, p, keys: keys, allow: &t.allow, key: &t.key, notify: &t.notify)
             }
             out.append((t, line))
         }
         return out
+    }
+
+    /// `allow`, `tsig` and `notify` of a zone served to secondaries (`transfers:`, `catalog:`);
+    /// other keys are left to the caller.
+    mutating func access(
+        _ k: String, _ v: Node, _ p: String, keys: [TSIGKey], allow: inout [IPPrefix], key: inout TSIGKey?,
+        notify: inout [HostPort]
+    ) {
+        switch k {
+        case "allow":
+            for s in strings(v, p) ?? [] {
+                if let a = IPPrefix(s) {
+                    allow.append(a)
+                } else {
+                    fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
+                }
+            }
+        case "tsig": key = self.key(v, p, in: keys)
+        case "notify":
+            for s in strings(v, p) ?? [] {
+                if let a = peer(s, v, p) { notify.append(a) }
+            }
+        default: break
+        }
     }
 
     mutating func secondaries(_ node: Node, keys: [TSIGKey], baseDirectory: String?) -> [(SecondaryZone, line: Int)] {
