@@ -56,6 +56,14 @@ final class Agents: @unchecked Sendable {
         }
     }
 
+    /// What `address` answered, one entry per connection in order ("-" for no line), from the
+    /// agent's own log: counts the probes without asking the server, so a loaded machine's
+    /// slow admin requests do not add probes made after the moment of interest.
+    func served(_ address: String) -> [String] {
+        let text = (try? String(contentsOfFile: dir.path("log-" + Self.file(address)), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
     func stop() {
         process.kill()
         dir.remove()
@@ -67,6 +75,7 @@ final class Agents: @unchecked Sendable {
 
         def serve(listener, host):
             name = os.path.join(directory, "reply-" + host.replace(":", "_"))
+            log = open(os.path.join(directory, "log-reply-" + host.replace(":", "_")), "ab", buffering=0)
             while True:
                 conn, _ = listener.accept()
                 try:
@@ -79,6 +88,7 @@ final class Agents: @unchecked Sendable {
                 except OSError:
                     pass
                 conn.close()
+                log.write((line.strip() or b"-") + b"\n")
 
         listeners = []
         for host in hosts:
@@ -199,6 +209,14 @@ final class HAProxy: @unchecked Sendable {
         let result = try await Command.run("/usr/bin/python3", ["-c", script, dir.path("admin.sock"), text])
         guard result.status == 0 else { throw HarnessError("haproxy \(text): \(result.stderr)") }
         return result.stdout
+    }
+
+    /// What `address` answered, one entry per connection in order ("-" for no line), from the
+    /// agent's own log: counts the probes without asking the server, so a loaded machine's
+    /// slow admin requests do not add probes made after the moment of interest.
+    func served(_ address: String) -> [String] {
+        let text = (try? String(contentsOfFile: dir.path("log-" + Self.file(address)), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
     }
 
     func stop() {

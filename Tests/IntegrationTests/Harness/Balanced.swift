@@ -87,6 +87,27 @@ enum Poll {
         }
     }
 
+    /// Asks `name` A/AAAA over UDP from this process (no dig to start: on a loaded machine
+    /// starting a process can take a second) every 20 ms until `condition` holds of the
+    /// addresses in the answer; returns the seconds since `start`.
+    static func udp(
+        _ endpoint: Endpoint, _ name: String, type: UInt16 = 1, since start: ContinuousClock.Instant = .now,
+        limit: Double = 20, until condition: ([String]) -> Bool
+    ) async throws -> Double {
+        var last: [String] = []
+        while true {
+            let tick = ContinuousClock.now
+            if let reply = try await UDP.exchange(RawQuery(name, type: type).bytes, with: endpoint, timeout: 1) {
+                last = try RawMessage(reply).answer.filter { $0.type == type }.map(\.address)
+                if condition(last) { return seconds(since: start) }
+            }
+            if seconds(since: start) > limit {
+                throw HarnessError("no matching answer within \(limit) s; the last one: \(last)")
+            }
+            try await Task.sleep(until: tick + .milliseconds(20), clock: .continuous)
+        }
+    }
+
     /// Calls `condition` every 100 ms until it holds; throws after `limit` seconds.
     static func until(
         _ what: String, limit: Double = 20, _ condition: () async throws -> Bool

@@ -73,6 +73,16 @@ struct RawRecord: Sendable {
     var rclass: UInt16
     var ttl: UInt32
     var rdata: [UInt8]
+
+    /// The address of an A or AAAA record as dig prints it; "" for other types.
+    var address: String {
+        guard rdata.count == 4 || rdata.count == 16, type == 1 || type == 28 else { return "" }
+        var text = [CChar](repeating: 0, count: 64)
+        return rdata.withUnsafeBytes { raw in
+            inet_ntop(rdata.count == 4 ? AF_INET : AF_INET6, raw.baseAddress, &text, 64) == nil
+                ? "" : String(cString: text)
+        }
+    }
 }
 
 /// A reply read from the wire; throws on anything malformed.
