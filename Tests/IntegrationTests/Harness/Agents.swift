@@ -211,14 +211,6 @@ final class HAProxy: @unchecked Sendable {
         return result.stdout
     }
 
-    /// What `address` answered, one entry per connection in order ("-" for no line), from the
-    /// agent's own log: counts the probes without asking the server, so a loaded machine's
-    /// slow admin requests do not add probes made after the moment of interest.
-    func served(_ address: String) -> [String] {
-        let text = (try? String(contentsOfFile: dir.path("log-" + Self.file(address)), encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").map(String.init)
-    }
-
     func stop() {
         process.kill()
         dir.remove()
