@@ -243,7 +243,8 @@ extension CarouselRuntime {
         }
         return StatusReport(
             version: StatusReport.version, startedAt: startedAt, reloads: reloads, zones: zones,
-            errors: (configErrors + cache.errors.map(\.description)), pools: pools, drained: drained.sorted(),
+            errors: (configErrors + [tlsError].compactMap { $0 } + cache.errors.map(\.description)), pools: pools,
+            drained: drained.sorted(),
             transfers: await transfers.status(), fleet: fleetStatus)
     }
 }

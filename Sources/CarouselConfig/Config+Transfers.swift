@@ -145,9 +145,9 @@ extension YAMLReader {
         for (i, item) in seq.enumerated() {
             let path = "secondaries[\(i)]"
             let line = item.mark?.line ?? 1
-            var zone: DNSName?, primary: HostPort?, key: TSIGKey?, file: String?
+            var zone: DNSName?, primary: HostPort?, key: TSIGKey?, file: String?, tls: TLSPeer?
             var zoneNode: Node?, zoneText = ""
-            for (k, v) in mapping(item, path, known: ["zone", "primary", "tsig", "file"]) {
+            for (k, v) in mapping(item, path, known: ["zone", "primary", "tsig", "file", "tls"]) {
                 let p = "\(path).\(k)"
                 switch k {
                 case "zone":
@@ -165,6 +165,7 @@ extension YAMLReader {
                             standard, in: &storedFiles, line: line, v, p, "\(resolved) is already the file of the zone")
                         file = resolved
                     }
+                case "tls": tls = tlsPeer(v, p, baseDirectory: baseDirectory)
                 default: key = self.key(v, p, in: keys)
                 }
             }
@@ -177,7 +178,7 @@ extension YAMLReader {
                 fail(item, "\(path).primary", "every secondary zone needs a primary")
                 continue
             }
-            out.append((SecondaryZone(zone: zone, primary: primary, key: key, file: file), line))
+            out.append((SecondaryZone(zone: zone, primary: primary, key: key, file: file, tls: tls), line))
         }
         return out
     }

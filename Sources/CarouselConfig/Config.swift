@@ -69,6 +69,8 @@ public struct Config: Sendable, Equatable {
     public var fleet: FleetSettings? = nil
     /// `catalog:`: a catalog zone (RFC 9432) of the `transfers:` zones, for secondaries.
     public var catalog: CatalogSettings? = nil
+    /// `tls:`: DNS over TLS listeners (queries and zone transfers); nil: none.
+    public var tls: TLSSettings? = nil
     /// Where each pool, transfer and secondary is defined (same order as those lists), for
     /// messages that point back to it.
     public var lines = Lines()
@@ -80,6 +82,7 @@ public struct Config: Sendable, Equatable {
         public var dnssec: [Int] = []
         public var fleet = 0
         public var catalog = 0
+        public var tls = 0
         public init() {}
     }
 
@@ -251,6 +254,12 @@ public struct Config: Sendable, Equatable {
             if let (catalog, line) = r.catalog(v, keys: c.tsigKeys) {
                 c.catalog = catalog
                 c.lines.catalog = line
+            }
+        },
+        "tls": { r, _, v, c, x in
+            if let (tls, line) = r.tlsSettings(v, baseDirectory: x.baseDirectory) {
+                c.tls = tls
+                c.lines.tls = line
             }
         },
         "secondaries": { r, _, v, c, x in

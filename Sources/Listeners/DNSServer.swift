@@ -50,8 +50,11 @@ public final class DNSServer: Sendable {
         for loop in loops { loop.transfers = transfers }
     }
 
-    /// Binds every address; returns the listeners, so the caller can close them.
-    public func bind(_ addresses: [HostPort], tcp: TCPSettings) async throws -> Listeners {
+    /// Binds every address (and DNS over TLS on `tls`'s); returns the listeners, so the caller
+    /// can close them.
+    public func bind(
+        _ addresses: [HostPort], tcp: TCPSettings, tls: (listen: [HostPort], context: TLSServerContext)? = nil
+    ) async throws -> Listeners {
         var channels: [Channel] = []
         var workers: [UDPWorker] = []
         do {
@@ -72,6 +75,13 @@ public final class DNSServer: Sendable {
                     try await TCPListener.bind(address, group: group, contexts: contexts, stats: stats, settings: tcp))
                 logger.info(
                     "listening", metadata: ["address": "\(listen)", "transports": "udp,tcp", "loops": "\(loops.count)"])
+            }
+            for listen in tls?.listen ?? [] {
+                let address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)
+                channels.append(
+                    try await TLSListener.bind(
+                        address, tls: tls!.context, group: group, contexts: contexts, stats: stats, settings: tcp))
+                logger.info("listening", metadata: ["address": "\(listen)", "transports": "tls"])
             }
         } catch {
             for c in channels { try? await c.close() }

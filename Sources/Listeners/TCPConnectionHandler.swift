@@ -1,5 +1,7 @@
 import Atomics
 import NIOCore
+import NIOSSL
+import NIOTLS
 import Responder
 
 /// The TCP connections of one event loop, for closing the oldest idle one when the server is
@@ -47,11 +49,16 @@ final class TCPConnectionHandler: ChannelInboundHandler {
     var closeWhenAnswered = false
     /// The peer's address, which server cookies are bound to.
     var client = ClientAddress.unknown
+    /// Behind a TLS handler (DNS over TLS); `dot`: the client and we agreed on ALPN "dot", which
+    /// zone transfers need (RFC 9103 §7.1). Queries are answered either way (RFC 7858).
+    let tls: Bool
+    var dot = false
 
-    init(context: LoopContext, stats: ServerStats, settings: TCPSettings) {
+    init(context: LoopContext, stats: ServerStats, settings: TCPSettings, tls: Bool = false) {
         self.context = context
         self.stats = stats
         self.settings = settings
+        self.tls = tls
         self.lastActivity = context.eventLoop.now
     }
 
@@ -143,7 +150,7 @@ final class TCPConnectionHandler: ChannelInboundHandler {
                 queries += 1
                 let handler = NIOLoopBound(self, eventLoop: ctx.eventLoop)
                 let channel = ctx.channel
-                hub.handle(message, remote: channel.remoteAddress, channel: channel, tcp: true) {
+                hub.handle(message, remote: channel.remoteAddress, channel: channel, tcp: true, xfr: !tls || dot) {
                     handler.value.answered(channel)
                 }
                 continue
@@ -195,7 +202,10 @@ final class TCPConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context ctx: ChannelHandlerContext, event: Any) {
-        if let e = event as? ChannelEvent, e == .inputClosed, intercepted > 0 {
+        if let e = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = e {
+            dot = negotiated == TLSCredentials.alpn
+            ctx.fireUserInboundEventTriggered(event)
+        } else if let e = event as? ChannelEvent, e == .inputClosed, intercepted > 0 {
             closing = true
             closeWhenAnswered = true
         } else if let e = event as? ChannelEvent, e == .inputClosed {

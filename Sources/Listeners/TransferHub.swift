@@ -41,14 +41,17 @@ public final class TransferHub: Sendable {
 
     /// Answers an intercepted message and writes the replies to `channel` (framed on TCP,
     /// addressed to `remote` on UDP). `done` runs on the channel's loop once they are written.
+    /// `xfr` false: AXFR and IXFR are REFUSED (a TLS connection without ALPN "dot").
     func handle(
-        _ message: ByteBuffer, remote: SocketAddress?, channel: Channel, tcp: Bool,
+        _ message: ByteBuffer, remote: SocketAddress?, channel: Channel, tcp: Bool, xfr: Bool = true,
         done: (@Sendable () -> Void)? = nil
     ) {
         let bytes = Array(message.readableBytesView)
         let source = remote.map(TransferHub.addressBytes) ?? []
         Task {
-            let replies = self.answer(bytes, source: source, tcp: tcp)
+            let replies =
+                xfr || !TransferLane.isTransfer(bytes)
+                ? self.answer(bytes, source: source, tcp: tcp) : self.refuseTransfer(bytes, source: source)
             channel.eventLoop.execute {
                 for r in replies {
                     var b = channel.allocator.buffer(capacity: r.count + 2)
@@ -72,6 +75,15 @@ public final class TransferHub: Sendable {
         Task {
             for reply in self.answer(bytes, source: source, tcp: false) { send(reply) }
         }
+    }
+
+    /// An AXFR or IXFR over TLS without ALPN "dot": REFUSED, logged and counted as a transfer.
+    func refuseTransfer(_ request: [UInt8], source: [UInt8]) -> [[UInt8]] {
+        Counter(label: "carousel_transfers_total", dimensions: [("type", "XFR"), ("rcode", "REFUSED")]).increment()
+        logger.notice(
+            "zone transfer refused: TLS without ALPN \"dot\" (RFC 9103 §7.1)",
+            metadata: ["client": "\(IPAddress(bytes: source)?.description ?? "?")"])
+        return [TransferResponder.header(request, rcode: RCode.refused.rawValue)]
     }
 
     static let fleetZones = (try? DNSName("fleet.invalid.")) ?? .root

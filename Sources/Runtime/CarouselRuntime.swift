@@ -63,6 +63,11 @@ public actor CarouselRuntime {
     var failedKeyFiles: [String: [Int64]]?
     var retryKeysUntil: ContinuousClock.Instant?
     var lastKeyErrors: [DNSName: [String]] = [:]
+    /// DNS over TLS (CarouselRuntime+TLS.swift): the certificate the listeners present, its
+    /// files' signatures when last loaded, and why the last reload of them failed.
+    var tlsContext: TLSServerContext?
+    var tlsFiles: [FileSignature] = []
+    public internal(set) var tlsError: String?
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
@@ -116,7 +121,7 @@ public actor CarouselRuntime {
         let view = await healthView()
         server.publish(view)
         watch.check(view)
-        listeners = try await server.bind(config.listen, tcp: TCPSettings(config))
+        listeners = try await server.bind(config.listen, tcp: TCPSettings(config), tls: try startTLS())
         let records = snapshot.catalog.zones.reduce(0) { $0 + $1.recordCount }
         logger.info(
             "ready",
@@ -137,6 +142,7 @@ public actor CarouselRuntime {
     /// file triggers a rebuild; nothing else does.
     public func poll() async {
         let configChanged = reloadConfigIfChanged(force: false)
+        pollTLS()
         await rebuild(force: configChanged || keysChanged())
     }
 
@@ -167,7 +173,9 @@ public actor CarouselRuntime {
         case .success(var next):
             overrides(&next)
             // Everything `carousel check` rejects is refused here too (one validator).
-            let problems = Validator.problems(next, file: path, zones: cache.zones + pulledZones)
+            let problems =
+                Validator.problems(next, file: path, zones: cache.zones + pulledZones)
+                + Self.tlsProblems(next, file: path)
             if !problems.isEmpty {
                 Counter(label: "carousel_reload_failures_total").increment()
                 configErrors = problems.map(\.description)
@@ -180,8 +188,15 @@ public actor CarouselRuntime {
                 || next.tcpMaxConnections != config.tcpMaxConnections
                 || next.tcpMessageTimeout != config.tcpMessageTimeout
                 || next.tcpMaxQueries != config.tcpMaxQueries || next.stateFile != config.stateFile
+                || next.tls?.listen != config.tls?.listen
             {
-                logger.warning("\(path): listen, threads, tcp and state_file changes take effect at the next restart")
+                logger.warning(
+                    "\(path): listen, tls.listen, threads, tcp and state_file changes take effect at the next restart")
+                if let old = config.tls, next.tls != nil {
+                    next.tls?.listen = old.listen
+                } else {
+                    next.tls = config.tls
+                }
                 next.listen = config.listen
                 next.threads = config.threads
                 next.tcpIdleTimeout = config.tcpIdleTimeout

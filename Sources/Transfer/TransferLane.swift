@@ -81,6 +81,14 @@ public enum TransferLane {
         return false
     }
 
+    /// Whether a message is an AXFR or IXFR query.
+    public static func isTransfer(_ request: [UInt8]) -> Bool {
+        guard request.count >= Header.size, (request[2] >> 3) & 0xF == Opcode.query,
+            let q = try? Message.decode(request).question.first
+        else { return false }
+        return q.type == .axfr || q.type == .ixfr
+    }
+
     /// Answers an intercepted message from `source` (4 or 16 address bytes).
     public static func answer(_ request: [UInt8], source: [UInt8], tcp: Bool, state s: State, now: UInt64) -> (
         replies: [[UInt8]], event: Event?

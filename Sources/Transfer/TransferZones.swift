@@ -33,11 +33,30 @@ public struct SecondaryZone: Sendable, Hashable {
     /// Where the last good copy is stored (master-file text, written after every transfer; its
     /// modification time is when the primary last confirmed it), nil: memory only.
     public var file: String?
+    /// Pull over TLS (XoT, RFC 9103) with the primary's certificate checked; nil: plain TCP.
+    public var tls: TLSPeer?
 
-    public init(zone: DNSName, primary: HostPort, key: TSIGKey? = nil, file: String? = nil) {
+    public init(zone: DNSName, primary: HostPort, key: TSIGKey? = nil, file: String? = nil, tls: TLSPeer? = nil) {
         self.zone = zone
         self.primary = primary
         self.key = key
         self.file = file
+        self.tls = tls
+    }
+}
+
+/// How a secondary authenticates its primary over TLS (RFC 8310's profiles): the certificate's
+/// name checked against `verifyName`, signed by a CA of `ca` (a PEM bundle; nil: the system's),
+/// or the key pinned (`pins`: SHA-256 digests of the SubjectPublicKeyInfo, RFC 7858 §4.2) with
+/// no CA at all.
+public struct TLSPeer: Sendable, Hashable {
+    public var verifyName: String?
+    public var ca: String?
+    public var pins: [[UInt8]]
+
+    public init(verifyName: String? = nil, ca: String? = nil, pins: [[UInt8]] = []) {
+        self.verifyName = verifyName
+        self.ca = ca
+        self.pins = pins
     }
 }

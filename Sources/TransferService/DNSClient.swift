@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One DNS exchange as a client, off the query path: a UDP query and its reply (NOTIFY, SOA
 /// checks), or a TCP query and a stream of framed messages (AXFR, IXFR). Every exchange has a
@@ -43,24 +44,53 @@ public enum DNSClient {
         }
     }
 
-    /// Sends `query` over TCP and hands every framed reply to `onMessage` until it returns true.
+    /// Sends `query` over TCP (over TLS with `tls`) and hands every framed reply to `onMessage`
+    /// until it returns true.
     static func tcp(
         _ query: [UInt8], to address: SocketAddress, from: String? = nil, timeout: TimeAmount,
-        group: EventLoopGroup, onMessage: @escaping ([UInt8]) throws -> Bool
+        group: EventLoopGroup, tls: XoTClient? = nil, onMessage: @escaping ([UInt8]) throws -> Bool
+    ) async throws {
+        guard let tls else {
+            return try await exchange(query, to: address, from: from, timeout: timeout, group: group, onMessage)
+        }
+        let rejected = PinBox()
+        do {
+            try await exchange(
+                query, to: address, from: from, timeout: timeout, group: group,
+                tls: { try tls.handlers(rejected: rejected, handshake: $0) }, onMessage)
+        } catch {
+            throw tls.explain(error, rejected: rejected)
+        }
+    }
+
+    static func exchange(
+        _ query: [UInt8], to address: SocketAddress, from: String?, timeout: TimeAmount, group: EventLoopGroup,
+        tls: (@Sendable (EventLoopPromise<Void>) throws -> [ChannelHandler])? = nil,
+        _ onMessage: @escaping ([UInt8]) throws -> Bool
     ) async throws {
         var bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
         if let from { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: from, port: 0)) }
-        let channel =
+        let (channel, handshake) =
             try await bootstrap
             .connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    var handshake: EventLoopFuture<Void>?
+                    if let tls {
+                        let promise = channel.eventLoop.makePromise(of: Void.self)
+                        try channel.pipeline.syncOperations.addHandlers(try tls(promise))
+                        handshake = promise.futureResult
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ReplyFrameDecoder()))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel), handshake
+                    )
                 }
             }
         let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
         defer { deadline.cancel() }
         try await channel.executeThenClose { inbound, outbound in
+            // Over TLS, nothing is written before the primary is authenticated.
+            try await handshake?.get()
             var buffer = ByteBufferAllocator().buffer(capacity: query.count + 2)
             buffer.writeInteger(UInt16(query.count))
             buffer.writeBytes(query)

@@ -150,12 +150,14 @@ public actor SecondaryTransfers {
         }
     }
 
-    /// One refresh round: an SOA check over UDP when we hold a copy, then IXFR or AXFR over TCP.
+    /// One refresh round: an SOA check over UDP (TLS for a primary over TLS) when we hold a
+    /// copy, then IXFR or AXFR over TCP (or TLS).
     func refresh(_ zone: DNSName, _ s: SecondaryZone) async throws {
         let address = try SocketAddress.makeAddressResolvingHost(s.primary.host, port: s.primary.port)
         let key = s.key
+        let tls = try s.tls.map { try XoTClient($0, primary: "\(s.primary)") }
         if let copy = secondaryCopies[zone] {
-            let theirs = try await soaSerial(zone, address, key)
+            let theirs = try await soaSerial(zone, address, key, tls: tls)
             if !Serial.greater(theirs, SOA.serial(copy.soa.rdata)) {
                 secondaryCopies[zone]?.confirmed = .now
                 touchStored(zone, s)
@@ -167,7 +169,7 @@ public actor SecondaryTransfers {
         var soa: ResourceRecord
         var records: [ResourceRecord]
         do {
-            result = try await transfer(zone, address, key, ixfrFrom: current?.soa)
+            result = try await transfer(zone, address, key, ixfrFrom: current?.soa, tls: tls)
             if case .incremental(let diffs) = result {
                 guard let current,
                     let applied = TransferCollector.apply(diffs, to: current.soa, records: current.records)
@@ -182,10 +184,10 @@ public actor SecondaryTransfers {
                 touchStored(zone, s)
                 return
             }
-        } catch let error where current != nil && !(error is DNSClient.Timeout) {
+        } catch let error where current != nil && !(error is DNSClient.Timeout) && !(error is XoTFailure) {
             // A primary without IXFR (NOTIMP, FORMERR) or diffs that do not fit: the whole zone.
             logger.notice("secondary: IXFR of \(zone) failed (\(error)); asking for AXFR")
-            result = try await transfer(zone, address, key, ixfrFrom: nil)
+            result = try await transfer(zone, address, key, ixfrFrom: nil, tls: tls)
             guard case .full(let s, let r) = result else {
                 throw TransferFailure(description: "AXFR did not send a zone")
             }
@@ -217,12 +219,24 @@ public actor SecondaryTransfers {
         await onSecondaryChange?()
     }
 
-    func soaSerial(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?) async throws -> UInt32 {
+    func soaSerial(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?, tls: XoTClient? = nil) async throws
+        -> UInt32
+    {
         var q = Message.query(id: UInt16.random(in: 0...UInt16.max), zone, .soa, flags: 0)
         var bytes = q.encode()
         var mac: [UInt8] = []
         if let key { (bytes, mac) = TSIG.sign(bytes, key: key) }
-        let reply = try await DNSClient.udp(bytes, to: address, timeout: .seconds(2), group: group)
+        var reply: [UInt8]
+        if let tls {
+            let box = ReplyBox()
+            try await DNSClient.tcp(bytes, to: address, timeout: .seconds(5), group: group, tls: tls) { message in
+                box.reply = message
+                return true
+            }
+            reply = box.reply
+        } else {
+            reply = try await DNSClient.udp(bytes, to: address, timeout: .seconds(2), group: group)
+        }
         if let key {
             var v = TSIGStreamVerifier(key: key, requestMAC: mac)
             try v.check(reply)
@@ -235,8 +249,11 @@ public actor SecondaryTransfers {
         return SOA.serial(soa.rdata)
     }
 
-    /// An IXFR (when we have a copy) or AXFR over TCP, every message's TSIG checked.
-    func transfer(_ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?, ixfrFrom ours: ResourceRecord?)
+    /// An IXFR (when we have a copy) or AXFR over TCP or TLS, every message's TSIG checked.
+    func transfer(
+        _ zone: DNSName, _ address: SocketAddress, _ key: TSIGKey?, ixfrFrom ours: ResourceRecord?,
+        tls: XoTClient? = nil
+    )
         async throws
         -> TransferCollector.Result
     {
@@ -248,7 +265,7 @@ public actor SecondaryTransfers {
         var collector = TransferCollector(ixfr: ours != nil, ourSerial: ours.map { SOA.serial($0.rdata) })
         collector.maxRecords = setup.maxZoneRecords
         let box = StreamBox(TransferStream(collector: collector, key: key, requestMAC: mac))
-        try await DNSClient.tcp(bytes, to: address, timeout: .seconds(30), group: group) { message in
+        try await DNSClient.tcp(bytes, to: address, timeout: .seconds(30), group: group, tls: tls) { message in
             try box.stream.take(message)
         }
         guard let result = box.stream.collector.result else {
@@ -260,6 +277,11 @@ public actor SecondaryTransfers {
 
 struct TransferFailure: Error, CustomStringConvertible {
     var description: String
+}
+
+/// The one reply of an SOA check over TLS, set by the connection's read.
+final class ReplyBox: @unchecked Sendable {
+    var reply: [UInt8] = []
 }
 
 /// The state of one incoming transfer, touched only by the connection's reads (one at a time).

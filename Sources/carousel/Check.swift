@@ -1,6 +1,7 @@
 import ArgumentParser
 import CarouselConfig
 import Loading
+import Runtime
 
 /// `carousel check`: everything a start or reload would validate, offline. Exit 0 when all is
 /// well, 1 with every problem listed as `file:line: message`.
@@ -22,7 +23,10 @@ struct CheckCommand: AsyncParsableCommand {
         let refresh = cache.refresh(paths: config.zones, maxRecords: config.maxZoneRecords)
         for w in refresh.warnings { printError("\(w) (warning)") }
         for e in refresh.errors { printError("\(e)") }
-        let problems = Validator.problems(config, file: options.configPath ?? "carousel.yaml", zones: cache.zones)
+        let file = options.configPath ?? "carousel.yaml"
+        let problems =
+            Validator.problems(config, file: file, zones: cache.zones)
+            + CarouselRuntime.tlsProblems(config, file: file)
         for p in problems { printError("\(p)") }
         if !refresh.errors.isEmpty || !problems.isEmpty { throw ExitCode(1) }
         let records = cache.zones.reduce(0) { $0 + $1.recordCount }
