@@ -78,10 +78,10 @@ struct RawRecord: Sendable {
     var address: String {
         guard rdata.count == 4 || rdata.count == 16, type == 1 || type == 28 else { return "" }
         var text = [CChar](repeating: 0, count: 64)
-        return rdata.withUnsafeBytes { raw in
-            inet_ntop(rdata.count == 4 ? AF_INET : AF_INET6, raw.baseAddress, &text, 64) == nil
-                ? "" : String(cString: text)
+        let ok = rdata.withUnsafeBytes { raw in
+            inet_ntop(rdata.count == 4 ? AF_INET : AF_INET6, raw.baseAddress, &text, 64) != nil
         }
+        return ok ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
     }
 }
 
