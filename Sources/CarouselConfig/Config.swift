@@ -69,6 +69,8 @@ public struct Config: Sendable, Equatable {
     public var fleet: FleetSettings? = nil
     /// `catalog:`: a catalog zone (RFC 9432) of the `transfers:` zones, for secondaries.
     public var catalog: CatalogSettings? = nil
+    /// `updates:`: zones that take dynamic updates (RFC 2136), signed.
+    public var updates: [UpdatePolicy] = []
     /// `tls:`: DNS over TLS listeners (queries and zone transfers); nil: none.
     public var tls: TLSSettings? = nil
     /// Where each pool, transfer and secondary is defined (same order as those lists), for
@@ -83,6 +85,7 @@ public struct Config: Sendable, Equatable {
         public var fleet = 0
         public var catalog = 0
         public var tls = 0
+        public var updates: [Int] = []
         public init() {}
     }
 
@@ -255,6 +258,11 @@ public struct Config: Sendable, Equatable {
                 c.catalog = catalog
                 c.lines.catalog = line
             }
+        },
+        "updates": { r, _, v, c, x in
+            let zones = r.updates(v, keys: c.tsigKeys, baseDirectory: x.baseDirectory)
+            c.updates = zones.map(\.0)
+            c.lines.updates = zones.map(\.line)
         },
         "tls": { r, _, v, c, x in
             if let (tls, line) = r.tlsSettings(v, baseDirectory: x.baseDirectory) {

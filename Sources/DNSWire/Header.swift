@@ -23,7 +23,12 @@ public enum RCode: UInt16, Sendable, CustomStringConvertible {
     case refused = 5
     /// A name synthesized from a DNAME would be longer than 255 bytes (RFC 6672 §2.2).
     case yxDomain = 6
+    /// Dynamic update prerequisites (RFC 2136 §2.2): an RRset exists that should not, or not.
+    case yxRRSet = 7
+    case nxRRSet = 8
     case notAuth = 9
+    /// A dynamic update's name outside the zone it names (RFC 2136 §3.4.1.3).
+    case notZone = 10
     case badVers = 16
 
     public var description: String {
@@ -35,7 +40,10 @@ public enum RCode: UInt16, Sendable, CustomStringConvertible {
         case .notImp: "NOTIMP"
         case .refused: "REFUSED"
         case .yxDomain: "YXDOMAIN"
+        case .yxRRSet: "YXRRSET"
+        case .nxRRSet: "NXRRSET"
         case .notAuth: "NOTAUTH"
+        case .notZone: "NOTZONE"
         case .badVers: "BADVERS"
         }
     }

@@ -22,9 +22,20 @@ public final class TransferHub: Sendable {
     public let notifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
     /// Called with the zone of every accepted NOTIFY from a fleet peer (set by the runtime).
     public let fleetNotifyHandler = NIOLockedValueBox<(@Sendable (DNSName) -> Void)?>(nil)
+    /// Answers dynamic updates (set by the runtime when `updates:` names a zone; UPDATE is
+    /// NOTIMP, from the Responder, while it is nil).
+    let updateHandler = NIOLockedValueBox<(@Sendable ([UInt8], [UInt8]) async -> [UInt8]?)?>(nil)
+    let acceptUpdate = ManagedAtomic<Bool>(false)
     let logger: Logger
 
     init(logger: Logger) { self.logger = logger }
+
+    /// Sets (or with nil removes) what answers UPDATE messages: request and source address bytes
+    /// in, the reply out (nil: none).
+    public func setUpdateHandler(_ handler: (@Sendable ([UInt8], [UInt8]) async -> [UInt8]?)?) {
+        updateHandler.withLockedValue { $0 = handler }
+        acceptUpdate.store(handler != nil, ordering: .relaxed)
+    }
 
     public func update(_ change: (inout TransferLane.State) -> Void) {
         let notify = state.withLockedValue { s in
@@ -36,7 +47,8 @@ public final class TransferHub: Sendable {
 
     @inline(__always)
     func intercepts(_ p: UnsafeRawBufferPointer) -> Bool {
-        TransferLane.intercepts(p, acceptNotify: acceptNotify.load(ordering: .relaxed))
+        TransferLane.intercepts(
+            p, acceptNotify: acceptNotify.load(ordering: .relaxed), acceptUpdate: acceptUpdate.load(ordering: .relaxed))
     }
 
     /// Answers an intercepted message and writes the replies to `channel` (framed on TCP,
@@ -50,8 +62,13 @@ public final class TransferHub: Sendable {
         let source = remote.map(TransferHub.addressBytes) ?? []
         Task {
             let replies =
-                xfr || !TransferLane.isTransfer(bytes)
-                ? self.answer(bytes, source: source, tcp: tcp) : self.refuseTransfer(bytes, source: source)
+                if let update = self.update(bytes) {
+                    await update(bytes, source).map { [$0] } ?? []
+                } else if xfr || !TransferLane.isTransfer(bytes) {
+                    self.answer(bytes, source: source, tcp: tcp)
+                } else {
+                    self.refuseTransfer(bytes, source: source)
+                }
             channel.eventLoop.execute {
                 for r in replies {
                     var b = channel.allocator.buffer(capacity: r.count + 2)
@@ -73,8 +90,18 @@ public final class TransferHub: Sendable {
     /// Answers an intercepted UDP message off the worker's thread; `send` takes each reply.
     func handleDatagram(_ bytes: [UInt8], source: [UInt8], send: @escaping @Sendable ([UInt8]) -> Void) {
         Task {
+            if let update = self.update(bytes) {
+                if let reply = await update(bytes, source) { send(reply) }
+                return
+            }
             for reply in self.answer(bytes, source: source, tcp: false) { send(reply) }
         }
+    }
+
+    /// The update handler when `request` is an UPDATE and one is set.
+    func update(_ request: [UInt8]) -> (@Sendable ([UInt8], [UInt8]) async -> [UInt8]?)? {
+        guard request.count >= Header.size, (request[2] >> 3) & 0xF == Opcode.update else { return nil }
+        return updateHandler.withLockedValue { $0 }
     }
 
     /// An AXFR or IXFR over TLS without ALPN "dot": REFUSED, logged and counted as a transfer.

@@ -87,6 +87,13 @@ public enum Validator {
                 }
             }
         }
+        // A zone takes updates only where its records live: a zone file here.
+        for (i, u) in config.updates.enumerated() where !files.contains(u.zone) {
+            let why =
+                pulled.contains(u.zone)
+                ? "is pulled from a primary (update it there)" : "is not served by any zone file"
+            out.append(Problem(file: file, line: line(config.lines.updates, i), message: "updates: \(u.zone) \(why)"))
+        }
         // The catalog has a name of its own, and groups only for zones it lists.
         if let c = config.catalog {
             let at = config.lines.catalog

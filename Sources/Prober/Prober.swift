@@ -50,6 +50,9 @@ public actor Prober {
     var drainMarks: [String: DrainMark] = [:]
     /// States read from the state file, by `address fingerprint`, not yet claimed by a target.
     var saved: [String: StateFile.Entry] = [:]
+    /// False until the first `setTargets` (the start's): an address first seen after it (added
+    /// by an update or an edit) starts down and must rise like any down member (not blind).
+    var targetsSet = false
     var published = HealthView.empty
     var commands: AsyncStream<Int32>.Continuation?
     /// Runs every `tcp` check while ``run()`` runs (see ``TCPProbeEngine``).
@@ -113,6 +116,9 @@ public actor Prober {
             retired[targets[i].key.description] = targets[i].machine
         }
         var result: [TargetKey: Int32] = [:]
+        let joining = targetsSet
+        targetsSet = true
+        let known = Set(targets.map(\.key.address))
         let ordered = wanted.sorted { ($0.key.address, $0.key.fingerprint) < ($1.key.address, $1.key.fingerprint) }
         for (key, pools) in ordered {
             let pools = pools.sorted()
@@ -144,6 +150,11 @@ public actor Prober {
                     rise: key.check.timing.rise, fall: key.check.timing.fall, restoring: state, since: entry.since,
                     checked: entry.checked)
                 logger.info("\(describe(target)) restored \(state) from the state file")
+            } else if joining && !known.contains(key.address) {
+                target.machine = RiseFall(
+                    rise: key.check.timing.rise, fall: key.check.timing.fall, restoring: .down, since: now, checked: nil
+                )
+                logger.info("\(describe(target)) is new: down until it rises (\(key.check.timing.rise) good probes)")
             } else {
                 target.awaitingFirst = true
             }

@@ -12,6 +12,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import Prober
 import Responder
+import Transfer
 import TransferService
 
 /// Carousel as a whole: zones + config → snapshot, the prober, the listeners and the transfer
@@ -68,6 +69,12 @@ public actor CarouselRuntime {
     var tlsContext: TLSServerContext?
     var tlsFiles: [FileSignature] = []
     public internal(set) var tlsError: String?
+    /// Dynamic updates (CarouselRuntime+Updates.swift): each zone's acknowledged updates in
+    /// order, the zones merged with them (until the file zone or the updates change), and the
+    /// updates' rate limit.
+    var updateOverlays: [DNSName: [UpdateEffect]] = [:]
+    var mergedZones: [DNSName: (base: Zone, count: Int, zone: Zone)] = [:]
+    var updateLimiter = UpdateLimiter(rate: 500, burst: 1000)
 
     public init(
         config: Config, configPath: String? = nil, overrides: @escaping @Sendable (inout Config) -> Void = { _ in },
@@ -111,6 +118,7 @@ public actor CarouselRuntime {
     /// Loads everything, probes once (bounded by the longest check timeout) so the first answer
     /// is not blind, then listens.
     public func start() async throws {
+        startUpdates()
         await startTransfers()
         await rebuild()
         started = true
@@ -205,7 +213,9 @@ public actor CarouselRuntime {
                 next.tcpMaxQueries = config.tcpMaxQueries
                 next.stateFile = config.stateFile
             }
+            let updatesChanged = next.updates != config.updates
             config = next
+            if updatesChanged { startUpdates() }
             configErrors = []
             logger.info("config reloaded", metadata: ["file": "\(path)", "pools": "\(next.pools.count)"])
             return true
@@ -243,7 +253,7 @@ public actor CarouselRuntime {
         guard force || !r.loaded.isEmpty || !r.removed.isEmpty else { return }
         pulledZones = await transfers.secondary.secondaryZones()
         let (zones, signing) = signedZones(
-            await transfers.primary.servedZones(cache.zones + pulledZones + catalogZones()))
+            await transfers.primary.servedZones(updatedZones(cache.zones) + pulledZones + catalogZones()))
         let catalog = Catalog(zones: zones, unavailable: await transfers.secondary.unavailableSecondaries())
         for (i, pool) in config.pools.enumerated() where BalancePlan.unboundPools(catalog, pools: [pool]).count == 1 {
             let line = i < config.lines.pools.count ? config.lines.pools[i] : 1

@@ -56,14 +56,16 @@ public enum TransferLane {
         case fleetNotified(DNSName)
     }
 
-    /// True for messages the lane answers: NOTIFY (when `acceptNotify`), AXFR, IXFR, and any query
+    /// True for messages the lane answers: NOTIFY (when `acceptNotify`), UPDATE (when
+    /// `acceptUpdate`: the runtime's, see `TransferHub.updateHandler`), AXFR, IXFR, and any query
     /// carrying a TSIG record, whether or not a key is configured: a key we do not know is
     /// NOTAUTH with BADKEY (RFC 8945 §5.2.1), never an answer as if the query were unsigned.
     @inline(__always)
-    public static func intercepts(_ p: UnsafeRawBufferPointer, acceptNotify: Bool) -> Bool {
+    public static func intercepts(_ p: UnsafeRawBufferPointer, acceptNotify: Bool, acceptUpdate: Bool = false) -> Bool {
         guard p.count >= Header.size, p[2] & 0x80 == 0 else { return false }
         let opcode = (p[2] >> 3) & 0xF
         if opcode == Opcode.notify { return acceptNotify }
+        if opcode == Opcode.update { return acceptUpdate }
         guard opcode == Opcode.query, p.u16(4) == 1, let qnameEnd = WireName.uncompressedEnd(p, from: Header.size),
             qnameEnd + 4 <= p.count
         else { return false }
