@@ -126,7 +126,7 @@ let package = Package(
             name: "Runtime",
             dependencies: [
                 "DNSWire", "DNSZone", "Balancer", "Health", "Responder", "Transfer", "CarouselConfig", "Loading",
-                "Prober", "Listeners", "TransferService", "DNSSEC",
+                "Prober", "Listeners", "TransferService", "DNSSEC", "ZoneFiles",
                 .product(name: "NIOCore", package: nio),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: nio),

@@ -1,3 +1,4 @@
+import DNSWire
 import Foundation
 import NIOHTTP1
 import Runtime
@@ -53,13 +54,21 @@ public struct AdminRouter: Sendable {
         case (.POST, "/drain"), (.POST, "/undrain"), (.POST, "/reload"):
             if let denied = authorize(r) { return denied }
             return await mutate(r)
+        case (.POST, "/zones/sync"):
+            if let denied = authorize(r) { return denied }
+            guard let zone = r.parameter("zone"), let name = try? DNSName(zone.hasSuffix(".") ? zone : zone + ".")
+            else {
+                return .text(.badRequest, "zone is required (a zone of updates:)")
+            }
+            let result = await runtime.syncZone(name)
+            return .text(HTTPResponseStatus(statusCode: result.status), result.message)
         case (_, "/status"), (_, "/"), (_, "/metrics"), (_, "/explain"), (_, "/ready"), (_, "/drain"), (_, "/undrain"),
-            (_, "/reload"):
+            (_, "/reload"), (_, "/zones/sync"):
             return .text(.methodNotAllowed, "\(r.method) is not allowed on \(r.path)")
         default:
             return .text(
                 .notFound,
-                "no such endpoint: \(r.path) (try /, /status, /ready, /metrics, /explain, POST /drain, /undrain, /reload)"
+                "no such endpoint: \(r.path) (try /, /status, /ready, /metrics, /explain, POST /drain, /undrain, /reload, /zones/sync)"
             )
         }
     }

@@ -86,22 +86,46 @@ extension YAMLReader {
         return nil
     }
 
+    /// One entry of a list of zones (`transfers:`, `updates:`): its zone (an error when it is
+    /// missing or listed before), its keys and its line.
+    mutating func zoneEntry(_ item: Node, _ path: String, known: Set<String>, seen: inout [DNSName: Int]) -> (
+        zone: DNSName, entries: [(String, Node)], line: Int
+    )? {
+        let line = item.mark?.line ?? 1
+        let entries = mapping(item, path, known: known)
+        guard let zoneNode = entries.first(where: { $0.0 == "zone" })?.1, let text = string(zoneNode, "\(path).zone")
+        else {
+            fail(item, "\(path).zone", "every entry needs a zone")
+            return nil
+        }
+        guard let zone = zoneName(text, zoneNode, "\(path).zone") else { return nil }
+        once(zone, in: &seen, line: line, zoneNode, "\(path).zone", "\(text) is already listed")
+        return (zone, entries, line)
+    }
+
+    /// Addresses or prefixes (`allow:`).
+    mutating func prefixes(_ v: Node, _ p: String) -> [IPPrefix] {
+        var out: [IPPrefix] = []
+        for s in strings(v, p) ?? [] {
+            if let a = IPPrefix(s) {
+                out.append(a)
+            } else {
+                fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
+            }
+        }
+        return out
+    }
+
     mutating func transfers(_ node: Node, keys: [TSIGKey]) -> [(PrimaryZone, line: Int)] {
         let seq = list(node, "transfers", of: "zones")
         var out: [(PrimaryZone, line: Int)] = []
         var seen: [DNSName: Int] = [:]
         for (i, item) in seq.enumerated() {
             let path = "transfers[\(i)]"
-            let line = item.mark?.line ?? 1
-            let entries = mapping(item, path, known: ["zone", "allow", "tsig", "notify", "publish_health"])
-            guard let zoneNode = entries.first(where: { $0.0 == "zone" })?.1,
-                let text = string(zoneNode, "\(path).zone")
-            else {
-                fail(item, "\(path).zone", "every entry needs a zone")
-                continue
-            }
-            guard let zone = zoneName(text, zoneNode, "\(path).zone") else { continue }
-            once(zone, in: &seen, line: line, zoneNode, "\(path).zone", "\(text) is already listed")
+            guard
+                let (zone, entries, line) = zoneEntry(
+                    item, path, known: ["zone", "allow", "tsig", "notify", "publish_health"], seen: &seen)
+            else { continue }
             var t = PrimaryZone(zone: zone)
             for (k, v) in entries {
                 let p = "\(path).\(k)"
@@ -120,14 +144,7 @@ extension YAMLReader {
         notify: inout [HostPort]
     ) {
         switch k {
-        case "allow":
-            for s in strings(v, p) ?? [] {
-                if let a = IPPrefix(s) {
-                    allow.append(a)
-                } else {
-                    fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
-                }
-            }
+        case "allow": allow += prefixes(v, p)
         case "tsig": key = self.key(v, p, in: keys)
         case "notify":
             for s in strings(v, p) ?? [] {

@@ -13,16 +13,10 @@ extension YAMLReader {
         var journals: [String: Int] = [:]
         for (i, item) in seq.enumerated() {
             let path = "updates[\(i)]"
-            let line = item.mark?.line ?? 1
-            let entries = mapping(item, path, known: ["zone", "tsig", "allow", "names", "journal"])
-            guard let zoneNode = entries.first(where: { $0.0 == "zone" })?.1,
-                let text = string(zoneNode, "\(path).zone")
-            else {
-                fail(item, "\(path).zone", "every entry needs a zone")
-                continue
-            }
-            guard let zone = zoneName(text, zoneNode, "\(path).zone") else { continue }
-            once(zone, in: &seen, line: line, zoneNode, "\(path).zone", "\(text) is already listed")
+            guard
+                let (zone, entries, line) = zoneEntry(
+                    item, path, known: ["zone", "tsig", "allow", "names", "journal"], seen: &seen)
+            else { continue }
             var policy = UpdatePolicy(zone: zone, keys: [], allow: [])
             for (k, v) in entries {
                 let p = "\(path).\(k)"
@@ -36,14 +30,7 @@ extension YAMLReader {
                             fail(v, p, "no key named \(s) in tsig_keys")
                         }
                     }
-                case "allow":
-                    for s in strings(v, p) ?? [] {
-                        if let a = IPPrefix(s) {
-                            policy.allow.append(a)
-                        } else {
-                            fail(v, p, "\"\(s)\" is not an address or prefix (127.0.0.1, 10.0.0.0/8, ::1/128)")
-                        }
-                    }
+                case "allow": policy.allow += prefixes(v, p)
                 case "names":
                     for s in strings(v, p) ?? [] {
                         let bare = s.hasPrefix("*.") ? String(s.dropFirst(2)) : s

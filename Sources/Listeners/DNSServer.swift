@@ -79,7 +79,7 @@ public final class DNSServer: Sendable {
             for listen in tls?.listen ?? [] {
                 let address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)
                 channels.append(
-                    try await TLSListener.bind(
+                    try await TCPListener.bind(
                         address, tls: tls!.context, group: group, contexts: contexts, stats: stats, settings: tcp))
                 logger.info("listening", metadata: ["address": "\(listen)", "transports": "tls"])
             }

@@ -1,6 +1,7 @@
 import Atomics
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Responder
 
 /// The limits of the TCP listener (config `tcp:`), as the event loops use them.
@@ -29,9 +30,11 @@ public struct TCPSettings: Sendable, Equatable {
 }
 
 enum TCPListener {
+    /// DNS over TCP on `address`; with `tls`, DNS over TLS: NIOSSL's handler first, then the same
+    /// connection handler (RFC 7766 framing and limits), told that it is on TLS.
     static func bind(
-        _ address: SocketAddress, group: EventLoopGroup, contexts: [ObjectIdentifier: LoopContext],
-        stats: ServerStats, settings: TCPSettings
+        _ address: SocketAddress, tls: TLSServerContext? = nil, group: EventLoopGroup,
+        contexts: [ObjectIdentifier: LoopContext], stats: ServerStats, settings: TCPSettings
     ) async throws -> Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -41,8 +44,11 @@ enum TCPListener {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ctx = contexts[ObjectIdentifier(channel.eventLoop)]!
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
-                        TCPConnectionHandler(context: ctx, stats: stats, settings: settings))
+                        TCPConnectionHandler(context: ctx, stats: stats, settings: settings, tls: tls != nil))
                 }
             }
             .bind(to: address)

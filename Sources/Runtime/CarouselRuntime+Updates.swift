@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import Transfer
+import ZoneFiles
 
 /// Dynamic updates (`updates:`, RFC 2136): each one judged against the zone as served, written
 /// to the zone's journal and synced, then published (the next answer sees all of it), and only
@@ -145,5 +146,60 @@ extension UpdatableZone {
     init(zone: Zone) {
         let v = ZoneVersion(zone: zone)
         self.init(origin: zone.origin, soa: v.soa, records: v.records)
+    }
+}
+
+extension CarouselRuntime {
+    /// `carousel zone sync`: the zone as its updates made it, written over its zone file (a new
+    /// file renamed over the old, in Carousel's form: comments and `$INCLUDE`s do not survive),
+    /// then the journal emptied. A crash between the two replays the journal onto a file that
+    /// already holds it, which changes nothing.
+    public func syncZone(_ name: DNSName) async -> (status: Int, message: String) {
+        guard let policy = config.updates.first(where: { $0.zone == name }) else {
+            return (404, "\(name) is not a zone of updates:")
+        }
+        let effects = updateOverlays[name] ?? []
+        guard !effects.isEmpty else { return (200, "\(name): no updates to write") }
+        guard let merged = mergedZones[name], merged.count == effects.count else {
+            return (409, "\(name): its updates are not applied now (see the log); nothing written")
+        }
+        let file = merged.base.file
+        let v = ZoneVersion(zone: merged.zone)
+        let text = ZoneWriter.text(
+            origin: name, records: [v.soa] + v.records,
+            header: [
+                "\(name) serial \(v.serial): \(file) with \(effects.count) dynamic updates, written by carousel zone sync at \(ISO8601DateFormatter().string(from: Date()))."
+            ])
+        let temp = file + ".carousel-sync"
+        do {
+            var mode: Int = 0o644
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+                let m = attributes[.posixPermissions] as? Int
+            {
+                mode = m
+            }
+            try text.write(toFile: temp, atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: temp)
+            let fd = open(temp, O_RDONLY)
+            if fd >= 0 {
+                fsync(fd)
+                close(fd)
+            }
+            guard rename(temp, file) == 0 else {
+                throw UpdateJournal.Failure(description: "rename to \(file): \(String(cString: strerror(errno)))")
+            }
+            if let journal = policy.journal { try UpdateJournal.truncate(journal) }
+        } catch {
+            unlink(temp)
+            logger.error("zone sync of \(name) failed: \(error)")
+            return (500, "\(name): not written: \(error)")
+        }
+        updateOverlays[name] = []
+        mergedZones[name] = nil
+        await rebuild(force: true, reread: true)
+        logger.info("zone synced", metadata: ["zone": "\(name)", "file": "\(file)", "updates": "\(effects.count)"])
+        return (
+            200, "\(name): \(effects.count) updates written into \(file) (serial \(v.serial)); the journal is empty"
+        )
     }
 }

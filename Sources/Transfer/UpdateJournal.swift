@@ -15,6 +15,7 @@ import Foundation
 public enum UpdateJournal {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public static func encode(_ e: UpdateEffect) -> String {
@@ -53,6 +54,11 @@ public enum UpdateJournal {
     public static func read(_ path: String) -> (effects: [UpdateEffect], problem: String?) {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else { return ([], nil) }
+        return decode(text, file: path)
+    }
+
+    /// The entries of a journal's text; `file` names it in the problem.
+    public static func decode(_ text: String, file path: String) -> (effects: [UpdateEffect], problem: String?) {
         var effects: [UpdateEffect] = []
         var entry = ""
         var current: UpdateEffect?

@@ -255,3 +255,21 @@ enum StatusTable {
         }.joined(separator: "\n")
     }
 }
+
+/// `carousel zone sync ZONE`: the zone's dynamic updates written into its zone file.
+struct ZoneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zone", abstract: "Zone maintenance on a running server.", subcommands: [ZoneSync.self])
+}
+
+struct ZoneSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Write a zone's dynamic updates into its zone file (rewritten whole), then empty its journal.")
+    @Argument(help: "The zone (as in updates:).") var zone: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try finish(try options.run("POST", "/zones/sync", form: ["zone": zone]))
+    }
+}

@@ -8,7 +8,7 @@ struct CarouselCommand: AsyncParsableCommand {
         discussion: "With no subcommand, `carousel` serves zones/ on 127.0.0.1:5353 (UDP and TCP).",
         subcommands: [
             Serve.self, CheckCommand.self, Status.self, ExplainCommand.self, Drain.self, Undrain.self, Reload.self,
-            AgentCommand.self, DNSSECCommand.self,
+            AgentCommand.self, DNSSECCommand.self, ZoneCommand.self,
         ],
         defaultSubcommand: Serve.self
     )

@@ -107,7 +107,6 @@ struct CatalogTests {
 
     @Test("a zone added to transfers: is served by Knot and BIND within 5 s, a removed one dropped within 5 s")
     func consumersFollow() async throws {
-        let named = try Peers.require("named")[0]
         let knotd = try Peers.require("knotd")[0]
         let (knotPort, bindPort) = (try Ports.free(), try Ports.free())
         let zones = [
@@ -118,34 +117,27 @@ struct CatalogTests {
             zones: zones, config: Self.config(["example.com"], knot: knotPort, bind: bindPort)
         ) { server in
             let knotDir = try TempDir(prefix: "catalog-knot")
-            let bindDir = try TempDir(prefix: "catalog-bind")
-            defer {
-                knotDir.remove()
-                bindDir.remove()
-            }
+            defer { knotDir.remove() }
             let knotConf = try knotDir.write(
                 "knot.conf", Self.knotConfig(port: knotPort, primary: server.endpoint, dir: knotDir))
-            let bindConf = try bindDir.write(
-                "named.conf", Self.bindConfig(port: bindPort, primary: server.endpoint, dir: bindDir))
             let knot = try Spawned(
                 executable: knotd, arguments: ["-c", knotConf], stdout: knotDir.url.appendingPathComponent("stdout"),
                 stderr: knotDir.url.appendingPathComponent("stderr"))
-            let bind = try Spawned(
-                executable: named, arguments: ["-g", "-n", "1", "-c", bindConf],
-                stdout: bindDir.url.appendingPathComponent("stdout"),
-                stderr: bindDir.url.appendingPathComponent("stderr"))
-            defer {
-                knot.stop()
-                bind.stop()
+            defer { knot.stop() }
+            let bind = try await NamedProcess(prefix: "catalog-bind") {
+                Self.bindConfig(port: bindPort, primary: server.endpoint, dir: $0)
             }
+            defer { bind.stop() }
             let consumers = [
-                ("Knot", Endpoint(host: "127.0.0.1", port: knotPort), knotDir),
-                ("BIND", Endpoint(host: "127.0.0.1", port: bindPort), bindDir),
+                (
+                    "Knot", Endpoint(host: "127.0.0.1", port: knotPort),
+                    { (try? String(contentsOfFile: knotDir.path("stderr"), encoding: .utf8)) ?? "" }
+                ),
+                ("BIND", Endpoint(host: "127.0.0.1", port: bindPort), { bind.log }),
             ]
             func logs() -> String {
-                consumers.map { name, _, dir in
-                    "--- \(name):\n" + ((try? String(contentsOfFile: dir.path("stderr"), encoding: .utf8)) ?? "")
-                }.joined(separator: "\n") + "\n--- Carousel:\n\(server.log)"
+                consumers.map { name, _, log in "--- \(name):\n" + log() }.joined(separator: "\n")
+                    + "\n--- Carousel:\n\(server.log)"
             }
             // The catalog lists example.com: both serve it.
             for (name, endpoint, _) in consumers {

@@ -51,42 +51,6 @@ struct XoTTests {
         """
     }
 
-    static func nsdSecondary(port: UInt16, primary: UInt16, ca: String, dir: TempDir) -> String {
-        """
-        server:
-            ip-address: 127.0.0.1@\(port)
-            port: \(port)
-            do-ip6: no
-            username: ""
-            database: ""
-            chroot: ""
-            zonelistfile: "\(dir.path("zone.list"))"
-            xfrdfile: "\(dir.path("xfrd.state"))"
-            xfrdir: "\(dir.url.path)"
-            pidfile: "\(dir.path("nsd.pid"))"
-            zonesdir: "\(dir.url.path)"
-            server-count: 1
-            verbosity: 2
-            xfrd-reload-timeout: 0
-            tls-cert-bundle: "\(ca)"
-        remote-control:
-            control-enable: no
-        key:
-            name: xfr
-            algorithm: hmac-sha256
-            secret: "\(secret)"
-        tls-auth:
-            name: carousel
-            auth-domain-name: "ns.carousel.test"
-        zone:
-            name: "example.net"
-            zonefile: "\(dir.path("example.net.zone"))"
-            request-xfr: 127.0.0.1@\(primary) xfr carousel
-            allow-notify: 127.0.0.1 xfr
-
-        """
-    }
-
     /// One DNS message over TLS from Python's ssl module, offering `alpn` (none: no ALPN at all);
     /// prints the reply's rcode and answer count.
     static let tlsClient = #"""
@@ -115,8 +79,6 @@ struct XoTTests {
         "Carousel as an XoT primary: kdig verifies it and transfers; BIND and NSD pull over TLS and follow a publish_health version; plain TCP and TLS without ALPN dot get no zone"
     )
     func primary() async throws {
-        let named = try Peers.require("named")[0]
-        let nsd = try Peers.require("nsd")[0]
         let pki = try await TestPKI()
         defer { pki.remove() }
         let credentials = try await pki.issue("ns.carousel.test")
@@ -171,37 +133,23 @@ struct XoTTests {
             #expect(server.logLines(containing: "TLS without ALPN").count == 1, "\(server.log)")
 
             // BIND 9.18 and NSD 4.6 as secondaries pulling over TLS only (their primary is the TLS port).
-            let bindDir = try TempDir(prefix: "xot-bind")
-            let nsdDir = try TempDir(prefix: "xot-nsd")
-            defer {
-                bindDir.remove()
-                nsdDir.remove()
+            let bind = try await NamedProcess(prefix: "xot-bind") {
+                Self.bindSecondary(port: bindPort, primary: tlsPort, ca: pki.ca, dir: $0)
             }
-            let bindConf = try bindDir.write(
-                "named.conf", Self.bindSecondary(port: bindPort, primary: tlsPort, ca: pki.ca, dir: bindDir))
-            let nsdConf = try nsdDir.write(
-                "nsd.conf", Self.nsdSecondary(port: nsdPort, primary: tlsPort, ca: pki.ca, dir: nsdDir))
-            let check = try await Command.run("nsd-checkconf", [nsdConf])
-            #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-            let bind = try Spawned(
-                executable: named, arguments: ["-g", "-n", "1", "-c", bindConf],
-                stdout: bindDir.url.appendingPathComponent("stdout"),
-                stderr: bindDir.url.appendingPathComponent("stderr"))
-            let nsdProcess = try Spawned(
-                executable: nsd, arguments: ["-d", "-c", nsdConf], stdout: nsdDir.url.appendingPathComponent("stdout"),
-                stderr: nsdDir.url.appendingPathComponent("stderr"))
-            defer {
-                bind.stop()
-                nsdProcess.stop()
-            }
+            defer { bind.stop() }
+            let primary = Endpoint(host: "127.0.0.1", port: tlsPort)
+            let nsd = try await TransferPeer.start(
+                .nsd, port: nsdPort,
+                zones: [.init(origin: "example.net", primary: primary, key: true, tlsName: "ns.carousel.test")],
+                tlsCA: pki.ca)
+            defer { nsd.stop() }
             let peers = [
-                ("BIND", Endpoint(host: "127.0.0.1", port: bindPort), bindDir),
-                ("NSD", Endpoint(host: "127.0.0.1", port: nsdPort), nsdDir),
+                ("BIND", Endpoint(host: "127.0.0.1", port: bindPort), { bind.log }),
+                ("NSD", nsd.endpoint, { nsd.log }),
             ]
             func logs() -> String {
-                peers.map { name, _, dir in
-                    "--- \(name):\n" + ((try? String(contentsOfFile: dir.path("stderr"), encoding: .utf8)) ?? "")
-                }.joined(separator: "\n") + "\n--- Carousel:\n\(server.log)"
+                peers.map { name, _, log in "--- \(name):\n" + log() }.joined(separator: "\n")
+                    + "\n--- Carousel:\n\(server.log)"
             }
             for (name, endpoint, _) in peers {
                 let t = try await CatalogTests.wait(endpoint, "example.net", served: true, limit: 20)
@@ -226,6 +174,8 @@ struct XoTTests {
         }
     }
 
+    static let bindZones = ["example.org", "example.edu", "example.info", "example.biz"]
+
     /// BIND 9.18 as an XoT primary of three zones, each transferable over its TLS port only.
     /// `notify`: Carousel's port, told of every new version (signed with the key).
     static func bindPrimary(
@@ -248,7 +198,7 @@ struct XoTTests {
             tls local { key-file "\(credentials.key)"; cert-file "\(credentials.certificate)"; };
 
             """
-        for zone in ["example.org", "example.edu", "example.info", "example.biz"] {
+        for zone in Self.bindZones {
             text += """
                 zone "\(zone)" {
                     type primary;
@@ -265,25 +215,19 @@ struct XoTTests {
         "Carousel as an XoT secondary of BIND 9.18: pulls with the name verified or the key pinned; a wrong name fails with a clear line in /status"
     )
     func secondary() async throws {
-        let named = try Peers.require("named")[0]
         let pki = try await TestPKI()
         defer { pki.remove() }
         let bindCredentials = try await pki.issue("ns.bind.test")
         let pin = try await pki.pin(bindCredentials.certificate)
         let otherPin = try await pki.pin(pki.ca)
         let (bindPort, bindTLS) = (try Ports.free(), try Ports.free())
-        let bindDir = try TempDir(prefix: "xot-bind-primary")
-        defer { bindDir.remove() }
-        for zone in ["example.org", "example.edu", "example.info", "example.biz"] {
-            _ = try bindDir.write(zone + ".zone", balancedZone(zone + ".", serial: 7, addresses: ["192.0.2.7"]))
+        var files: [String: String] = [:]
+        for zone in Self.bindZones {
+            files[zone + ".zone"] = balancedZone(zone + ".", serial: 7, addresses: ["192.0.2.7"])
         }
-        let conf = try bindDir.write(
-            "named.conf", Self.bindPrimary(port: bindPort, tls: bindTLS, credentials: bindCredentials, dir: bindDir))
-        let checked = try await Command.run("named-checkconf", [conf])
-        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
-        let bind = try Spawned(
-            executable: named, arguments: ["-g", "-n", "1", "-c", conf],
-            stdout: bindDir.url.appendingPathComponent("stdout"), stderr: bindDir.url.appendingPathComponent("stderr"))
+        let bind = try await NamedProcess(prefix: "xot-bind-primary", files: files) {
+            Self.bindPrimary(port: bindPort, tls: bindTLS, credentials: bindCredentials, dir: $0)
+        }
         defer { bind.stop() }
         _ = try await Poll.dig(Endpoint(host: "127.0.0.1", port: bindPort), ["example.org", "SOA"]) {
             $0.status == "NOERROR"
@@ -300,8 +244,7 @@ struct XoTTests {
         try await withConfiguredCarousel(zones: [:], config: config) { server in
             for zone in ["example.org", "example.edu"] {
                 let t = try await CatalogTests.wait(server.endpoint, zone, served: true, limit: 20)
-                let log = (try? String(contentsOfFile: bindDir.path("stderr"), encoding: .utf8)) ?? ""
-                #expect(t != nil, "\(zone) never pulled over TLS\n\(server.log)\n--- BIND:\n\(log)")
+                #expect(t != nil, "\(zone) never pulled over TLS\n\(server.log)\n--- BIND:\n\(bind.log)")
             }
             let www = try await Dig.query(server.endpoint, "www.example.edu", "A")
             #expect(www.addresses == ["192.0.2.7"], "\(www)")
@@ -328,27 +271,23 @@ struct XoTTests {
             }
 
             // A new version at BIND, NOTIFYed to Carousel: the SOA check and the IXFR go over TLS.
-            _ = try bindDir.write(
-                "named.conf",
-                Self.bindPrimary(
-                    port: bindPort, tls: bindTLS, credentials: bindCredentials, dir: bindDir,
-                    notify: server.endpoint.port))
-            _ = try bindDir.write(
-                "example.org.zone", balancedZone("example.org.", serial: 8, addresses: ["192.0.2.8"]))
             let edited = ContinuousClock.now
-            #expect(kill(bind.pid, SIGHUP) == 0)
+            try bind.reload(files: [
+                "example.org.zone": balancedZone("example.org.", serial: 8, addresses: ["192.0.2.8"])
+            ]) {
+                Self.bindPrimary(
+                    port: bindPort, tls: bindTLS, credentials: bindCredentials, dir: $0, notify: server.endpoint.port)
+            }
             do {
                 _ = try await Poll.dig(server.endpoint, ["www.example.org", "A"], limit: 10) {
                     $0.addresses == ["192.0.2.8"]
                 }
             } catch {
-                let log = (try? String(contentsOfFile: bindDir.path("stderr"), encoding: .utf8)) ?? ""
-                throw HarnessError("\(error)\n\(server.log)\n--- BIND:\n\(log)")
+                throw HarnessError("\(error)\n\(server.log)\n--- BIND:\n\(bind.log)")
             }
             report("xot: Carousel served BIND's new version \(secs(Poll.seconds(since: edited))) after BIND's reload")
             // Carousel asked IXFR (BIND 9.18 answers such a small zone's diff AXFR-style).
-            let bindLog = (try? String(contentsOfFile: bindDir.path("stderr"), encoding: .utf8)) ?? ""
-            #expect(bindLog.contains("transfer of 'example.org/IN': AXFR-style IXFR started"), "\(bindLog)")
+            #expect(bind.log.contains("transfer of 'example.org/IN': AXFR-style IXFR started"), "\(bind.log)")
         }
     }
 

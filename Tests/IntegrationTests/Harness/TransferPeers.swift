@@ -43,13 +43,16 @@ final class TransferPeer: @unchecked Sendable {
         var file: String? = nil
         var key: Bool = false
         var notify: [Endpoint] = []
+        /// NSD only: pull over TLS (XoT), the primary's certificate checked for this name
+        /// against `start`'s `tlsCA`.
+        var tlsName: String? = nil
     }
 
     /// Starts the peer on `port` (pick it with `Ports.free()` first when the other side must know it).
     /// `cookieSecret` (32 hex digits, Knot only) turns on Knot's mod-cookies with that secret.
-    static func start(_ kind: Kind, port: UInt16, zones: [Zone], cookieSecret: String? = nil) async throws
-        -> TransferPeer
-    {
+    static func start(
+        _ kind: Kind, port: UInt16, zones: [Zone], cookieSecret: String? = nil, tlsCA: String? = nil
+    ) async throws -> TransferPeer {
         let executable = try Peers.require(kind == .nsd ? "nsd" : "knotd")[0]
         let dir = try TempDir(prefix: kind.rawValue)
         let conf: String
@@ -57,7 +60,7 @@ final class TransferPeer: @unchecked Sendable {
             conf = try dir.write(
                 kind == .nsd ? "nsd.conf" : "knot.conf",
                 kind == .nsd
-                    ? nsdConfig(port: port, dir: dir, zones: zones)
+                    ? nsdConfig(port: port, dir: dir, zones: zones, tlsCA: tlsCA)
                     : knotConfig(port: port, dir: dir, zones: zones, cookieSecret: cookieSecret))
             if kind == .nsd {
                 let check = try await Command.run("nsd-checkconf", [conf])
@@ -81,7 +84,7 @@ final class TransferPeer: @unchecked Sendable {
         self.dir = dir
     }
 
-    private static func nsdConfig(port: UInt16, dir: TempDir, zones: [Zone]) -> String {
+    private static func nsdConfig(port: UInt16, dir: TempDir, zones: [Zone], tlsCA: String?) -> String {
         var text = """
             server:
                 ip-address: 127.0.0.1@\(port)
@@ -101,6 +104,7 @@ final class TransferPeer: @unchecked Sendable {
                 minimal-responses: yes
                 verbosity: 2
                 xfrd-reload-timeout: 0
+            \(tlsCA.map { "    tls-cert-bundle: \"\($0)\"" } ?? "")
             remote-control:
                 control-enable: yes
                 control-interface: "\(dir.path("nsd.ctl"))"
@@ -110,12 +114,15 @@ final class TransferPeer: @unchecked Sendable {
                 secret: "\(TestKey.secret)"
 
             """
+        for name in Set(zones.compactMap(\.tlsName)).sorted() {
+            text += "tls-auth:\n    name: \(name)\n    auth-domain-name: \"\(name)\"\n"
+        }
         for z in zones {
             let key = z.key ? TestKey.name : "NOKEY"
             text += "zone:\n    name: \"\(z.origin)\"\n"
             if let p = z.primary {
                 text += "    zonefile: \"\(dir.path(z.origin + "zone"))\"\n"
-                text += "    request-xfr: \(p.host)@\(p.port) \(key)\n"
+                text += "    request-xfr: \(p.host)@\(p.port) \(key)\(z.tlsName.map { " \($0)" } ?? "")\n"
                 text += "    allow-notify: \(p.host) \(key)\n"
             } else {
                 text += "    zonefile: \"\(z.file!)\"\n"

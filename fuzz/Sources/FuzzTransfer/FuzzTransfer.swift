@@ -16,6 +16,7 @@ import Transfer
 ///   observation zone (`ns1.fleet.invalid.`, SOA, AXFR, IXFR to a member signed with the fleet's
 ///   key, which is the transfer key here so signed seeds reach it), a peer's NOTIFY, and the
 ///   primary zone given to a member signed with the fleet's key.
+///   An UPDATE that decodes is judged against the lane's zone (`checkUpdate`).
 /// - 4, the secondary's stream: the input cut into messages (two length bytes each, as over TCP)
 ///   fed to a `TransferStream` for an IXFR from serial 1, unsigned; a complete transfer's diffs
 ///   apply or fail cleanly, and are read as a fleet peer's observations (verdicts, vote, served
@@ -47,6 +48,7 @@ public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
 func checkLane(_ body: UnsafeRawBufferPointer, acceptNotify: Bool, tcp: Bool, input: UnsafeRawBufferPointer) {
     let taken = TransferLane.intercepts(body, acceptNotify: acceptNotify)
     let bytes = Array(body)
+    if let m = try? Message.decode(bytes), Header.opcode(m.flags) == Opcode.update { checkUpdate(m, input: input) }
     if let m = try? Message.decode(bytes), body.count >= Header.size,
         WireName.uncompressedEnd(body, from: Header.size) != nil || m.question.isEmpty
     {
@@ -72,6 +74,26 @@ func checkLane(_ body: UnsafeRawBufferPointer, acceptNotify: Bool, tcp: Bool, in
         Invariant.check(reply[2] & 0x80 != 0, "a reply without QR", input: input)
         Invariant.check((try? Message.decode(reply)) != nil, "a reply our own decoder rejects", input: input)
     }
+}
+
+/// An UPDATE judged against the lane's zone (every name permitted): an effect applied twice
+/// changes nothing more (a journal replayed on a file that holds it), removes only what was
+/// there, and reads back from its journal entry as written.
+func checkUpdate(_ m: Message, input: UnsafeRawBufferPointer) {
+    guard let zone = Lane.state.snapshot?.catalog.zones.first else { return }
+    let v = ZoneVersion(zone: zone)
+    let updatable = UpdatableZone(origin: zone.origin, soa: v.soa, records: v.records)
+    let policy = UpdatePolicy(zone: zone.origin, keys: [], allow: [])
+    guard case .applied(let e) = DynamicUpdate.evaluate(m, zone: updatable, policy: policy) else { return }
+    let before = Set(updatable.records)
+    Invariant.check(e.removed.allSatisfy(before.contains), "an effect removes a record the zone lacks", input: input)
+    var once = updatable
+    once.apply(e)
+    var twice = once
+    twice.apply(e)
+    Invariant.check(Set(once.records) == Set(twice.records), "an effect replayed changed the zone again", input: input)
+    let read = UpdateJournal.decode(UpdateJournal.encode(e), file: "fuzz")
+    Invariant.check(read.effects == [e] && read.problem == nil, "a journal entry reads back otherwise", input: input)
 }
 
 func checkStream(_ body: UnsafeRawBufferPointer, signed: Bool, input: UnsafeRawBufferPointer) {

@@ -76,28 +76,3 @@ public enum TLSCredentials {
         FileManager.default.isReadableFile(atPath: path) ? nil : "cannot read it (missing, or no permission)"
     }
 }
-
-enum TLSListener {
-    /// DNS over TLS on `address`: the TLS handler, then the same connection handler as plain TCP
-    /// (RFC 7766 framing and limits), told that it is on TLS.
-    static func bind(
-        _ address: SocketAddress, tls: TLSServerContext, group: EventLoopGroup,
-        contexts: [ObjectIdentifier: LoopContext], stats: ServerStats, settings: TCPSettings
-    ) async throws -> Channel {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let ctx = contexts[ObjectIdentifier(channel.eventLoop)]!
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
-                    try channel.pipeline.syncOperations.addHandler(
-                        TCPConnectionHandler(context: ctx, stats: stats, settings: settings, tls: true))
-                }
-            }
-            .bind(to: address)
-            .get()
-    }
-}
