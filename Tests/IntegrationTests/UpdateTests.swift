@@ -178,4 +178,71 @@ struct UpdateTests {
             #expect(r.addresses == ["192.0.2.1"], "\(r)")
         }
     }
+
+    /// dnspython's update, as certbot-dns-rfc2136 sends it (TCP, TSIG hmac-sha256): prints the rcode.
+    static let dnspython = #"""
+        import sys, dns.update, dns.query, dns.tsigkeyring, dns.rcode
+        port, secret, action, value = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+        keyring = dns.tsigkeyring.from_text({"xfr.": secret})
+        u = dns.update.Update("example.com.", keyring=keyring, keyalgorithm="hmac-sha256")
+        if action == "add":
+            u.add("_acme-challenge.example.com.", 60, "TXT", value)
+        else:
+            u.delete("_acme-challenge.example.com.", "TXT", value)
+        print(dns.rcode.to_text(dns.query.tcp(u, "127.0.0.1", port=port, timeout=5).rcode()))
+        """#
+
+    @Test(
+        "dnspython (certbot's client) adds and deletes a challenge; an NSD secondary follows each update by IXFR; a file edit and an update meet and both stay"
+    )
+    func secondariesAndFileEdits() async throws {
+        let journalDir = try TempDir(prefix: "journal")
+        defer { journalDir.remove() }
+        let nsdPort = try Ports.free()
+        let zone = balancedZone("example.com.", serial: 10, addresses: ["192.0.2.1"])
+        let config =
+            Self.config(journal: journalDir.path("example.com.jnl"))
+            + "\ntransfers:\n  - { zone: example.com, allow: [\"127.0.0.0/8\"], notify: [\"127.0.0.1:\(nsdPort)\"] }\n"
+        try await withConfiguredCarousel(zones: ["example.com.zone": zone], config: config) { server in
+            let nsd = try await TransferPeer.start(
+                .nsd, port: nsdPort, zones: [.init(origin: "example.com", primary: server.endpoint)])
+            defer { nsd.stop() }
+            try await nsd.waitForZone("example.com")
+            let script = try journalDir.write("update.py", Self.dnspython)
+            func python(_ action: String, _ value: String) async throws -> String {
+                let r = try await Command.run(
+                    "/usr/bin/python3", [script, "\(server.endpoint.port)", TestKey.secret, action, value])
+                return (r.stdout + r.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            func challenge(at endpoint: Endpoint) async throws -> [String] {
+                try await Dig.query(endpoint, "_acme-challenge.example.com", "TXT").answer.map(\.rdata)
+            }
+            // Added: Carousel answers at once, NSD after its IXFR.
+            #expect(try await python("add", "token-1") == "NOERROR")
+            #expect(try await challenge(at: server.endpoint) == ["\"token-1\""])
+            let added = ContinuousClock.now
+            _ = try await Poll.dig(nsd.endpoint, ["_acme-challenge.example.com", "TXT"], limit: 10) {
+                $0.answer.map(\.rdata) == ["\"token-1\""]
+            }
+            report("update: NSD served an update \(secs(Poll.seconds(since: added))) after its acknowledgement")
+            #expect(server.logLines(containing: "type=IXFR zone=example.com.").count >= 1, "\(server.log)")
+
+            // A file edit (a new record, a higher serial) while updates go on: both stay.
+            let edited =
+                balancedZone("example.com.", serial: 20, addresses: ["192.0.2.1"]) + "mail 300 IN A 192.0.2.25\n"
+            try await FileEdit.write(edited, to: server.zoneFile("example.com.zone"), mode: .renameOver)
+            #expect(try await python("add", "token-2") == "NOERROR")
+            _ = try await Poll.dig(server.endpoint, ["mail.example.com", "A"]) { $0.addresses == ["192.0.2.25"] }
+            #expect(Set(try await challenge(at: server.endpoint)) == ["\"token-1\"", "\"token-2\""])
+            #expect(server.logLines(containing: "journaled updates stay applied on top").count >= 1, "\(server.log)")
+            // Deleted: gone here and at NSD.
+            #expect(try await python("delete", "token-1") == "NOERROR")
+            _ = try await Poll.dig(nsd.endpoint, ["_acme-challenge.example.com", "TXT"], limit: 10) {
+                $0.answer.map(\.rdata) == ["\"token-2\""]
+            }
+            _ = try await Poll.dig(nsd.endpoint, ["mail.example.com", "A"], limit: 10) {
+                $0.addresses == ["192.0.2.25"]
+            }
+        }
+    }
 }
