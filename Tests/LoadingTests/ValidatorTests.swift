@@ -88,4 +88,20 @@ struct ValidatorTests {
                 """
             ).isEmpty)
     }
+
+    @Test("updates: only for a zone served from a zone file here, at its line")
+    func updatesNeedAZoneFile() throws {
+        let keys = "tsig_keys:\n  - { name: k, secret: \"eGZyLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVmZ2hpams=\" }\n"
+        let update = "  - { zone: %@, tsig: [k], allow: [\"127.0.0.1\"] }\n"
+        #expect(try problems(keys + "updates:\n" + update.replacingOccurrences(of: "%@", with: "example.test")).isEmpty)
+        let pulled = try problems(
+            keys + "secondaries:\n  - { zone: example.org, primary: \"192.0.2.9:53\" }\nupdates:\n"
+                + update.replacingOccurrences(of: "%@", with: "example.org")
+                + update.replacingOccurrences(of: "%@", with: "example.net"))
+        #expect(
+            pulled == [
+                "carousel.yaml:6: updates: example.org. is pulled from a primary (update it there)",
+                "carousel.yaml:7: updates: example.net. is not served by any zone file",
+            ], "\(pulled)")
+    }
 }
